@@ -1,0 +1,37 @@
+"""The agent: the LangGraph loop, its planners, experiment design and judging.
+
+`agent` is the only package that knows the others: it drives `experiments`
+backends, uses `tools` to parse, fit and search, and records everything
+through `storage`.
+
+Example:
+    >>> from agent import CampaignConfig, start_campaign
+    >>> summary = start_campaign(CampaignConfig(backend="core/Pendulum-v0", seed=1), "sqlite:///lawloop.db")
+    >>> summary["best"]["expression"]
+    '2*pi*sqrt(L/g)'
+"""
+
+from __future__ import annotations
+
+from agent._config import CampaignConfig, load_config
+from agent._runner import checkpoint_path, describe_backend, resume_campaign, start_campaign
+from agent._settings import DEFAULT_DB, resolve_db_url
+from agent._summary import campaign_summary, hypothesis_view, law_with_constants
+from agent.errors import AgentError, CampaignStateError, ConfigError
+
+__all__ = [
+    "DEFAULT_DB",
+    "AgentError",
+    "CampaignConfig",
+    "CampaignStateError",
+    "ConfigError",
+    "campaign_summary",
+    "checkpoint_path",
+    "describe_backend",
+    "hypothesis_view",
+    "law_with_constants",
+    "load_config",
+    "resolve_db_url",
+    "resume_campaign",
+    "start_campaign",
+]

@@ -1,0 +1,176 @@
+"""Experiment design: which inputs to measure next, and why.
+
+Designs live in the unit cube and are mapped to each variable's range by its
+declared sampling (uniform or log-uniform), sign and integer rule, so a
+space-filling design is space-filling in the way the backend's author meant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import qmc
+
+from experiments import Variable
+
+__all__ = ["Design", "disagreement_design", "from_unit_cube", "space_filling"]
+
+Predictor = Callable[[Mapping[str, np.ndarray]], np.ndarray]
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """Input points to measure, with the reason they were chosen."""
+
+    inputs: dict[str, np.ndarray]
+    """One array per input variable, all of the same length."""
+    reason: str
+    """Why these points: recorded in the provenance next to the run."""
+
+
+def _unit_dims(variables: Sequence[Variable]) -> int:
+    """Unit-cube dimensions: one per variable plus one per random sign."""
+    return len(variables) + sum(v.sign == "both" for v in variables)
+
+
+def from_unit_cube(u: np.ndarray, variables: Sequence[Variable]) -> dict[str, np.ndarray]:
+    """Map points of the unit cube to input values by each variable's rules."""
+    out: dict[str, np.ndarray] = {}
+    extra = len(variables)
+    for j, var in enumerate(variables):
+        col = np.clip(u[:, j], 0.0, 1.0)
+        if var.integer:
+            lo, hi = math.ceil(var.low), math.floor(var.high)
+            mag = np.minimum(np.floor(lo + col * (hi - lo + 1)), hi)
+        elif var.sampling == "log-uniform":
+            lo, hi = math.log(var.low), math.log(var.high)
+            mag = np.exp(lo + col * (hi - lo))
+        else:
+            mag = var.low + col * (var.high - var.low)
+        mag = np.clip(mag, var.low, var.high)
+        if var.sign == "negative":
+            mag = -mag
+        elif var.sign == "both":
+            mag = np.where(u[:, extra] < 0.5, -mag, mag)
+            extra += 1
+        out[var.name] = mag.astype(np.float64)
+    return out
+
+
+def _sobol(n: int, dims: int, rng: np.random.Generator) -> np.ndarray:
+    """The first `n` points of a scrambled Sobol sequence (power-of-two draw, no warning)."""
+    m = max(1, math.ceil(math.log2(max(n, 2))))
+    sampler = qmc.Sobol(d=dims, scramble=True, rng=rng)
+    return sampler.random_base2(m)[:n]
+
+
+def _with_replicates(inputs: dict[str, np.ndarray], replicates: int) -> dict[str, np.ndarray]:
+    """Append a second measurement of the first `replicates` points."""
+    if replicates <= 0:
+        return inputs
+    return {k: np.concatenate([v, v[:replicates]]) for k, v in inputs.items()}
+
+
+def space_filling(
+    variables: Sequence[Variable], n: int, rng: np.random.Generator, *, replicates: int = 0
+) -> Design:
+    """A scrambled Sobol design over the whole declared range.
+
+    Args:
+        variables: The backend's input variables.
+        n: Number of distinct points.
+        rng: The design node's random stream.
+        replicates: How many of the points to measure twice (noise estimate).
+
+    Returns:
+        The design, `n + replicates` points.
+    """
+    u = _sobol(n, _unit_dims(variables), rng)
+    reason = f"space-filling: scrambled Sobol design of {n} points over the declared ranges"
+    if replicates:
+        reason += f", {replicates} of them measured twice to estimate the noise"
+    return Design(_with_replicates(from_unit_cube(u, variables), replicates), reason)
+
+
+def _spread_pick(scores: np.ndarray, u: np.ndarray, k: int) -> np.ndarray:
+    """Indices of `k` high-scoring points, skipping near neighbours of those taken."""
+    order = np.argsort(-scores, kind="stable")
+    min_dist = 0.25 / max(1, u.shape[1]) ** 0.5
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) == k:
+            break
+        if all(np.linalg.norm(u[i] - u[c]) >= min_dist for c in chosen):
+            chosen.append(int(i))
+    for i in order:  # not enough far-apart points: fill with the next best
+        if len(chosen) == k:
+            break
+        if int(i) not in chosen:
+            chosen.append(int(i))
+    return np.array(chosen, dtype=int)
+
+
+def disagreement_design(
+    variables: Sequence[Variable],
+    rivals: Sequence[tuple[str, Predictor]],
+    n: int,
+    rng: np.random.Generator,
+    *,
+    noise_sd: float,
+    tolerance: float,
+    replicates: int = 0,
+    pool_size: int = 2048,
+) -> Design:
+    """Half the points where the rival laws disagree most, half space-filling.
+
+    The disagreement at a point is the spread of the rivals' predictions in
+    units of the measurement uncertainty there, so a design is spent where a
+    measurement can tell the rivals apart. The space-filling half keeps the
+    fresh data an unbiased test of whichever law leads.
+
+    Args:
+        variables: The backend's input variables.
+        rivals: (label, predictor) of the leading laws, best first.
+        n: Number of distinct points.
+        rng: The design node's random stream.
+        noise_sd: Estimated noise standard deviation of the target.
+        tolerance: Relative precision floor (see `CampaignConfig.tolerance`).
+        replicates: How many points to measure twice.
+        pool_size: Candidate points scored for disagreement.
+
+    Returns:
+        The design, `n + replicates` points.
+    """
+    if len(rivals) < 2:
+        design = space_filling(variables, n, rng, replicates=replicates)
+        return Design(design.inputs, design.reason + " (fewer than two rival laws to separate)")
+    dims = _unit_dims(variables)
+    pool_u = _sobol(pool_size, dims, rng)
+    pool = from_unit_cube(pool_u, variables)
+    preds = []
+    for _, predict in rivals:
+        with np.errstate(all="ignore"):
+            p = np.asarray(predict(pool), dtype=np.float64)
+        preds.append(np.where(np.isfinite(p), p, np.nan))
+    stack = np.vstack(preds)
+    centre = np.nanmedian(stack, axis=0)
+    sigma = np.sqrt(noise_sd**2 + (tolerance * np.abs(centre)) ** 2) + 1e-300
+    spread = (np.nanmax(stack, axis=0) - np.nanmin(stack, axis=0)) / sigma
+    spread = np.where(np.isfinite(spread), spread, np.inf)  # a rival that breaks down there: ask
+    n_dis = n // 2
+    picked = _spread_pick(spread, pool_u, n_dis)
+    rest_u = _sobol(n - n_dis, dims, rng)
+    u = np.vstack([pool_u[picked], rest_u])
+    labels = ", ".join(label for label, _ in rivals)
+    finite = spread[picked][np.isfinite(spread[picked])]
+    top = f"{float(np.max(finite)):.3g}" if finite.size else "inf"
+    reason = (
+        f"disagreement: {n_dis} points where the rivals [{labels}] disagree most "
+        f"(largest spread {top} measurement sigmas), {n - n_dis} space-filling points"
+    )
+    if replicates:
+        reason += f", {replicates} measured twice"
+    return Design(_with_replicates(from_unit_cube(u, variables), replicates), reason)

@@ -1,0 +1,111 @@
+"""The LangGraph graph of a campaign: one node per step of the loop.
+
+The state holds ids and counters only; what a node produces is written to
+the provenance store, where the next node reads it. Compiled with a SQLite
+checkpointer and run with `durability="sync"`, a campaign killed at any
+instant resumes at the node it was in, and that node, being idempotent,
+finds its own rows instead of writing them twice.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from typing_extensions import TypedDict
+
+from agent._loop import Loop
+
+__all__ = ["CampaignState", "build_graph"]
+
+
+class CampaignState(TypedDict):
+    """The checkpointed state: small, primitive, and never the record itself."""
+
+    campaign_id: str
+    """The campaign this thread runs."""
+    iteration: int
+    """Index of the iteration in progress."""
+    design_sha: str
+    """Artifact holding the inputs chosen by `design` for this iteration."""
+    design_reason: str
+    """Why those inputs (recorded with the run)."""
+    iter_started: float
+    """Wall-clock time the iteration began (for the time budget)."""
+    elapsed_s: float
+    """Campaign work time of finished iterations."""
+    done: bool
+    """The campaign has stopped (accepted a law or spent its budget)."""
+    stop_reason: str
+    """Why it stopped."""
+
+
+def design(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
+    """Choose what to measure in this iteration."""
+    sha, reason = runtime.context.design(state["iteration"])
+    return {"design_sha": sha, "design_reason": reason, "iter_started": time.time()}
+
+
+def run_experiments(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
+    """Measure the designed inputs on the backend."""
+    runtime.context.run_experiments(state["iteration"], state["design_sha"], state["design_reason"])
+    return {}
+
+
+def propose(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
+    """Ask the planner for hypotheses."""
+    runtime.context.propose(state["iteration"])
+    return {}
+
+
+def formalize(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
+    """Parse, check and deduplicate the planner's hypotheses."""
+    runtime.context.formalize(state["iteration"])
+    return {}
+
+
+def search(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
+    """Widen the search with symbolic regression."""
+    runtime.context.search(state["iteration"])
+    return {}
+
+
+def fit(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
+    """Fit and score every open hypothesis."""
+    runtime.context.fit(state["iteration"])
+    return {}
+
+
+def decide(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
+    """Judge the rivals: accept, reject, stop, or go round again."""
+    k = state["iteration"]
+    elapsed = state["elapsed_s"] + max(0.0, time.time() - state["iter_started"])
+    done, reason = runtime.context.decide(k, elapsed)
+    return {"iteration": k + 1, "done": done, "stop_reason": reason, "elapsed_s": elapsed}
+
+
+def _next(state: CampaignState) -> str:
+    return END if state["done"] else "design"
+
+
+def build_graph() -> StateGraph[CampaignState, Loop, Any, Any]:
+    """The campaign loop: design, run_experiments, propose, formalize, search, fit, decide."""
+    graph: StateGraph[CampaignState, Loop, Any, Any] = StateGraph(CampaignState, context_schema=Loop)
+    steps = [
+        ("design", design),
+        ("run_experiments", run_experiments),
+        ("propose", propose),
+        ("formalize", formalize),
+        ("search", search),
+        ("fit", fit),
+        ("decide", decide),
+    ]
+    for name, fn in steps:
+        graph.add_node(name, fn)  # type: ignore[call-overload]
+    graph.add_edge(START, "design")
+    for (a, _), (b, _) in zip(steps, steps[1:], strict=False):
+        graph.add_edge(a, b)
+    graph.add_conditional_edges("decide", _next, ["design", END])
+    return graph

@@ -1,0 +1,136 @@
+"""Judging rival laws: adequacy, the leader, and when to accept.
+
+The rule, as a physicist states it: a law is *adequate* when it fits the
+data to within the measurement uncertainty (reduced chi-square at most
+`adequacy_chi2`), where the uncertainty at a point is the noise estimated
+from repeated measurements combined with the relative `tolerance` to which
+laws are stated. The *leader* is the simplest adequate law (Occam), ties
+broken by BIC; with no adequate law, the lowest BIC leads. A law is
+*accepted* when it leads and has predicted `confirmations` fresh batches
+with the constants it had before those batches were measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Judgement", "Scored", "chi2_reduced", "judge", "point_sigma"]
+
+
+def point_sigma(y: np.ndarray, noise_sd: float | None, tolerance: float) -> np.ndarray:
+    """The measurement uncertainty at each point: noise and relative precision in quadrature."""
+    noise = noise_sd or 0.0
+    sigma = np.sqrt(noise**2 + (tolerance * np.abs(y)) ** 2)
+    # A point measured exactly zero with no noise would get zero weight otherwise.
+    floor = tolerance * float(np.sqrt(np.mean(y**2))) * 1e-3 if y.size else 0.0
+    return np.maximum(sigma, floor + 1e-300)
+
+
+def chi2_reduced(y: np.ndarray, yhat: np.ndarray, sigma: np.ndarray, n_params: int = 0) -> float:
+    """Sum of squared normalised residuals per degree of freedom (inf if not finite)."""
+    if y.size == 0:
+        return float("inf")
+    with np.errstate(all="ignore"):
+        chi2 = float(np.sum(((y - yhat) / sigma) ** 2))
+    dof = max(1, y.size - n_params)
+    return chi2 / dof if np.isfinite(chi2) else float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One hypothesis's numbers in this iteration, as the judge needs them."""
+
+    hypothesis_id: str
+    complexity: int
+    bic: float
+    chi2: float
+    """Reduced chi-square of the fit on all data so far."""
+    fresh_chi2: float | None
+    """Reduced chi-square on this iteration's batch with constants fitted before it."""
+    streak: int
+    """Consecutive fresh batches predicted adequately, this one included."""
+    success: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """The decision of one iteration."""
+
+    leader: str | None
+    leader_adequate: bool
+    accept: bool
+    rejected: tuple[tuple[str, str], ...]
+    """(hypothesis id, reason) of laws ruled out this iteration."""
+    reason: str
+    ranking: tuple[str, ...]
+    """Hypothesis ids, leader first."""
+
+
+def judge(
+    scored: Sequence[Scored], *, adequacy_chi2: float, confirmations: int, reject_factor: float = 100.0
+) -> Judgement:
+    """Rank rivals, pick the leader, decide acceptance and rejections.
+
+    Args:
+        scored: The hypotheses fitted this iteration.
+        adequacy_chi2: Reduced chi-square at or below which a law is adequate.
+        confirmations: Fresh batches a leader must predict to be accepted.
+        reject_factor: A law whose chi-square exceeds this many times the
+            adequacy bound, and whose BIC is worse than the leader's by more
+            than 10, is rejected.
+
+    Returns:
+        The judgement, with reasons in words.
+    """
+    ok = [s for s in scored if s.success and np.isfinite(s.bic)]
+    adequate = [s for s in ok if s.chi2 <= adequacy_chi2]
+    if adequate:
+        ranked = sorted(adequate, key=lambda s: (s.complexity, s.bic, s.hypothesis_id))
+        rest = sorted((s for s in ok if s not in adequate), key=lambda s: (s.bic, s.hypothesis_id))
+        ranked += rest
+    else:
+        ranked = sorted(ok, key=lambda s: (s.bic, s.hypothesis_id))
+    if not ranked:
+        return Judgement(None, False, False, (), "no hypothesis could be fitted", ())
+    lead = ranked[0]
+    rejected = []
+    for s in scored:
+        if s is lead:
+            continue
+        if not s.success:
+            rejected.append((s.hypothesis_id, "the fit failed"))
+        elif s.chi2 > reject_factor * adequacy_chi2 and s.bic - lead.bic > 10:
+            rejected.append(
+                (
+                    s.hypothesis_id,
+                    f"misfit: reduced chi-square {s.chi2:.3g} (adequate <= {adequacy_chi2:g}), "
+                    f"BIC {s.bic - lead.bic:.3g} above the leader",
+                )
+            )
+    adequate_lead = bool(adequate) and lead is ranked[0] and lead.chi2 <= adequacy_chi2
+    accept = adequate_lead and lead.streak >= confirmations
+    if accept:
+        reason = (
+            f"simplest adequate law (complexity {lead.complexity}, reduced chi-square {lead.chi2:.3g}) "
+            f"and it predicted {lead.streak} fresh batch(es) it was not fitted to "
+            f"(last fresh reduced chi-square {lead.fresh_chi2:.3g})"
+        )
+    elif adequate_lead:
+        fresh = "not yet tested on fresh data" if lead.fresh_chi2 is None else f"fresh reduced chi-square {lead.fresh_chi2:.3g}"
+        reason = (
+            f"leader is adequate (reduced chi-square {lead.chi2:.3g}, complexity {lead.complexity}) "
+            f"but has {lead.streak}/{confirmations} confirmations ({fresh})"
+        )
+    else:
+        reason = f"no adequate law yet; lowest BIC {lead.bic:.4g} with reduced chi-square {lead.chi2:.3g}"
+    return Judgement(
+        lead.hypothesis_id,
+        adequate_lead,
+        accept,
+        tuple(rejected),
+        reason,
+        tuple(s.hypothesis_id for s in ranked),
+    )

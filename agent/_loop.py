@@ -1,0 +1,507 @@
+"""The work of each graph node, reading and writing the provenance store.
+
+Nodes are idempotent: every row id derives from (campaign, iteration, node,
+index) and every write is insert-if-absent, so a node re-run after a crash
+finds its own rows and writes nothing twice. What a node hands to the next
+travels through the store, not through the graph state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from agent._config import CampaignConfig
+from agent._data import Dataset, concat
+from agent._design import disagreement_design, space_filling
+from agent._formalize import formalize, parametrize_numbers
+from agent._ids import node_id, node_seed
+from agent._judge import Scored, chi2_reduced, judge, point_sigma
+from agent._models import fit_hypothesis, predictor
+from agent._offline import Leader, OfflinePlanner
+from agent._proposal import Proposal, Source
+from experiments import ExperimentBackend
+from storage import Store
+
+__all__ = ["Loop"]
+
+log = logging.getLogger(__name__)
+
+_MAX_MESSAGE = 1500  # tail of a traceback kept on the record (enough to diagnose, not a dump)
+_RIVALS = 3
+
+
+@dataclass
+class Loop:
+    """One campaign's nodes, bound to its store, backend and configuration."""
+
+    store: Store
+    backend: ExperimentBackend
+    config: CampaignConfig
+    campaign_id: str
+    regressor_factory: Callable[[], Any]
+
+    # -- helpers ---------------------------------------------------------------
+
+    @property
+    def variables(self) -> list[str]:
+        """Input variable names, in the backend's order."""
+        return [v.name for v in self.backend.inputs]
+
+    @property
+    def target(self) -> str:
+        """The observable the campaign explains."""
+        return str(self.backend.observables[0].name)
+
+    def _iteration_id(self, k: int) -> str:
+        return node_id(self.campaign_id, k, "iteration")
+
+    def begin_iteration(self, k: int) -> str:
+        """Write the iteration row (once) with the seeds of its nodes."""
+        seeds = {n: node_seed(self.config.seed, k, n) for n in ("design", "run_experiments", "search", "fit")}
+        iid = self._iteration_id(k)
+        self.store.add_iteration(iid, campaign_id=self.campaign_id, index=k, seeds=seeds)
+        return iid
+
+    def data(self, *, until: int) -> Dataset:
+        """Every successful measurement of iterations `<= until`, in run order."""
+        index = {it.id: it.index for it in self.store.iterations_for(self.campaign_id)}
+        parts = []
+        for run in self.store.runs_for(self.campaign_id):
+            k = index.get(run.iteration_id or "", -1)
+            if run.status_code != 0 or run.data_sha256 is None or k > until:
+                continue
+            x = self.store.get_arrays(run.inputs_sha256)
+            y = self.store.get_arrays(run.data_sha256)[self.target]
+            parts.append(
+                Dataset(
+                    {v: np.asarray(x[v], dtype=np.float64) for v in self.variables},
+                    np.asarray(y, dtype=np.float64),
+                    np.full(y.shape[0], k, dtype=int),
+                    (run.data_sha256,),
+                )
+            )
+        return concat(parts, self.variables).finite()
+
+    def _run_ids(self, until: int) -> list[str]:
+        index = {it.id: it.index for it in self.store.iterations_for(self.campaign_id)}
+        return [
+            r.id
+            for r in self.store.runs_for(self.campaign_id)
+            if r.status_code == 0 and index.get(r.iteration_id or "", -1) <= until
+        ]
+
+    def judgement(self, k: int) -> dict[str, Any] | None:
+        """The evidence of iteration `k`'s main decision, if it was made."""
+        did = node_id(self.campaign_id, k, "decide")
+        for d in self.store.decisions_for(self.campaign_id):
+            if d.id == did:
+                return dict(d.evidence_json)
+        return None
+
+    def leaders(self, k: int) -> list[Leader]:
+        """The laws ranked first at the end of iteration `k`, with their fits there."""
+        ev = self.judgement(k) if k >= 0 else None
+        if not ev:
+            return []
+        out = []
+        for hid in ev.get("ranking", [])[:_RIVALS]:
+            hyp = self.store.get_hypothesis(hid)
+            fits = [f for f in self.store.fits_for(hid) if f.success]
+            if not fits:
+                continue
+            out.append(Leader(hid, hyp.expression, tuple(hyp.parameters_json), dict(fits[-1].parameters_json)))
+        return out
+
+    def measured(self) -> int:
+        """Points measured so far (successful or not: the budget was spent)."""
+        return sum(r.n_points for r in self.store.runs_for(self.campaign_id))
+
+    # -- nodes -----------------------------------------------------------------
+
+    def design(self, k: int) -> tuple[str, str]:
+        """Choose the inputs of iteration `k`; returns (inputs sha256, reason)."""
+        self.begin_iteration(k)
+        rng = np.random.default_rng(node_seed(self.config.seed, k, "design"))
+        left = self.config.max_measurements - self.measured()
+        inputs = self.backend.inputs
+        if k == 0:
+            n = min(self.config.initial_points, max(1, left - self.config.replicates))
+            design = space_filling(inputs, n, rng, replicates=min(self.config.replicates, max(0, left - n)))
+        else:
+            n = min(self.config.batch_points, max(1, left - self.config.replicates))
+            data = self.data(until=k - 1)
+            rivals = [
+                (f"H{lead.hypothesis_id[:8]}", predictor(lead.expression, self.variables, lead.parameters, lead.values))
+                for lead in self.leaders(k - 1)
+            ]
+            design = disagreement_design(
+                inputs,
+                rivals,
+                n,
+                rng,
+                noise_sd=data.noise_sd() or 0.0,
+                tolerance=self.config.tolerance,
+                replicates=min(self.config.replicates // 2, max(0, left - n)),
+            )
+        return self.store.put_arrays(design.inputs), design.reason
+
+    def run_experiments(self, k: int, inputs_sha: str, reason: str) -> None:
+        """Measure the designed inputs; a failure is recorded, never raised."""
+        rid = node_id(self.campaign_id, k, "run")
+        if self.store.has_row("experiment_run", rid):
+            return  # measured before a crash: never measure twice
+        inputs = self.store.get_arrays(inputs_sha)
+        seed = node_seed(self.config.seed, k, "run_experiments")
+        n = int(next(iter(inputs.values())).shape[0])
+        started = time.perf_counter()
+        data_sha, code, message = None, 0, ""
+        try:
+            result = self.backend.run_batch(inputs, seed=seed)
+            code, message = int(result.status.code), result.status.message or ""
+            if code == 0:
+                data_sha = self.store.put_arrays(dict(result.columns))
+        except Exception as exc:  # the one place a backend's failure becomes data
+            code = 99
+            message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"[-_MAX_MESSAGE:]
+        self.store.add_run(
+            rid,
+            campaign_id=self.campaign_id,
+            iteration_id=self._iteration_id(k),
+            backend_id=self.backend.id,
+            design_reason=reason,
+            inputs_sha256=inputs_sha,
+            data_sha256=data_sha,
+            seed=seed,
+            n_points=n,
+            device=str(self.backend.device),
+            status_code=code,
+            status_message=message,
+            cost=float(n * sum(v.cost for v in self.backend.inputs) / max(1, len(self.backend.inputs))),
+            duration_s=time.perf_counter() - started,
+        )
+
+    def propose(self, k: int) -> None:
+        """Ask the offline planner for laws; record the call with its proposals."""
+        cid = node_id(self.campaign_id, k, "propose")
+        if self.store.has_row("planner_call", cid):
+            return
+        data = self.data(until=k)
+        leaders = self.leaders(k - 1)
+        planner = OfflinePlanner(self.backend.inputs, target=self.target)
+        started = time.perf_counter()
+        proposals = planner.propose(data, leaders)
+        context = {
+            "target": self.target,
+            "variables": [{"name": v.name, "unit": v.unit, "low": v.low, "high": v.high} for v in self.backend.inputs],
+            "n_points": len(data),
+            "data": list(data.shas),
+            "leaders": [{"id": lead.hypothesis_id, "expression": lead.expression} for lead in leaders],
+        }
+        self.store.add_planner_call(
+            cid,
+            campaign_id=self.campaign_id,
+            iteration_id=self._iteration_id(k),
+            planner="offline",
+            template_name="offline-rules-v1",
+            template_sha256=_sha_text(OfflinePlanner.__doc__ or ""),
+            prompt=json.dumps(context, sort_keys=True),
+            reply=json.dumps([_proposal_json(p) for p in proposals], sort_keys=True),
+            parsed={"proposals": [_proposal_json(p) for p in proposals]},
+            latency_s=time.perf_counter() - started,
+        )
+
+    def formalize(self, k: int) -> None:
+        """Turn this iteration's planner proposals into checked hypotheses."""
+        cid = node_id(self.campaign_id, k, "propose")
+        call = next((c for c in self.store.planner_calls_for(self.campaign_id) if c.id == cid), None)
+        if call is None or not call.parsed_json:
+            return
+        proposals = [_proposal_from_json(p) for p in call.parsed_json.get("proposals", [])]
+        self._admit(k, "formalize", cid, proposals)
+
+    def search(self, k: int) -> None:
+        """Symbolic regression on all data so far; its Pareto front joins the rivals."""
+        sid = node_id(self.campaign_id, k, "search")
+        if self.store.has_row("planner_call", sid) or self.store.has_row("decision", sid):
+            return
+        prev = self.judgement(k - 1) if k > 0 else None
+        if prev and prev.get("leader_adequate"):
+            self.store.add_decision(
+                sid,
+                campaign_id=self.campaign_id,
+                iteration_id=self._iteration_id(k),
+                kind="skip-search",
+                reason="an adequate law leads; symbolic regression skipped to spend the budget on testing it",
+                hypothesis_id=prev.get("leader"),
+                evidence={"leader": prev.get("leader")},
+            )
+            return
+        seed = node_seed(self.config.seed, k, "search")
+        data = self.data(until=k).subsample(self.config.sr_max_points, np.random.default_rng(seed))
+        X = np.column_stack([data.inputs[v] for v in self.variables])
+        started = time.perf_counter()
+        error, front, params, selected, engine = None, [], {}, None, self.config.sr_engine
+        try:
+            regressor = self.regressor_factory()
+            result = regressor.search(
+                X,
+                data.y,
+                variable_names=self.variables,
+                seed=seed,
+                time_limit=self.config.sr_time_limit,
+                max_evaluations=self.config.sr_max_evaluations,
+            )
+            front = [
+                {"expression": c.expression, "complexity": c.complexity, "mse": c.mse} for c in result.candidates
+            ]
+            params, selected = dict(result.params), result.selected
+            engine = f"{result.engine} {result.engine_version}"
+        except Exception as exc:  # an SR failure is data: the loop goes on with the planner's laws
+            error = f"{type(exc).__name__}: {exc}"[-_MAX_MESSAGE:]
+        self.store.add_planner_call(
+            sid,
+            campaign_id=self.campaign_id,
+            iteration_id=self._iteration_id(k),
+            planner=f"sr:{self.config.sr_engine}",
+            template_name="sr-search",
+            template_sha256=_sha_text(json.dumps(params, sort_keys=True, default=str)),
+            prompt=json.dumps(
+                {"engine": engine, "settings": params, "data": list(data.shas), "n_points": len(data), "seed": seed},
+                sort_keys=True,
+                default=str,
+            ),
+            reply=json.dumps(front),
+            parsed={"front": front, "selected": selected},
+            latency_s=time.perf_counter() - started,
+            error=error,
+        )
+        proposals = []
+        for i, cand in enumerate(front):
+            why = f"SR Pareto front member {i} (complexity {cand['complexity']}, mse {cand['mse']:.3g})"
+            if i == selected:
+                why += ", the engine's selected model"
+            proposals.extend(parametrize_numbers(cand["expression"], self.variables, source=Source.SR, rationale=why))
+        self._admit(k, "search", sid, proposals)
+
+    def _admit(self, k: int, node: str, call_id: str, proposals: Sequence[Proposal]) -> None:
+        """Formalize proposals, deduplicate them against the log, and record each outcome."""
+        outcome_id = node_id(self.campaign_id, k, node, "outcome")
+        if self.store.has_row("decision", outcome_id):
+            return
+        known = {h.canonical_key: h.id for h in self.store.list_hypotheses(self.campaign_id)}
+        units = {v.name: v.unit for v in self.backend.inputs}
+        target_unit = self.backend.observables[0].unit
+        outcomes = []
+        for i, prop in enumerate(proposals):
+            form = formalize(prop, variables=self.variables, units=units, target_unit=target_unit)
+            entry: dict[str, Any] = {"proposal": prop.expression, "source": str(prop.source)}
+            if not form.ok:
+                entry.update(outcome="rejected", reason=form.message)
+            elif form.key in known:
+                entry.update(outcome="duplicate", hypothesis=known[form.key])
+                self.store.link(known[form.key], "hypothesis", call_id, "planner_call", "proposed-by")
+            else:
+                hid = node_id(self.campaign_id, k, node, i)
+                rejected = form.units_consistent is False
+                self.store.add_hypothesis(
+                    hid,
+                    campaign_id=self.campaign_id,
+                    iteration_id=self._iteration_id(k),
+                    expression=form.expression,
+                    parameters=form.parameters,
+                    source=str(prop.source),
+                    source_detail=json.dumps({"rationale": prop.rationale, "initial": prop.initial}, sort_keys=True),
+                    canonical_key=form.key,
+                    units_consistent=form.units_consistent,
+                    units_message=form.message,
+                    statement=f"{self.target} = {form.expression}",
+                    status="rejected" if rejected else "open",
+                )
+                self.store.link(hid, "hypothesis", call_id, "planner_call", "proposed-by")
+                if prop.parent_id:
+                    self.store.link(hid, "hypothesis", prop.parent_id, "hypothesis", "derived-from")
+                known[form.key] = hid
+                entry.update(outcome="rejected" if rejected else "new", hypothesis=hid)
+                if rejected:
+                    entry["reason"] = f"units inconsistent: {form.message}"
+            outcomes.append(entry)
+        counts = {o: sum(e["outcome"] == o for e in outcomes) for o in ("new", "duplicate", "rejected")}
+        self.store.add_decision(
+            outcome_id,
+            campaign_id=self.campaign_id,
+            iteration_id=self._iteration_id(k),
+            kind="formalize",
+            reason=f"{counts['new']} new, {counts['duplicate']} duplicates, {counts['rejected']} rejected",
+            evidence={"outcomes": outcomes},
+        )
+
+    def fit(self, k: int) -> None:
+        """Fit the open hypotheses on all data; test each old fit on the fresh batch first."""
+        data = self.data(until=k)
+        fresh = data.select(data.iteration == k) if k > 0 else None
+        noise = data.noise_sd()
+        prev = self.judgement(k - 1) if k > 0 else None
+        ranked = list(prev.get("ranking", [])) if prev else []
+        open_hyps = {h.id: h for h in self.store.list_hypotheses(self.campaign_id, status="open")}
+        order = [h for h in ranked if h in open_hyps] + [h for h in open_hyps if h not in ranked]
+        train = list(data.shas)
+        runs = self._run_ids(k)
+        seed = node_seed(self.config.seed, k, "fit")
+        for hid in order[: self.config.max_fit_hypotheses]:
+            fid = node_id(self.campaign_id, k, "fit", hid)
+            if self.store.has_row("model_fit", fid):
+                continue
+            hyp = open_hyps[hid]
+            params = tuple(hyp.parameters_json)
+            earlier = [f for f in self.store.fits_for(hid) if f.success]
+            initial = dict(earlier[-1].parameters_json) if earlier else json.loads(hyp.source_detail or "{}").get("initial", {})
+            fresh_chi2, streak = None, 0
+            if earlier and fresh is not None and len(fresh):
+                last = earlier[-1]
+                yhat = predictor(hyp.expression, self.variables, params, last.parameters_json)(fresh.inputs)
+                sigma = point_sigma(fresh.y, noise, self.config.tolerance)
+                fresh_chi2 = chi2_reduced(fresh.y, yhat, sigma)
+                passed = fresh_chi2 <= self.config.adequacy_chi2
+                streak = int(last.scores_json.get("streak", 0)) + 1 if passed else 0
+            record = fit_hypothesis(
+                hyp.expression,
+                self.variables,
+                params,
+                data,
+                initial=initial,
+                seed=seed,
+                noise_sd=noise,
+                tolerance=self.config.tolerance,
+            )
+            scores = dict(record.scores, fresh_chi2=fresh_chi2, streak=streak, fresh_n=len(fresh) if fresh else 0)
+            self.store.add_fit(
+                fid,
+                campaign_id=self.campaign_id,
+                iteration_id=self._iteration_id(k),
+                hypothesis_id=hid,
+                method="scipy.least_squares multi-start",
+                parameters=record.values,
+                stderr=record.stderr,
+                covariance=record.covariance,
+                scores=scores,
+                train_data=train,
+                test_data=list(fresh.shas) if fresh is not None and len(fresh) else [],
+                success=record.success,
+                message=record.message,
+            )
+            self.store.link(hid, "hypothesis", fid, "model_fit", "tested-by")
+            for run_id in runs:
+                self.store.link(fid, "model_fit", run_id, "experiment_run", "fitted-on")
+
+    def decide(self, k: int, elapsed_s: float) -> tuple[bool, str]:
+        """Judge this iteration's fits; accept, reject, stop or go on. Returns (done, reason)."""
+        did = node_id(self.campaign_id, k, "decide")
+        iid = self._iteration_id(k)
+        fits = [f for f in self._fits_of_iteration(iid)]
+        scored = [
+            Scored(
+                hypothesis_id=f.hypothesis_id,
+                complexity=int(f.scores_json["complexity"]),
+                bic=float(f.scores_json["bic"]) if f.scores_json.get("bic") is not None else float("inf"),
+                chi2=float(f.scores_json["chi2"]) if f.scores_json.get("chi2") is not None else float("inf"),
+                fresh_chi2=f.scores_json.get("fresh_chi2"),
+                streak=int(f.scores_json.get("streak", 0)),
+                success=f.success,
+            )
+            for f in fits
+        ]
+        verdict = judge(scored, adequacy_chi2=self.config.adequacy_chi2, confirmations=self.config.confirmations)
+        fit_of = {f.hypothesis_id: f for f in fits}
+        for hid, why in verdict.rejected:
+            rid = node_id(self.campaign_id, k, "reject", hid)
+            self.store.add_decision(
+                rid, campaign_id=self.campaign_id, iteration_id=iid, kind="reject", reason=why,
+                hypothesis_id=hid, evidence={"fit": fit_of[hid].id, "scores": fit_of[hid].scores_json},
+            )
+            self.store.set_hypothesis_status(hid, "rejected")
+            self.store.link(hid, "hypothesis", rid, "decision", "refuted-by")
+        for s in scored:
+            if s.success and np.isfinite(s.bic):
+                self.store.set_hypothesis_status(s.hypothesis_id, _status_now(self.store, s.hypothesis_id), score=s.bic)
+        measured = self.measured()
+        done, stop = False, ""
+        if verdict.accept:
+            done, stop, kind = True, "accepted", "accept"
+        elif k + 1 >= self.config.max_iterations:
+            done, stop, kind = True, f"iteration budget ({self.config.max_iterations}) used", "stop"
+        elif measured >= self.config.max_measurements:
+            done, stop, kind = True, f"measurement budget ({self.config.max_measurements}) used", "stop"
+        elif self.config.time_limit is not None and elapsed_s >= self.config.time_limit:
+            done, stop, kind = True, f"time limit ({self.config.time_limit:g} s) reached", "stop"
+        else:
+            kind = "continue"
+        reason = verdict.reason if not stop or stop == "accepted" else f"{stop}; {verdict.reason}"
+        leader_fit = fit_of.get(verdict.leader or "")
+        evidence = {
+            "ranking": list(verdict.ranking),
+            "leader": verdict.leader,
+            "leader_adequate": verdict.leader_adequate,
+            "leader_fit": leader_fit.id if leader_fit else None,
+            "top": [
+                {"hypothesis": hid, "scores": fit_of[hid].scores_json} for hid in verdict.ranking[:_RIVALS]
+            ],
+            "measurements": measured,
+            "iterations": k + 1,
+        }
+        self.store.add_decision(
+            did, campaign_id=self.campaign_id, iteration_id=iid, kind=kind, reason=reason,
+            hypothesis_id=verdict.leader, evidence=evidence,
+        )
+        if verdict.accept and verdict.leader:
+            self.store.set_hypothesis_status(verdict.leader, "accepted")
+            self.store.link(verdict.leader, "hypothesis", did, "decision", "supported-by")
+            if leader_fit:
+                self.store.link(did, "decision", leader_fit.id, "model_fit", "supported-by")
+        self.store.finish_iteration(iid, {"decision": kind, "reason": reason, "measurements": measured})
+        return done, stop
+
+    def _fits_of_iteration(self, iteration_id: str) -> list[Any]:
+        out = []
+        for h in self.store.list_hypotheses(self.campaign_id):
+            out.extend(f for f in self.store.fits_for(h.id) if f.iteration_id == iteration_id)
+        return out
+
+
+def _status_now(store: Store, hid: str) -> str:
+    return store.get_hypothesis(hid).status
+
+
+def _sha_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _proposal_json(p: Proposal) -> dict[str, Any]:
+    return {
+        "expression": p.expression,
+        "parameters": list(p.parameters),
+        "source": str(p.source),
+        "rationale": p.rationale,
+        "initial": p.initial,
+        "parent_id": p.parent_id,
+    }
+
+
+def _proposal_from_json(d: dict[str, Any]) -> Proposal:
+    return Proposal(
+        expression=str(d["expression"]),
+        parameters=tuple(str(x) for x in d.get("parameters", [])),
+        source=Source(d.get("source", "template")),
+        rationale=str(d.get("rationale", "")),
+        initial={str(k): float(v) for k, v in (d.get("initial") or {}).items()},
+        parent_id=d.get("parent_id"),
+    )
+

@@ -1,0 +1,114 @@
+"""Fitting hypotheses to data and predicting with them (the judge's numbers)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import sympy
+
+from agent._data import Dataset
+from agent._judge import chi2_reduced, point_sigma
+from tools import bic, complexity, fit_parameters, parse_expression, r2, rmse
+
+__all__ = ["FitRecord", "fit_hypothesis", "predictor"]
+
+
+@dataclass(frozen=True, slots=True)
+class FitRecord:
+    """A fit of one hypothesis with its scores, ready to record."""
+
+    values: dict[str, float]
+    stderr: dict[str, float]
+    covariance: list[list[float]]
+    success: bool
+    message: str
+    scores: dict[str, Any] = field(default_factory=dict)
+    """n, rss, rmse, r2, bic, chi2, complexity, noise_sd: all JSON numbers."""
+
+
+@lru_cache(maxsize=512)
+def _compiled(expression: str, variables: tuple[str, ...], parameters: tuple[str, ...]) -> Callable[..., Any]:
+    """The law as a NumPy function of (variables..., parameters...); parsed, never evaluated as text."""
+    expr = parse_expression(expression, variables, parameters)
+    symbols = [sympy.Symbol(n, real=True) for n in (*variables, *parameters)]
+    return sympy.lambdify(symbols, expr, modules="numpy")  # type: ignore[no-any-return]
+
+
+def predictor(
+    expression: str, variables: Sequence[str], parameters: Sequence[str], values: Mapping[str, float]
+) -> Callable[[Mapping[str, np.ndarray]], np.ndarray]:
+    """A function from input columns to the law's predictions (NaN where undefined)."""
+    fn = _compiled(expression, tuple(variables), tuple(parameters))
+    consts = [float(values[p]) for p in parameters]
+
+    def predict(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        cols = [np.asarray(inputs[v], dtype=np.float64) for v in variables]
+        n = cols[0].shape[0] if cols else 1
+        with np.errstate(all="ignore"):
+            out = np.asarray(fn(*cols, *consts), dtype=np.float64)
+        out = np.broadcast_to(out, (n,)).copy() if out.shape != (n,) else out
+        return np.where(np.isfinite(out), out, np.nan)
+
+    return predict
+
+
+def fit_hypothesis(
+    expression: str,
+    variables: Sequence[str],
+    parameters: Sequence[str],
+    data: Dataset,
+    *,
+    initial: Mapping[str, float],
+    seed: int,
+    noise_sd: float | None,
+    tolerance: float,
+) -> FitRecord:
+    """Fit the free constants of a law on `data` and score it.
+
+    Args:
+        expression: The law's canonical text.
+        variables: Input variable names.
+        parameters: Free constants of the law.
+        data: Every finite measurement to fit.
+        initial: Starting values (from the proposer or an earlier fit).
+        seed: The fit node's random stream (multi-start).
+        noise_sd: Noise estimated from replicates, or None.
+        tolerance: Relative precision floor of the measurement uncertainty.
+
+    Returns:
+        The fit and its scores; a failed fit is a record with `success=False`.
+    """
+    expr = parse_expression(expression, variables, parameters)
+    sigma = point_sigma(data.y, noise_sd, tolerance)
+    result = fit_parameters(
+        expr, list(parameters), data.inputs, data.y, sigma=sigma, seed=seed, initial=dict(initial)
+    )
+    values = {k: float(v) for k, v in result.values.items()}
+    yhat = predictor(expression, variables, parameters, values)(data.inputs)
+    finite = np.isfinite(yhat)
+    success = bool(result.success and finite.all())
+    n, k = len(data), len(parameters)
+    rss = float(np.sum((data.y - yhat) ** 2)) if finite.all() else float("inf")
+    scores: dict[str, Any] = {
+        "n": n,
+        "rss": rss,
+        "rmse": float(rmse(data.y, yhat)) if success else None,
+        "r2": float(r2(data.y, yhat)) if success else None,
+        "bic": float(bic(rss, n, k)) if success else None,
+        "chi2": chi2_reduced(data.y, yhat, sigma, k) if success else None,
+        "complexity": int(complexity(expr)),
+        "noise_sd": noise_sd,
+    }
+    cov = np.asarray(result.covariance, dtype=np.float64).reshape(k, k) if k else np.zeros((0, 0))
+    return FitRecord(
+        values=values,
+        stderr={p: float(v) for p, v in result.stderr.items()},
+        covariance=[[float(x) if np.isfinite(x) else None for x in row] for row in cov],  # type: ignore[misc]
+        success=success,
+        message=result.message if finite.all() else "predictions not finite on the data",
+        scores=scores,
+    )

@@ -1,0 +1,202 @@
+"""Start and resume campaigns: the graph, its checkpointer, the store, the backend."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+import experiments
+from agent._config import CampaignConfig
+from agent._data import Dataset
+from agent._environment import code_version, environment
+from agent._loop import Loop
+from agent._summary import campaign_summary, law_with_constants
+from agent.errors import CampaignStateError, ConfigError
+from storage import Store, open_store
+
+__all__ = ["checkpoint_path", "describe_backend", "resume_campaign", "start_campaign"]
+
+log = logging.getLogger(__name__)
+
+_RECURSION_LIMIT = 10_000  # steps; the budget stops a campaign long before this guard
+
+
+def checkpoint_path(db_url: str) -> Path:
+    """Where LangGraph's checkpoints live: a separate SQLite file beside the database.
+
+    Kept apart so that LangGraph's tables and the Alembic-managed provenance
+    schema never share migrations. For a server database the file goes in the
+    working directory.
+    """
+    url = sa.engine.make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        db = Path(url.database)
+        return db.with_name(db.stem + ".checkpoints.sqlite")
+    return Path("lawloop.checkpoints.sqlite")
+
+
+def describe_backend(backend: experiments.ExperimentBackend) -> dict[str, Any]:
+    """What the agent sees of a backend: ids, variables with units and ranges."""
+
+    def var(v: Any) -> dict[str, Any]:
+        return {
+            "name": v.name, "unit": v.unit, "low": v.low, "high": v.high,
+            "sampling": getattr(v, "sampling", "uniform"), "sign": getattr(v, "sign", "positive"),
+            "integer": getattr(v, "integer", False),
+        }
+
+    return {
+        "id": backend.id,
+        "inputs": [var(v) for v in backend.inputs],
+        "observables": [{"name": o.name, "unit": o.unit} for o in backend.observables],
+        "deterministic": bool(getattr(backend, "deterministic", True)),
+    }
+
+
+def _make_backend(config: CampaignConfig) -> experiments.ExperimentBackend:
+    try:
+        return experiments.make(
+            config.backend, noise=config.noise, options=dict(config.backend_options), device=config.device
+        )
+    except experiments.ExperimentError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _regressor_factory(config: CampaignConfig) -> Callable[[], Any]:
+    def make() -> Any:
+        from tools.sr import make_engine  # noqa: PLC0415 - pyoperon is heavy; load when searching
+
+        return make_engine(config.sr_engine)
+
+    return make
+
+
+def _run(store: Store, db_url: str, loop: Loop, initial: dict[str, Any] | None) -> None:
+    """Invoke the graph until it ends; record interruption and failure."""
+    from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: PLC0415 - heavy import
+
+    from agent._graph import build_graph  # noqa: PLC0415 - imports langgraph
+
+    cfg = {"configurable": {"thread_id": loop.campaign_id}, "recursion_limit": _RECURSION_LIMIT}
+    with SqliteSaver.from_conn_string(str(checkpoint_path(db_url))) as saver:
+        graph = build_graph().compile(checkpointer=saver)
+        if initial is None and not graph.get_state(cfg).values:
+            initial = _initial_state(loop.campaign_id)  # killed before the first checkpoint
+        store.set_campaign_status(loop.campaign_id, "running")
+        try:
+            graph.invoke(initial, cfg, context=loop, durability="sync")
+        except KeyboardInterrupt:
+            store.set_campaign_status(loop.campaign_id, "interrupted")
+            raise
+        except Exception:
+            store.set_campaign_status(loop.campaign_id, "failed")
+            raise
+        state = graph.get_state(cfg).values
+    _finish(store, loop, state.get("stop_reason", ""))
+
+
+def _initial_state(campaign_id: str) -> dict[str, Any]:
+    return {
+        "campaign_id": campaign_id, "iteration": 0, "design_sha": "", "design_reason": "",
+        "iter_started": 0.0, "elapsed_s": 0.0, "done": False, "stop_reason": "",
+    }
+
+
+def _finish(store: Store, loop: Loop, stop_reason: str) -> None:
+    """Record the final result: the best law with its constants, snapped if the data allow."""
+    last = max((it.index for it in store.iterations_for(loop.campaign_id)), default=0)
+    ev = loop.judgement(last) or {}
+    best = None
+    leader = ev.get("leader")
+    if leader:
+        h = store.get_hypothesis(leader)
+        fit = next((f for f in store.fits_for(leader) if f.id == ev.get("leader_fit")), None)
+        values = dict(fit.parameters_json) if fit else {}
+        data: Dataset = loop.data(until=last)
+        text, snapped = law_with_constants(
+            h.expression, loop.variables, list(h.parameters_json), values, data=data,
+            tolerance=loop.config.tolerance, adequacy_chi2=loop.config.adequacy_chi2, noise_sd=data.noise_sd(),
+        )
+        best = {
+            "hypothesis_id": h.id, "expression": text, "snapped": snapped, "law": h.expression,
+            "parameters": values, "stderr": dict(fit.stderr_json) if fit else {},
+            "score": h.score, "status": h.status, "scores": dict(fit.scores_json) if fit else {},
+        }
+    store.set_campaign_status(
+        loop.campaign_id, "finished", result={"best": best, "stop_reason": stop_reason}, finished=True
+    )
+
+
+def start_campaign(config: CampaignConfig, db_url: str) -> dict[str, Any]:
+    """Create a campaign and run it to the end.
+
+    Args:
+        config: The resolved configuration.
+        db_url: SQLAlchemy URL of the provenance database.
+
+    Returns:
+        The campaign summary (see `campaign_summary`).
+
+    Raises:
+        ConfigError: Unknown backend, bad option, name already used.
+        KeyboardInterrupt: Interrupted; the campaign is marked `interrupted` and can be resumed.
+    """
+    backend = _make_backend(config)
+    store = open_store(db_url)
+    try:
+        campaign_id = str(uuid.uuid4())
+        name = config.name or f"{config.campaign_name}-{campaign_id[:8]}"
+        if config.name and any(c.name == name for c in store.list_campaigns()):
+            msg = f"A campaign named `{name}` exists already; choose another `--name`."
+            raise ConfigError(msg)
+        env = environment(str(backend.device))
+        env["backend"] = describe_backend(backend)
+        store.add_campaign(
+            campaign_id, name=name, backend_id=backend.id, planner=config.planner, seed=config.seed,
+            config=config.model_dump(mode="json"), code_version=code_version(), environment=env,
+        )
+        log.info("campaign %s started (%s)", campaign_id, name)
+        loop = Loop(store, backend, config, campaign_id, _regressor_factory(config))
+        _run(store, db_url, loop, _initial_state(campaign_id))
+        return campaign_summary(store, campaign_id)
+    finally:
+        backend.close()
+        store.close()
+
+
+def resume_campaign(campaign: str, db_url: str) -> dict[str, Any]:
+    """Continue a campaign from its last checkpoint.
+
+    Args:
+        campaign: Campaign id, unique id prefix, or name.
+        db_url: SQLAlchemy URL of the provenance database.
+
+    Returns:
+        The campaign summary.
+
+    Raises:
+        CampaignStateError: The campaign has finished already.
+    """
+    store = open_store(db_url)
+    try:
+        c = store.get_campaign(campaign)
+        if c.status == "finished":
+            msg = f"Campaign `{c.id}` has finished; nothing to resume. See `campaign status {c.id[:8]}`."
+            raise CampaignStateError(msg)
+        config = CampaignConfig(**c.config_json)
+        backend = _make_backend(config)
+        try:
+            loop = Loop(store, backend, config, c.id, _regressor_factory(config))
+            _run(store, db_url, loop, None)
+        finally:
+            backend.close()
+        return campaign_summary(store, c.id)
+    finally:
+        store.close()
+
+

@@ -1,0 +1,147 @@
+"""Plain-dict views of a campaign and its hypotheses, for the CLI and the Python API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sympy
+
+from agent._data import Dataset
+from agent._judge import chi2_reduced, point_sigma
+from storage import Store
+from tools import expression_text, parse_expression, snap_constants
+
+__all__ = ["campaign_summary", "hypothesis_view", "law_with_constants"]
+
+
+def law_with_constants(
+    expression: str,
+    variables: Sequence[str],
+    parameters: Sequence[str],
+    values: Mapping[str, float],
+    *,
+    data: Dataset | None = None,
+    tolerance: float = 1e-3,
+    adequacy_chi2: float = 2.0,
+    noise_sd: float | None = None,
+) -> tuple[str, bool]:
+    """The law with fitted constants substituted, snapped to simple values when the data allow.
+
+    Args:
+        expression: The law with free parameters.
+        variables: Input variable names.
+        parameters: Its free parameters.
+        values: Fitted values.
+        data: When given, snapping (2*pi for 6.28319) is kept only if the
+            snapped law is still adequate on these data.
+        tolerance: Relative precision floor of the adequacy test.
+        adequacy_chi2: Adequacy bound on the reduced chi-square.
+        noise_sd: Noise estimate for the adequacy test.
+
+    Returns:
+        (expression text, whether constants were snapped).
+    """
+    expr = parse_expression(expression, variables, parameters)
+    subs = {sympy.Symbol(p, real=True): sympy.Float(float(f"{values[p]:.6g}"), 6) for p in parameters}
+    raw = expr.xreplace(subs)
+    if data is None or not len(data):
+        return expression_text(raw), False
+    snapped = snap_constants(raw)
+    fn = sympy.lambdify([sympy.Symbol(v, real=True) for v in variables], snapped, modules="numpy")
+    with np.errstate(all="ignore"):
+        yhat = np.broadcast_to(np.asarray(fn(*[data.inputs[v] for v in variables]), dtype=float), data.y.shape)
+    sigma = point_sigma(data.y, noise_sd, tolerance)
+    if chi2_reduced(data.y, yhat, sigma) <= adequacy_chi2:
+        return expression_text(snapped), True
+    return expression_text(raw), False
+
+
+def hypothesis_view(store: Store, hypothesis_id: str, *, with_fits: bool = False) -> dict[str, Any]:
+    """A hypothesis as a plain dict: expression, status, score, latest fit, lineage."""
+    h = store.get_hypothesis(hypothesis_id)
+    fits = store.fits_for(h.id)
+    latest = fits[-1] if fits else None
+    view: dict[str, Any] = {
+        "id": h.id,
+        "campaign_id": h.campaign_id,
+        "expression": h.expression,
+        "parameters": list(h.parameters_json),
+        "status": h.status,
+        "score": h.score,
+        "source": h.source,
+        "statement": h.statement,
+        "units_consistent": h.units_consistent,
+        "units_message": h.units_message,
+        "fitted": dict(latest.parameters_json) if latest else None,
+        "stderr": dict(latest.stderr_json) if latest else None,
+        "scores": dict(latest.scores_json) if latest else None,
+    }
+    if with_fits:
+        view["fits"] = [
+            {
+                "id": f.id,
+                "iteration_id": f.iteration_id,
+                "parameters": f.parameters_json,
+                "stderr": f.stderr_json,
+                "covariance": f.covariance_json,
+                "scores": f.scores_json,
+                "success": f.success,
+                "message": f.message,
+            }
+            for f in fits
+        ]
+        edges = [e for e in store.edges_for(h.campaign_id) if h.id in (e.source_id, e.target_id)]
+        view["lineage"] = [
+            {"source": e.source_id, "source_kind": e.source_kind, "relation": e.relation,
+             "target": e.target_id, "target_kind": e.target_kind}
+            for e in edges
+        ]
+        view["decisions"] = [
+            {"kind": d.kind, "reason": d.reason, "iteration_id": d.iteration_id}
+            for d in store.decisions_for(h.campaign_id)
+            if d.hypothesis_id == h.id and d.kind in ("accept", "reject")
+        ]
+    return view
+
+
+def campaign_summary(store: Store, campaign_id: str) -> dict[str, Any]:
+    """The campaign's status, budget use and best law, as `campaign start --json` prints it."""
+    c = store.get_campaign(campaign_id)
+    iterations = [it for it in store.iterations_for(c.id) if it.finished_at is not None]
+    measured = sum(r.n_points for r in store.runs_for(c.id))
+    result = dict(c.result_json or {})
+    best = result.get("best")
+    if best is None:
+        decisions = [d for d in store.decisions_for(c.id) if d.kind in ("accept", "continue", "stop")]
+        if decisions and decisions[-1].hypothesis_id:
+            best = _best_from_decision(store, decisions[-1].hypothesis_id, c.environment_json)
+    return {
+        "campaign_id": c.id,
+        "name": c.name,
+        "backend": c.backend_id,
+        "status": c.status,
+        "stop_reason": result.get("stop_reason"),
+        "iterations": len(iterations),
+        "measurements": measured,
+        "best": best,
+    }
+
+
+def _best_from_decision(store: Store, hypothesis_id: str, environment: Mapping[str, Any]) -> dict[str, Any]:
+    """The best law without the snap check (no data at hand): constants substituted."""
+    h = store.get_hypothesis(hypothesis_id)
+    fits = [f for f in store.fits_for(h.id) if f.success]
+    values = dict(fits[-1].parameters_json) if fits else {}
+    variables = [v["name"] for v in environment.get("backend", {}).get("inputs", [])]
+    text = h.expression
+    if fits:
+        text, _ = law_with_constants(h.expression, variables, list(h.parameters_json), values)
+    return {
+        "hypothesis_id": h.id,
+        "expression": text,
+        "parameters": values,
+        "score": h.score,
+        "status": h.status,
+    }

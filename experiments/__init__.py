@@ -1,0 +1,79 @@
+"""Simulated experiments: backends, their registry and the conformance checker.
+
+A backend declares its inputs and observables (`Variable`s with units and
+ranges) and measures batches of input points (`run_batch`), returning
+float64 NumPy columns and a `RunStatus`. Build one with `make(id)`; ids are
+`namespace/Name-vN`, entry points in the group `lawloop.experiments`, or
+`module:Class`. This package imports nothing else from the project, and
+torch only when a backend runs.
+
+Example:
+    >>> import numpy as np
+    >>> import experiments
+    >>> with experiments.make("core/Pendulum-v0", device="cpu") as lab:
+    ...     x = lab.sample_inputs(np.random.default_rng(0), 100)
+    ...     result = lab.run_batch(x, seed=0)
+"""
+
+from __future__ import annotations
+
+from experiments import builtin as _builtin  # registers the built-ins
+from experiments._api import (
+    BatchResult,
+    ExperimentBackend,
+    RunCode,
+    RunStatus,
+    Variable,
+)
+from experiments._blinded import Blinded
+from experiments._checker import CheckReport, check_backend
+from experiments._formula_eval import FormulaError, compile_formula
+from experiments._options import Option, parse_float, parse_options
+from experiments._registration import (
+    BackendSpec,
+    list_backends,
+    make,
+    register,
+    spec,
+)
+from experiments._units import UnitSyntaxError, format_unit, parse_unit
+from experiments.errors import (
+    BackendContractError,
+    BackendNotFoundError,
+    BackendRegistrationError,
+    DependencyNotInstalledError,
+    ExperimentError,
+    InvalidDesignError,
+)
+
+__all__ = [
+    "BackendContractError",
+    "BackendNotFoundError",
+    "BackendRegistrationError",
+    "BackendSpec",
+    "BatchResult",
+    "Blinded",
+    "CheckReport",
+    "DependencyNotInstalledError",
+    "ExperimentBackend",
+    "ExperimentError",
+    "FormulaError",
+    "InvalidDesignError",
+    "Option",
+    "RunCode",
+    "RunStatus",
+    "UnitSyntaxError",
+    "Variable",
+    "check_backend",
+    "compile_formula",
+    "format_unit",
+    "list_backends",
+    "make",
+    "parse_float",
+    "parse_options",
+    "parse_unit",
+    "register",
+    "spec",
+]
+
+del _builtin

@@ -1,0 +1,243 @@
+"""The backend conformance checker (cf. Gymnasium `check_env`)."""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from experiments._api import BatchResult, ExperimentBackend, RunStatus, Variable
+from experiments._registration import make
+from experiments._units import UnitSyntaxError, parse_unit
+from experiments.errors import BackendContractError, InvalidDesignError
+
+RESERVED_NAMES = frozenset(
+    {
+        # sympy singletons and functions that `sympify` would take over
+        "E", "I", "N", "O", "Q", "S", "pi", "oo", "nan", "zoo",
+        "beta", "gamma", "zeta", "lambda", "sin", "cos", "tan", "exp", "log",
+        "sqrt", "asin", "acos", "atan", "sinh", "cosh", "tanh", "abs", "Abs",
+        "sign", "re", "im", "arg", "floor", "ceiling", "Max", "Min", "diff",
+        "factorial", "gamma_function", "erf", "Heaviside", "Symbol", "Function",
+    }
+)  # fmt: skip
+"""Names a variable must not have: sympy would read them as something else."""
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """What `check_backend` found.
+
+    Example:
+        >>> report = check_backend("core/Pendulum-v0", large_batch=1000)
+        >>> report.ok, report.passed[:2]
+        (True, ['declarations', 'names'])
+    """
+
+    backend_id: str | None
+    """The checked backend's id."""
+    passed: list[str] = field(default_factory=list)
+    """Checks that passed."""
+    skipped: list[str] = field(default_factory=list)
+    """Checks skipped, with the reason."""
+    violations: list[str] = field(default_factory=list)
+    """Contract violations, one readable line each."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether no violation was found."""
+        return not self.violations
+
+    def __str__(self) -> str:
+        """A readable summary."""
+        lines = [f"check_backend({self.backend_id!r}): {len(self.passed)} passed, {len(self.violations)} violations"]
+        lines += [f"  FAIL {v}" for v in self.violations]
+        lines += [f"  skip {s}" for s in self.skipped]
+        return "\n".join(lines)
+
+
+def check_backend(
+    backend_or_id: ExperimentBackend | str,
+    *,
+    large_batch: int = 100_000,
+    seed: int = 0,
+) -> CheckReport:
+    """Check that a backend honours the backend contract.
+
+    Checks declarations, names, units, sampling, output columns (float64,
+    1-D, CPU NumPy, finite or a non-OK status), reproducibility from a seed
+    (unless the spec says `nondeterministic`), rejection of out-of-range
+    inputs, batches of 1 and `large_batch` points, and `close()` twice. The
+    backend is closed at the end.
+
+    Args:
+        backend_or_id: A backend, or an id for `experiments.make`.
+        large_batch: Size of the large batch.
+        seed: Seed for the sample and the runs.
+
+    Returns:
+        The report, when there is no violation.
+
+    Raises:
+        BackendContractError: Listing every violation; the report is in its
+            `report` attribute.
+    """
+    backend = make(backend_or_id) if isinstance(backend_or_id, str) else backend_or_id
+    report = CheckReport(getattr(backend, "id", None))
+    checks: list[tuple[str, Callable[[], str | None]]] = [
+        ("declarations", lambda: _check_declarations(backend)),
+        ("names", lambda: _check_names(backend)),
+        ("units", lambda: _check_units(backend)),
+        ("sampling", lambda: _check_sampling(backend, seed)),
+        ("columns", lambda: _check_run(backend, 10, seed)),
+        ("reproducible", lambda: _check_reproducible(backend, seed)),
+        ("out_of_range", lambda: _check_out_of_range(backend, seed)),
+        ("batch_of_1", lambda: _check_run(backend, 1, seed)),
+        (f"batch_of_{large_batch}", lambda: _check_run(backend, large_batch, seed)),
+        ("close_twice", lambda: _check_close(backend)),
+    ]
+    blocking = ("declarations", "sampling")
+    for name, check in checks:
+        if name not in ("names", "units", "close_twice") and any(
+            v.startswith(blocking) for v in report.violations
+        ):
+            # Running a backend whose declarations are broken only repeats the error.
+            report.skipped.append(f"{name}: skipped after a declaration or sampling violation")
+            continue
+        try:
+            outcome = check()
+        except Exception as exc:  # the checker reports every failure; nothing escapes
+            report.violations.append(f"{name}: raised {type(exc).__name__}: {exc}")
+            continue
+        if outcome is None:
+            report.passed.append(name)
+        elif outcome.startswith("skip:"):
+            report.skipped.append(f"{name}: {outcome[5:].strip()}")
+        else:
+            report.violations.append(f"{name}: {outcome}")
+    if report.violations:
+        error = BackendContractError(str(report))
+        error.report = report  # type: ignore[attr-defined]
+        raise error
+    return report
+
+
+def _check_declarations(backend: ExperimentBackend) -> str | None:
+    """`inputs` and `observables` are non-empty tuples of `Variable` with ranged inputs."""
+    for attr in ("inputs", "observables"):
+        value = getattr(backend, attr, None)
+        if not isinstance(value, tuple) or not value or not all(isinstance(v, Variable) for v in value):
+            return f"`{attr}` must be a non-empty tuple of `Variable`, got {value!r}"
+    unranged = [v.name for v in backend.inputs if not v.has_range]
+    if unranged:
+        return f"inputs {unranged} have no `low`/`high` range"
+    if not isinstance(backend.deterministic, bool):
+        return f"`deterministic` must be a bool, got {backend.deterministic!r}"
+    if not isinstance(backend.device, str):
+        return f"`device` must be a string, got {backend.device!r}"
+    return None
+
+
+def _check_names(backend: ExperimentBackend) -> str | None:
+    """Names are unique identifiers that sympy reads as symbols."""
+    names = [v.name for v in (*backend.inputs, *backend.observables)]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    bad = [n for n in names if not n.isidentifier() or keyword.iskeyword(n) or n in RESERVED_NAMES]
+    problems = []
+    if duplicates:
+        problems.append(f"duplicate names {duplicates}")
+    if bad:
+        problems.append(f"names {bad} are not identifiers or clash with sympy/Python names (rename e.g. `lambda_`)")
+    return "; ".join(problems) or None
+
+
+def _check_units(backend: ExperimentBackend) -> str | None:
+    """Every unit parses as a product of powers of SI symbols."""
+    problems = []
+    for var in (*backend.inputs, *backend.observables):
+        try:
+            parse_unit(var.unit)
+        except UnitSyntaxError as exc:
+            problems.append(f"`{var.name}`: {exc}")
+    return "; ".join(problems) or None
+
+
+def _check_sampling(backend: ExperimentBackend, seed: int) -> str | None:
+    """`sample_inputs` returns admissible float arrays of the right shape."""
+    sample = backend.sample_inputs(np.random.default_rng(seed), 64)
+    if set(sample) != {v.name for v in backend.inputs}:
+        return f"`sample_inputs` returned keys {sorted(sample)}, expected {[v.name for v in backend.inputs]}"
+    shapes = {k: np.shape(v) for k, v in sample.items() if np.shape(v) != (64,)}
+    if shapes:
+        return f"`sample_inputs(rng, 64)` returned shapes {shapes}"
+    try:
+        backend.validate_inputs(sample)
+    except InvalidDesignError as exc:
+        return f"`sample_inputs` drew a point that `validate_inputs` rejects: {exc}"
+    return None
+
+
+def _columns_problem(backend: ExperimentBackend, result: object, n: int) -> str | None:
+    """Describe what is wrong with a `BatchResult`, or return `None`."""
+    if not isinstance(result, BatchResult) or not isinstance(result.status, RunStatus):
+        return f"`run_batch` returned {type(result).__name__}, not a `BatchResult` with a `RunStatus`"
+    expected = [v.name for v in backend.observables]
+    if list(result.columns) != expected:
+        return f"columns {list(result.columns)}, expected the observables {expected}"
+    for name, col in result.columns.items():
+        if type(col) is not np.ndarray or col.dtype != np.float64 or col.shape != (n,):
+            kind = f"{type(col).__name__} {getattr(col, 'dtype', '?')} {getattr(col, 'shape', '?')}"
+            return f"column `{name}` is {kind}, expected a float64 NumPy array of shape ({n},)"
+        if result.status.ok and not np.isfinite(col).all():
+            return f"column `{name}` has non-finite values but the status is OK"
+    return None
+
+
+def _check_run(backend: ExperimentBackend, n: int, seed: int) -> str | None:
+    """A batch of `n` sampled points runs and returns well-formed columns."""
+    inputs = backend.sample_inputs(np.random.default_rng(seed + n), n)
+    return _columns_problem(backend, backend.run_batch(inputs, seed=seed), n)
+
+
+def _check_reproducible(backend: ExperimentBackend, seed: int) -> str | None:
+    """The same inputs and seed give identical columns."""
+    spec = getattr(backend, "spec", None)
+    if (spec is not None and spec.nondeterministic) or not backend.deterministic:
+        return "skip: backend is declared nondeterministic"
+    inputs = backend.sample_inputs(np.random.default_rng(seed), 16)
+    first, second = backend.run_batch(inputs, seed=seed), backend.run_batch(inputs, seed=seed)
+    for name, col in first.columns.items():
+        if not np.array_equal(col, second.columns.get(name), equal_nan=True):
+            return f"`run_batch(x, seed={seed})` twice gave different `{name}` columns"
+    return None
+
+
+def _check_out_of_range(backend: ExperimentBackend, seed: int) -> str | None:
+    """Out-of-range values and missing inputs raise `InvalidDesignError`."""
+    inputs = backend.sample_inputs(np.random.default_rng(seed), 4)
+    var = backend.inputs[0]
+    bad = dict(inputs)
+    high = float(var.high) if var.high is not None else 0.0
+    outside = 2 * abs(high) + 1.0
+    bad[var.name] = np.full(4, -outside if var.sign == "negative" else outside)
+    try:
+        backend.run_batch(bad, seed=seed)
+    except InvalidDesignError:
+        pass
+    else:
+        return f"`{var.name}` = {bad[var.name][0]} outside its range did not raise `InvalidDesignError`"
+    missing = {k: v for k, v in inputs.items() if k != var.name}
+    try:
+        backend.run_batch(missing, seed=seed)
+    except InvalidDesignError:
+        return None
+    return f"inputs without `{var.name}` did not raise `InvalidDesignError`"
+
+
+def _check_close(backend: ExperimentBackend) -> str | None:
+    """`close()` can be called twice."""
+    backend.close()
+    backend.close()
+    return None

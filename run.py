@@ -1,0 +1,276 @@
+"""lawloop's command line: parse, call the agent, print.
+
+Every listing command takes `--json` and then prints one JSON document on
+stdout. Exit codes: 0 ok, 1 user error (message on stderr), 2 campaign
+failed, 130 interrupted. Heavy packages load inside the commands, so
+`python run.py --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+app = typer.Typer(help="lawloop: closed-loop discovery of physical laws.", no_args_is_help=True, add_completion=False)
+campaign_app = typer.Typer(help="Launch, resume and inspect discovery campaigns.", no_args_is_help=True)
+hypotheses_app = typer.Typer(help="Inspect the hypothesis log.", no_args_is_help=True)
+backends_app = typer.Typer(help="Experiment backends.", no_args_is_help=True)
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(hypotheses_app, name="hypotheses")
+app.add_typer(backends_app, name="backends")
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="SQLAlchemy URL (default: $LAWLOOP_DB, else sqlite:///lawloop.db).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+EXIT_USER, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def _fail(message: str, code: int = EXIT_USER) -> NoReturn:
+    """Print an error on stderr and exit with `code`."""
+    from rich.console import Console  # noqa: PLC0415 - keep --help fast
+
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean the user asked for something wrong (exit 1)."""
+    import experiments  # noqa: PLC0415
+    import storage  # noqa: PLC0415
+    from agent import AgentError  # noqa: PLC0415
+
+    return (AgentError, experiments.ExperimentError, storage.StorageError)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn known errors into messages and exit codes."""
+    user = _user_errors()
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        _fail("interrupted; continue with `python run.py campaign resume CAMPAIGN`.", EXIT_INTERRUPTED)
+    except user as exc:
+        _fail(str(exc))
+
+
+def _db(flag: str | None) -> str:
+    from agent import resolve_db_url  # noqa: PLC0415
+
+    return resolve_db_url(flag)[0]
+
+
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+def _console() -> Any:
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console()
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    console = _console()
+    console.print(f"campaign [bold]{summary['campaign_id']}[/] ({summary['name']}): {summary['status']}")
+    console.print(f"  iterations {summary['iterations']}, measurements {summary['measurements']}")
+    if summary.get("stop_reason"):
+        console.print(f"  stopped: {summary['stop_reason']}")
+    best = summary.get("best")
+    if best:
+        console.print(f"  best law ({best.get('status')}): [bold green]{best['expression']}[/]", highlight=False)
+        console.print(f"  hypothesis {best['hypothesis_id']}, score (BIC) {best.get('score')}")
+
+
+def _parse_options(options: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _fail(f"`--option` takes KEY=VALUE; received `{item}`.")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@campaign_app.command("start")
+def campaign_start(
+    backend: Annotated[str, typer.Option(help="Backend id (`core/Pendulum-v0`) or `module:Class`.")],
+    planner: Annotated[str, typer.Option(help="`offline` (no network) or `llm`.")] = "offline",
+    model: Annotated[str | None, typer.Option(help="Model name for `--planner llm`.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Campaign seed.")] = None,
+    max_iterations: Annotated[int | None, typer.Option(help="Iteration budget.")] = None,
+    max_measurements: Annotated[int | None, typer.Option(help="Measurement budget (points).")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Wall-clock budget, seconds.")] = None,
+    noise: Annotated[float | None, typer.Option(help="Gaussian noise, in RMS units of the clean observable.")] = None,
+    option: Annotated[list[str] | None, typer.Option(help="Backend option KEY=VALUE (repeatable).")] = None,
+    name: Annotated[str | None, typer.Option(help="Campaign name (unique).")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML file of campaign settings (flags win).")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Launch a discovery campaign and run it to the end."""
+    if planner == "llm":
+        _fail("`--planner llm` is not available in this version yet; use `--planner offline`.")
+    if planner != "offline":
+        _fail(f"`--planner` must be `offline` or `llm`; received `{planner}`.")
+    if model is not None:
+        _fail("`--model` applies to `--planner llm` only.")
+    with _errors():
+        from agent import load_config, start_campaign  # noqa: PLC0415
+
+        overrides = {
+            "backend": backend, "planner": planner, "seed": seed, "max_iterations": max_iterations,
+            "max_measurements": max_measurements, "time_limit": time_limit, "noise": noise, "name": name,
+            "backend_options": _parse_options(option or []) or None,
+        }
+        cfg = load_config(config, overrides)
+        try:
+            summary = start_campaign(cfg, _db(db))
+        except Exception as exc:
+            if isinstance(exc, _user_errors()):
+                raise
+            _fail(f"campaign failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
+    _print_json(summary) if as_json else _print_summary(summary)
+
+
+@campaign_app.command("resume")
+def campaign_resume(campaign: str, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Continue an interrupted campaign from its last checkpoint."""
+    with _errors():
+        from agent import resume_campaign  # noqa: PLC0415
+
+        try:
+            summary = resume_campaign(campaign, _db(db))
+        except Exception as exc:
+            if isinstance(exc, _user_errors()):
+                raise
+            _fail(f"campaign failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
+    _print_json(summary) if as_json else _print_summary(summary)
+
+
+def _with_store(db: str | None, fn: Callable[[Any], Any]) -> Any:
+    from storage import open_store  # noqa: PLC0415
+
+    store = open_store(_db(db))
+    try:
+        return fn(store)
+    finally:
+        store.close()
+
+
+@campaign_app.command("status")
+def campaign_status(campaign: str, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Show a campaign's status, budget use and best law."""
+    with _errors():
+        from agent import campaign_summary  # noqa: PLC0415
+
+        summary = _with_store(db, lambda s: campaign_summary(s, s.get_campaign(campaign).id))
+    _print_json(summary) if as_json else _print_summary(summary)
+
+
+@campaign_app.command("list")
+def campaign_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List campaigns, oldest first."""
+    with _errors():
+        from agent import campaign_summary  # noqa: PLC0415
+
+        rows = _with_store(db, lambda s: [campaign_summary(s, c.id) for c in s.list_campaigns()])
+    if as_json:
+        _print_json(rows)
+        return
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table("id", "name", "backend", "status", "iterations", "measurements", "best law")
+    for r in rows:
+        best = (r.get("best") or {}).get("expression", "")
+        table.add_row(r["campaign_id"][:8], r["name"], r["backend"], r["status"], str(r["iterations"]),
+                      str(r["measurements"]), best)
+    _console().print(table)
+
+
+@hypotheses_app.command("list")
+def hypotheses_list(
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign (id, prefix or name).")] = None,
+    status: Annotated[str | None, typer.Option(help="accepted, rejected, open or superseded.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List hypotheses with their status and score (BIC of the latest fit; lower is better)."""
+    with _errors():
+
+        def rows(store: Any) -> list[dict[str, Any]]:
+            cid = store.get_campaign(campaign).id if campaign else None
+            return [
+                {"id": h.id, "campaign_id": h.campaign_id, "expression": h.expression, "status": h.status,
+                 "score": h.score, "source": h.source, "parameters": list(h.parameters_json)}
+                for h in store.list_hypotheses(cid, status)
+            ]
+
+        out = _with_store(db, rows)
+    if as_json:
+        _print_json(out)
+        return
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table("id", "status", "score", "source", "expression")
+    for r in out:
+        score = "" if r["score"] is None else f"{r['score']:.4g}"
+        table.add_row(r["id"][:8], r["status"], score, r["source"], r["expression"])
+    _console().print(table)
+
+
+@hypotheses_app.command("show")
+def hypotheses_show(hypothesis: str, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Show one hypothesis: expression, fitted constants with uncertainties, fits, lineage."""
+    with _errors():
+        from agent import hypothesis_view  # noqa: PLC0415
+
+        view = _with_store(db, lambda s: hypothesis_view(s, hypothesis, with_fits=True))
+    if as_json:
+        _print_json(view)
+        return
+    console = _console()
+    console.print(f"hypothesis [bold]{view['id']}[/] ({view['status']}, from {view['source']})")
+    console.print(f"  {view['statement']}", highlight=False)
+    for p, v in (view.get("fitted") or {}).items():
+        err = (view.get("stderr") or {}).get(p)
+        console.print(f"  {p} = {v:.6g}" + (f" ± {err:.2g}" if err is not None else ""))
+    for d in view.get("decisions", []):
+        console.print(f"  {d['kind']}: {d['reason']}", highlight=False)
+    console.print(f"  {len(view.get('fits', []))} fits, {len(view.get('lineage', []))} lineage edges")
+
+
+@backends_app.command("list")
+def backends_list(as_json: JsonOption = False) -> None:
+    """List registered and installed experiment backends."""
+    with _errors():
+        import experiments  # noqa: PLC0415
+
+        rows = [{"id": s.id, "entry_point": str(s.entry_point)} for s in experiments.list_backends()]
+    if as_json:
+        _print_json(rows)
+        return
+    for r in rows:
+        _console().print(f"{r['id']}  [dim]{r['entry_point']}[/]")
+
+
+def main() -> None:
+    """Entry point of `python run.py` and the `lawloop` script."""
+    import logging  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The provenance store: what a campaign did, why, and on which data.
+
+SQLAlchemy 2.0 typed models with Alembic migrations (shipped in
+`storage/migrations`), SQLite by default (WAL, foreign keys on) and
+PostgreSQL-ready. `open_store(url)` upgrades the schema and returns a `Store`,
+whose `add_*` methods are insert-if-absent on caller-given ids and whose
+queries return frozen records. Rows are immutable once written, except their
+status fields. Arrays are stored content-addressed as deterministic `.npz`.
+This package imports nothing else from the project.
+
+Example:
+    >>> from storage import open_store
+    >>> with open_store("sqlite:///lawloop.db") as store:
+    ...     [c.name for c in store.list_campaigns()]
+    []
+"""
+
+from __future__ import annotations
+
+from storage._arrays import decode_arrays, encode_arrays
+from storage._engine import (
+    alembic_config,
+    make_engine,
+    open_store,
+    upgrade,
+)
+from storage._models import (
+    Base,
+    CampaignStatus,
+    EntityKind,
+    HypothesisStatus,
+    Relation,
+)
+from storage._records import (
+    CampaignRecord,
+    DecisionRecord,
+    EdgeRecord,
+    FitRecord,
+    HypothesisRecord,
+    IterationRecord,
+    PlannerCallRecord,
+    RunRecord,
+)
+from storage._store import Store
+from storage.errors import (
+    AmbiguousIdError,
+    ImmutableRowError,
+    IntegrityError,
+    InvalidValueError,
+    NotFoundError,
+    StorageError,
+)
+
+__all__ = [
+    "AmbiguousIdError",
+    "Base",
+    "CampaignRecord",
+    "CampaignStatus",
+    "DecisionRecord",
+    "EdgeRecord",
+    "EntityKind",
+    "FitRecord",
+    "HypothesisRecord",
+    "HypothesisStatus",
+    "ImmutableRowError",
+    "IntegrityError",
+    "InvalidValueError",
+    "IterationRecord",
+    "NotFoundError",
+    "PlannerCallRecord",
+    "Relation",
+    "RunRecord",
+    "StorageError",
+    "Store",
+    "alembic_config",
+    "decode_arrays",
+    "encode_arrays",
+    "make_engine",
+    "open_store",
+    "upgrade",
+]

@@ -1,0 +1,381 @@
+"""Least-squares fitting of the free constants of a sympy expression."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+from scipy.optimize import least_squares
+
+from tools.errors import FitError
+
+__all__ = ["FitResult", "fit_parameters", "predict"]
+
+_PENALTY = 1e8  # residual given to points where the model is not finite
+_SINGULAR = 1e-12  # smallest singular value ratio for a determined covariance
+_Array = np.ndarray
+_Compiled = Callable[..., object]
+
+
+@dataclass(frozen=True, slots=True)
+class FitResult:
+    """Outcome of `fit_parameters`: values, uncertainties and quality.
+
+    A failed fit is data: `success` is False and `message` says why; the
+    values are those of the best start found (possibly non-finite).
+
+    Example:
+        >>> x = np.linspace(0, 1, 20)
+        >>> fit = fit_parameters(parse_expression("a*x", ["x"], ["a"]), ["a"],
+        ...                      {"x": x}, 3 * x)
+        >>> round(fit.values["a"], 6)
+        3.0
+    """
+
+    values: dict[str, float]
+    """Fitted value of each parameter, by name."""
+    stderr: dict[str, float]
+    """Standard error of each parameter (`inf` when undetermined)."""
+    covariance: _Array = field(repr=False)
+    """Covariance matrix (k x k), rows in the order of `parameters`."""
+    rss: float
+    """Unweighted residual sum of squares, in squared units of `y`."""
+    n: int
+    """Number of data points."""
+    success: bool
+    """Whether the optimizer converged to finite predictions."""
+    message: str
+    """What happened, for people and for the provenance record."""
+
+
+def _compile(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Compiled:
+    """Lambdify with numpy; dummified so any symbol name is safe."""
+    return sympy.lambdify(list(symbols), expr, modules="numpy", dummify=True)
+
+
+def _evaluate(func: _Compiled, args: Sequence[object], n: int) -> _Array:
+    """Evaluate a compiled expression, broadcast to `n` float values."""
+    with np.errstate(all="ignore"):
+        try:
+            out = np.asarray(func(*args))
+            if np.iscomplexobj(out):
+                out = np.where(np.abs(out.imag) > 0, np.nan, out.real)
+            return np.broadcast_to(out.astype(float), (n,)).copy()
+        except (
+            ValueError,
+            TypeError,
+            ZeroDivisionError,
+            OverflowError,
+            ArithmeticError,
+        ):
+            return np.full(n, np.nan)
+
+
+def _columns(
+    data: Mapping[str, object], names: Sequence[str], n: int | None
+) -> tuple[list[_Array], int]:
+    """Take the data columns named, as float arrays of one common length."""
+    cols: list[_Array] = []
+    for name in names:
+        col = np.asarray(data[name], dtype=float).ravel()
+        if n is None:
+            n = col.size
+        if col.size != n:
+            msg = f"Column `{name}` has {col.size} values; expected {n} (the length of `y`)."
+            raise FitError(msg)
+        cols.append(col)
+    return cols, n if n is not None else 1
+
+
+def _split_symbols(
+    expr: sympy.Expr, parameters: Sequence[str], data: Mapping[str, object]
+) -> tuple[list[sympy.Symbol], list[sympy.Symbol]]:
+    """Return (variable symbols, parameter symbols) of `expr`, validated."""
+    if not isinstance(expr, sympy.Expr):
+        msg = f"`expr` must be a sympy expression; got {type(expr).__name__}."
+        raise FitError(msg)
+    if len(set(parameters)) != len(parameters):
+        msg = f"`parameters` has repeated names: {list(parameters)}."
+        raise FitError(msg)
+    by_name = {s.name: s for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+    missing = [p for p in parameters if p not in by_name]
+    if missing:
+        msg = f"Parameters {missing} do not appear in `{expr}`; remove them from `parameters`."
+        raise FitError(msg)
+    variables = sorted(set(by_name) - set(parameters))
+    for name in variables:
+        if name not in data:
+            close = difflib.get_close_matches(name, [str(k) for k in data], n=1)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            msg = f"Variable `{name}` of `{expr}` has no data column.{hint} Columns: {sorted(map(str, data))}."
+            raise FitError(msg)
+    return [by_name[v] for v in variables], [by_name[p] for p in parameters]
+
+
+def _weights(sigma: _Array | float | None, n: int) -> _Array | None:
+    """Validate `sigma` and broadcast it to `n` values (None stays None)."""
+    if sigma is None:
+        return None
+    w = (
+        np.broadcast_to(np.asarray(sigma, dtype=float), (n,))
+        if np.ndim(sigma) == 0
+        else np.asarray(sigma, dtype=float).ravel()
+    )
+    if w.size != n or not np.all(np.isfinite(w)) or np.any(w <= 0):
+        msg = f"`sigma` must be a positive finite number or array of {n} values."
+        raise FitError(msg)
+    return np.array(w)
+
+
+def _linear_parameters(expr: sympy.Expr, params: Sequence[sympy.Symbol]) -> list[int]:
+    """Indices of parameters in which `expr` is jointly linear (greedy)."""
+    kept: list[int] = []
+    grads = {i: sympy.diff(expr, p) for i, p in enumerate(params)}
+    for i, p in enumerate(params):
+        if p in grads[i].free_symbols:
+            continue
+        if all(sympy.diff(grads[i], params[j]) == 0 for j in kept):
+            kept.append(i)
+    return kept
+
+
+def _starts(k: int, n_starts: int, initial: _Array, seed: int) -> list[_Array]:
+    """Given start, then log-uniform magnitudes with random signs (seeded)."""
+    rng = np.random.default_rng(seed)
+    starts = [initial]
+    for i in range(1, max(n_starts, 1)):
+        # First half near unit scale, second half over twenty decades.
+        span = 3.0 if i <= n_starts // 2 else 10.0
+        magnitude = 10.0 ** rng.uniform(-span, span, size=k)
+        sign = rng.choice(np.array([-1.0, 1.0]), size=k)
+        starts.append(magnitude * sign)
+    return starts
+
+
+def _covariance(jac: _Array, s2: float) -> tuple[_Array, str]:
+    """Covariance s2*(J^T J)^-1 with column scaling; inf when singular."""
+    k = jac.shape[1]
+    norms = np.linalg.norm(jac, axis=0)
+    if not np.all(np.isfinite(jac)) or np.any(norms == 0) or not np.isfinite(s2):
+        return np.full(
+            (k, k), np.inf
+        ), "covariance undetermined (Jacobian not finite or a column is zero)"
+    _, sv, vt = np.linalg.svd(jac / norms, full_matrices=False)
+    if sv[-1] <= _SINGULAR * sv[0]:
+        return np.full(
+            (k, k), np.inf
+        ), "covariance undetermined (Jacobian rank-deficient)"
+    inner = (vt.T / sv**2) @ vt
+    return s2 * inner / np.outer(norms, norms), ""
+
+
+def fit_parameters(
+    expr: sympy.Expr,
+    parameters: Sequence[str],
+    data: Mapping[str, _Array],
+    y: _Array,
+    *,
+    sigma: _Array | float | None = None,
+    seed: int = 0,
+    n_starts: int = 8,
+    initial: Mapping[str, float] | None = None,
+) -> FitResult:
+    """Fit the free constants of `expr` to data by multi-start least squares.
+
+    Residuals are divided by the RMS of `y` (or by `sigma`), so targets of
+    any scale fit alike. Parameters in which `expr` is linear are solved by
+    linear least squares at every start (variable projection as an initial
+    guess); if all are linear the problem is convex and one start is used.
+    Other starts: `initial` (missing names 1.0, or all ones), then
+    magnitudes log-uniform in 1e-3..1e3 (first half) or 1e-10..1e10, with
+    random signs, from `np.random.default_rng(seed)`: the result is
+    deterministic for a seed. Covariance is s^2 (J^T J)^-1 with
+    s^2 = rss/(n-k), or with the absolute `sigma` when given.
+
+    Args:
+        expr: The model, e.g. from `parse_expression`.
+        parameters: Names of the symbols of `expr` to fit; every other
+            symbol is a variable read from `data`.
+        data: Column per variable name, each of the length of `y`.
+        y: Observed target values.
+        sigma: Absolute standard deviation of `y` (number or per point).
+        seed: Seed of the random starts.
+        n_starts: Number of starts, the given one included.
+        initial: Starting values by name.
+
+    Returns:
+        The `FitResult`; a poor or failed fit has `success=False` and a
+        message, never an exception.
+
+    Raises:
+        FitError: Bad arguments: unknown or repeated parameters, missing or
+            mis-sized columns, non-finite `y`, invalid `sigma`.
+    """
+    variables, params = _split_symbols(expr, parameters, data)
+    y = np.asarray(y, dtype=float).ravel()
+    n = y.size
+    if n == 0 or not np.all(np.isfinite(y)):
+        msg = f"`y` must be a non-empty array of finite values; got {n} values."
+        raise FitError(msg)
+    cols, _ = _columns(data, [v.name for v in variables], n)
+    w = _weights(sigma, n)
+    k = len(params)
+    func = _compile(expr, [*variables, *params])
+    if k == 0:
+        pred = _evaluate(func, cols, n)
+        ok = bool(np.all(np.isfinite(pred)))
+        rss = float(np.sum((y - pred) ** 2)) if ok else float("inf")
+        message = "no parameters; evaluated" if ok else "prediction not finite"
+        return FitResult({}, {}, np.zeros((0, 0)), rss, n, ok, message)
+    if n < k:
+        nan = {p.name: float("nan") for p in params}
+        return FitResult(
+            nan,
+            dict(nan),
+            np.full((k, k), np.inf),
+            float("inf"),
+            n,
+            False,
+            f"{n} points for {k} parameters",
+        )
+
+    grad_funcs = [_compile(sympy.diff(expr, p), [*variables, *params]) for p in params]
+    linear = _linear_parameters(expr, params)
+    ry = float(np.sqrt(np.mean(y**2))) or 1.0
+    scale = w if w is not None else np.full(n, ry)
+
+    def residuals(theta: _Array) -> _Array:
+        r = (_evaluate(func, [*cols, *theta], n) - y) / scale
+        return np.where(np.isfinite(r), r, _PENALTY)
+
+    def jacobian(theta: _Array) -> _Array:
+        jac = (
+            np.column_stack([_evaluate(g, [*cols, *theta], n) for g in grad_funcs])
+            / scale[:, None]
+        )
+        return np.where(np.isfinite(jac), jac, 0.0)
+
+    def project(theta: _Array) -> _Array:
+        """Solve the linear parameters given the others."""
+        if not linear:
+            return theta
+        base = theta.copy()
+        base[linear] = 0.0
+        offset = _evaluate(func, [*cols, *base], n)
+        design = (
+            np.column_stack(
+                [_evaluate(grad_funcs[i], [*cols, *base], n) for i in linear]
+            )
+            / scale[:, None]
+        )
+        rhs = (y - offset) / scale
+        if not (np.all(np.isfinite(design)) and np.all(np.isfinite(rhs))):
+            return theta
+        norms = np.linalg.norm(design, axis=0)
+        norms[norms == 0] = 1.0
+        solution = np.linalg.lstsq(design / norms, rhs, rcond=None)[0] / norms
+        out = theta.copy()
+        out[linear] = solution
+        return out
+
+    given = dict(initial or {})
+    x0 = np.array([float(given.get(p.name, 1.0)) for p in params])
+    starts = [x0] if len(linear) == k else _starts(k, n_starts, x0, seed)
+    best: tuple[float, _Array, str, bool] | None = None
+    notes: list[str] = []
+    for start in starts:
+        try:
+            # Overflow at wild starts is expected; the penalty handles it.
+            with np.errstate(all="ignore"):
+                theta0 = project(start)
+                sol = least_squares(
+                    residuals,
+                    theta0,
+                    jac=jacobian,
+                    method="trf",
+                    x_scale="jac",
+                    ftol=1e-12,
+                    xtol=1e-12,
+                    gtol=1e-12,
+                    max_nfev=200 * (k + 1),
+                )
+        except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
+            notes.append(f"start failed: {exc}")
+            continue
+        cost = float(np.sum(sol.fun**2))
+        if (
+            np.isfinite(cost)
+            and np.all(np.isfinite(sol.x))
+            and (best is None or cost < best[0])
+        ):
+            best = (cost, sol.x, sol.message, sol.status > 0)
+    if best is None:
+        nan = {p.name: float("nan") for p in params}
+        reason = notes[-1] if notes else "no start converged"
+        return FitResult(
+            nan, dict(nan), np.full((k, k), np.inf), float("inf"), n, False, reason
+        )
+
+    _, theta, message, converged = best
+    pred = _evaluate(func, [*cols, *theta], n)
+    finite = bool(np.all(np.isfinite(pred)))
+    rss = float(np.sum((y - pred) ** 2)) if finite else float("inf")
+    unit_w = w if w is not None else np.ones(n)
+    jac = (
+        np.column_stack([_evaluate(g, [*cols, *theta], n) for g in grad_funcs])
+        / unit_w[:, None]
+    )
+    s2 = 1.0 if w is not None else (rss / (n - k) if n > k else float("nan"))
+    with np.errstate(all="ignore"):
+        cov, cov_note = _covariance(jac, s2)
+        stderr = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    parts = [str(message)] + (
+        []
+        if finite
+        else [f"prediction not finite at {int(np.sum(~np.isfinite(pred)))} points"]
+    )
+    parts += [cov_note] if cov_note else []
+    return FitResult(
+        values={p.name: float(v) for p, v in zip(params, theta, strict=True)},
+        stderr={p.name: float(s) for p, s in zip(params, stderr, strict=True)},
+        covariance=cov,
+        rss=rss,
+        n=n,
+        success=bool(converged and finite),
+        message="; ".join(parts),
+    )
+
+
+def predict(
+    expr: sympy.Expr, values: Mapping[str, float], data: Mapping[str, _Array]
+) -> _Array:
+    """Evaluate `expr` with parameter `values` on the data columns.
+
+    Args:
+        expr: The model.
+        values: Parameter values by name (e.g. `FitResult.values`).
+        data: Column per remaining variable name.
+
+    Returns:
+        Float array of predictions (NaN where the model is not defined).
+
+    Raises:
+        FitError: A variable of `expr` has no column, or columns differ in length.
+    """
+    variables, params = _split_symbols(
+        expr,
+        [
+            s.name
+            for s in expr.free_symbols
+            if isinstance(s, sympy.Symbol) and s.name in values
+        ],
+        data,
+    )
+    bound = expr.xreplace({p: sympy.Float(values[p.name]) for p in params})
+    cols, n = _columns(data, [v.name for v in variables], None)
+    if not variables and data:
+        n = np.asarray(next(iter(data.values()))).size
+    return _evaluate(_compile(bound, variables), cols, n)

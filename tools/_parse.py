@@ -1,0 +1,373 @@
+"""Safe parsing of expression text into sympy, and printing that reads back.
+
+The parser walks Python's `ast` (mode ``"eval"``) and builds sympy objects
+node by node from a whitelist. It never calls `eval`, `sympify` or
+`parse_expr` on the text, so no code in the text can run.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import keyword
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sympy
+from sympy.printing.str import StrPrinter
+
+from tools.errors import ExpressionError
+
+__all__ = [
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "MAX_LITERAL",
+    "expression_text",
+    "make_symbol",
+    "parse_expression",
+]
+
+MAX_LENGTH = 2000
+"""Longest accepted expression text, in characters."""
+
+MAX_DEPTH = 50
+"""Deepest accepted nesting of operations in the syntax tree."""
+
+MAX_EXPONENT = 10.0
+"""Largest accepted absolute value of a constant exponent."""
+
+MAX_LITERAL = 1e100
+"""Largest accepted absolute value of a numeric literal."""
+
+_MAX_LOG10 = 300.0  # a constant power beyond 1e300 would overflow float64
+
+
+def _square(x: sympy.Expr) -> sympy.Expr:
+    return sympy.Pow(x, 2)
+
+
+def _cube(x: sympy.Expr) -> sympy.Expr:
+    return sympy.Pow(x, 3)
+
+
+FUNCTIONS: Mapping[str, Callable[[sympy.Expr], sympy.Expr]] = {
+    "Abs": sympy.Abs,
+    "abs": sympy.Abs,
+    "acos": sympy.acos,
+    "arccos": sympy.acos,
+    "arcsin": sympy.asin,
+    "arctan": sympy.atan,
+    "asin": sympy.asin,
+    "atan": sympy.atan,
+    "cos": sympy.cos,
+    "cosh": sympy.cosh,
+    "cube": _cube,
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "sin": sympy.sin,
+    "sinh": sympy.sinh,
+    "sqrt": sympy.sqrt,
+    "square": _square,
+    "tan": sympy.tan,
+    "tanh": sympy.tanh,
+}
+"""Functions a text may call, each of one positional argument."""
+
+_CONSTANTS: Mapping[str, sympy.Expr] = {"pi": sympy.pi, "E": sympy.E, "e": sympy.E}
+
+_BINARY: Mapping[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
+
+_BAD_RESULTS = (sympy.zoo, sympy.oo, -sympy.oo, sympy.nan, sympy.I)
+
+
+def make_symbol(
+    name: str, assumptions: Mapping[str, Any] | None = None
+) -> sympy.Symbol:
+    """Return the sympy symbol `parse_expression` uses for a declared name.
+
+    Args:
+        name: The declared variable or parameter name.
+        assumptions: Extra sympy assumptions (e.g. ``{"positive": True}``);
+            ``real=True`` is always set.
+
+    Returns:
+        ``sympy.Symbol(name, real=True, **assumptions)``.
+    """
+    return sympy.Symbol(name, **{"real": True, **dict(assumptions or {})})
+
+
+def _check_names(variables: Sequence[str], parameters: Sequence[str]) -> None:
+    """Refuse declared names the parser could not tell apart from syntax."""
+    seen: set[str] = set()
+    for name in [*variables, *parameters]:
+        if (
+            not isinstance(name, str)
+            or not name.isidentifier()
+            or keyword.iskeyword(name)
+        ):
+            msg = f"Declared name {name!r} is not a Python identifier; rename it (e.g. `lambda_`)."
+            raise ExpressionError(msg)
+        if name.startswith("_"):
+            msg = (
+                f"Declared name `{name}` starts with `_`, which is reserved; rename it."
+            )
+            raise ExpressionError(msg)
+        if name in FUNCTIONS:
+            msg = f"Declared name `{name}` is also a function name; rename it."
+            raise ExpressionError(msg)
+        if name in seen:
+            msg = f"Name `{name}` is declared twice (as variable and parameter, or repeated)."
+            raise ExpressionError(msg)
+        seen.add(name)
+
+
+class _Builder:
+    """Turns a whitelisted `ast` tree into a sympy expression."""
+
+    def __init__(self, symbols: Mapping[str, sympy.Symbol]) -> None:
+        self.symbols = symbols
+
+    def build(self, node: ast.AST, depth: int = 0) -> sympy.Expr:
+        if depth > MAX_DEPTH:
+            msg = f"Expression is nested deeper than {MAX_DEPTH} levels; simplify it."
+            raise ExpressionError(msg)
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise ExpressionError(_describe_refused(node))
+        result: sympy.Expr = method(node, depth + 1)
+        return result
+
+    def _Constant(self, node: ast.Constant, depth: int) -> sympy.Expr:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            msg = f"Literal {value!r} is not allowed; only int and float numbers are."
+            raise ExpressionError(msg)
+        if not math.isfinite(value) or abs(value) > MAX_LITERAL:
+            msg = f"Numeric literal {value!r} is too large (limit {MAX_LITERAL:g})."
+            raise ExpressionError(msg)
+        if isinstance(value, int):
+            return sympy.Integer(value)
+        return sympy.Float(value)
+
+    def _Name(self, node: ast.Name, depth: int) -> sympy.Expr:
+        name = node.id
+        if name.startswith("__"):
+            msg = f"Dunder name `{name}` is not allowed."
+            raise ExpressionError(msg)
+        if name in self.symbols:
+            return self.symbols[name]
+        if name in _CONSTANTS:
+            return _CONSTANTS[name]
+        if name in FUNCTIONS:
+            msg = f"Function `{name}` must be called, e.g. `{name}(x)`."
+            raise ExpressionError(msg)
+        known = sorted([*self.symbols, "pi", "E"])
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        msg = (
+            f"Name `{name}` is not a declared variable or parameter.{hint} "
+            f"Declared: {', '.join(f'`{k}`' for k in sorted(self.symbols)) or 'none'}."
+        )
+        raise ExpressionError(msg)
+
+    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> sympy.Expr:
+        operand = self.build(node.operand, depth)
+        if isinstance(node.op, ast.USub):
+            return -operand
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        msg = f"Unary operator `{type(node.op).__name__}` is not allowed; use + or -."
+        raise ExpressionError(msg)
+
+    def _BinOp(self, node: ast.BinOp, depth: int) -> sympy.Expr:
+        left = self.build(node.left, depth)
+        right = self.build(node.right, depth)
+        if isinstance(node.op, ast.Pow):
+            return _power(left, right)
+        op = _BINARY.get(type(node.op))
+        if op is None:
+            msg = f"Operator `{type(node.op).__name__}` is not allowed; use + - * / **."
+            raise ExpressionError(msg)
+        result: sympy.Expr = op(left, right)
+        if left.is_number and right.is_number and _too_large(result):
+            msg = f"Constant `{ast.unparse(node)[:80]}` is infinite or beyond 1e300."
+            raise ExpressionError(msg)
+        return result
+
+    def _Call(self, node: ast.Call, depth: int) -> sympy.Expr:
+        if not isinstance(node.func, ast.Name):
+            msg = f"Only plain function names may be called; got `{ast.unparse(node.func)}`."
+            raise ExpressionError(msg)
+        name = node.func.id
+        if name.startswith("__"):
+            msg = f"Dunder name `{name}` is not allowed."
+            raise ExpressionError(msg)
+        func = FUNCTIONS.get(name)
+        if func is None:
+            close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            msg = f"Function `{name}` is not allowed.{hint} Allowed: {', '.join(sorted(FUNCTIONS))}."
+            raise ExpressionError(msg)
+        if node.keywords:
+            msg = f"Keyword arguments are not allowed in `{name}(...)`."
+            raise ExpressionError(msg)
+        if len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            msg = f"Function `{name}` takes exactly one positional argument; got {len(node.args)}."
+            raise ExpressionError(msg)
+        return func(self.build(node.args[0], depth))
+
+
+def _too_large(value: sympy.Expr) -> bool:
+    """Whether a constant is non-finite or beyond 1e300 in magnitude."""
+    try:
+        number = complex(sympy.N(value, 15))
+    except (TypeError, ValueError, OverflowError):
+        return True
+    return (
+        not (math.isfinite(number.real) and math.isfinite(number.imag))
+        or abs(number) > 1e300
+    )
+
+
+def _power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
+    """Build ``base**exponent``, refusing huge constant exponents and powers."""
+    if exponent.is_number:
+        if _too_large(exponent) or abs(complex(sympy.N(exponent))) > MAX_EXPONENT:
+            msg = f"Exponent `{exponent}` is too large (absolute value above {MAX_EXPONENT:g})."
+            raise ExpressionError(msg)
+        if base.is_number:
+            magnitude = abs(complex(sympy.N(base)))
+            size = (
+                abs(complex(sympy.N(exponent))) * abs(math.log10(magnitude))
+                if magnitude > 0
+                else 0.0
+            )
+            if size > _MAX_LOG10:
+                msg = f"Constant power `({str(base)[:40]})**({exponent})` is too large."
+                raise ExpressionError(msg)
+    return sympy.Pow(base, exponent)
+
+
+def _describe_refused(node: ast.AST) -> str:
+    """Explain why a syntax node is refused."""
+    piece = ast.unparse(node) if isinstance(node, ast.expr) else type(node).__name__
+    reasons: dict[type[ast.AST], str] = {
+        ast.Attribute: "Attribute access",
+        ast.Subscript: "Subscripts",
+        ast.Lambda: "Lambdas",
+        ast.ListComp: "Comprehensions",
+        ast.SetComp: "Comprehensions",
+        ast.DictComp: "Comprehensions",
+        ast.GeneratorExp: "Comprehensions",
+        ast.Compare: "Comparisons",
+        ast.BoolOp: "Boolean operators",
+        ast.Starred: "Starred arguments",
+        ast.IfExp: "Conditional expressions",
+        ast.NamedExpr: "Assignment expressions",
+        ast.JoinedStr: "Strings",
+    }
+    what = reasons.get(type(node), f"`{type(node).__name__}` syntax")
+    return f"{what} not allowed: `{piece}`. Write a formula of declared names, numbers, + - * / ** and allowed functions."
+
+
+def parse_expression(
+    text: str,
+    variables: Sequence[str],
+    parameters: Sequence[str] = (),
+    *,
+    assumptions: Mapping[str, Mapping[str, Any]] | None = None,
+) -> sympy.Expr:
+    """Parse formula text into a sympy expression without evaluating code.
+
+    `^` is read as a power (symbolic-regression tools print it). Every
+    declared name becomes `make_symbol(name, assumptions.get(name))`, so the
+    same declarations always give identical symbols. Declared names take
+    precedence over the constants `pi`, `E` and `e`.
+
+    Args:
+        text: The formula, e.g. ``"c0*sqrt(L/g)"``.
+        variables: Names of the measured variables.
+        parameters: Names of free constants to be fitted.
+        assumptions: Optional extra sympy assumptions per name, e.g.
+            ``{"L": {"positive": True}}``.
+
+    Returns:
+        The sympy expression.
+
+    Raises:
+        ExpressionError: The text is too long, is not an expression, uses a
+            construct outside the whitelist, an undeclared name, a function
+            not allowed, a huge exponent or literal, or gives a non-real or
+            infinite result. The message names the offending piece.
+
+    Example:
+        >>> parse_expression("2*pi*sqrt(L/g)", ["L", "g"])
+        2*pi*sqrt(L/g)
+    """
+    if not isinstance(text, str):
+        msg = f"Expression must be a string; got {type(text).__name__}."
+        raise ExpressionError(msg)
+    if len(text) > MAX_LENGTH:
+        msg = f"Expression text is {len(text)} characters long; the limit is {MAX_LENGTH}."
+        raise ExpressionError(msg)
+    _check_names(variables, parameters)
+    extra = assumptions or {}
+    unknown = set(extra) - {*variables, *parameters}
+    if unknown:
+        msg = f"Assumptions given for undeclared names: {', '.join(sorted(unknown))}."
+        raise ExpressionError(msg)
+    symbols = {
+        name: make_symbol(name, extra.get(name)) for name in [*variables, *parameters]
+    }
+    source = text.replace("^", "**").strip()
+    if not source:
+        msg = "Expression text is empty."
+        raise ExpressionError(msg)
+    try:
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        detail = getattr(exc, "msg", None) or str(exc)
+        msg = f"Not a single expression ({detail}): `{text[:80]}`. Statements and imports are not allowed."
+        raise ExpressionError(msg) from None
+    try:
+        expr = _Builder(symbols).build(tree.body)
+    except RecursionError:
+        msg = f"Expression is nested too deeply (limit {MAX_DEPTH})."
+        raise ExpressionError(msg) from None
+    if expr.has(*_BAD_RESULTS):
+        msg = f"Expression `{text[:80]}` evaluates to a non-real or infinite value (`{expr}`)."
+        raise ExpressionError(msg)
+    return expr
+
+
+class _ReadBackPrinter(StrPrinter):
+    """`str` printer whose floats keep full double precision."""
+
+    def _print_Float(self, expr: sympy.Float) -> str:
+        return repr(float(expr))
+
+
+def expression_text(expr: sympy.Expr) -> str:
+    """Print an expression so that `parse_expression` reads it back equal.
+
+    Floats are printed with full double precision (``repr``), constants as
+    `pi` and `E`, absolute values as `Abs`, rationals as ``p/q``. A sympy
+    float that is not a float64 value (sympy arithmetic can leave the
+    float64 range, e.g. 1e-309) reads back as the nearest float64.
+
+    Args:
+        expr: A sympy expression made of symbols, numbers and the functions
+            `parse_expression` allows.
+
+    Returns:
+        The text.
+    """
+    return str(_ReadBackPrinter({"order": None}).doprint(expr))
