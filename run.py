@@ -17,8 +17,14 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-app = typer.Typer(help="lawloop: closed-loop discovery of physical laws.", no_args_is_help=True, add_completion=False)
-campaign_app = typer.Typer(help="Launch, resume and inspect discovery campaigns.", no_args_is_help=True)
+app = typer.Typer(
+    help="lawloop: closed-loop discovery of physical laws.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+campaign_app = typer.Typer(
+    help="Launch, resume and inspect discovery campaigns.", no_args_is_help=True
+)
 hypotheses_app = typer.Typer(help="Inspect the hypothesis log.", no_args_is_help=True)
 backends_app = typer.Typer(help="Experiment backends.", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")
@@ -26,9 +32,14 @@ app.add_typer(hypotheses_app, name="hypotheses")
 app.add_typer(backends_app, name="backends")
 
 DbOption = Annotated[
-    str | None, typer.Option("--db", help="SQLAlchemy URL (default: $LAWLOOP_DB, else sqlite:///lawloop.db).")
+    str | None,
+    typer.Option(
+        "--db", help="SQLAlchemy URL (default: $LAWLOOP_DB, else sqlite:///lawloop.db)."
+    ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout.")
+]
 
 EXIT_USER, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -37,7 +48,9 @@ def _fail(message: str, code: int = EXIT_USER) -> NoReturn:
     """Print an error on stderr and exit with `code`."""
     from rich.console import Console  # noqa: PLC0415 - keep --help fast
 
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    Console(stderr=True).print(
+        f"[bold red]error:[/] {message}", highlight=False, markup=True
+    )
     raise typer.Exit(code)
 
 
@@ -59,7 +72,10 @@ def _errors() -> Iterator[None]:
     except typer.Exit:
         raise
     except KeyboardInterrupt:
-        _fail("interrupted; continue with `python run.py campaign resume CAMPAIGN`.", EXIT_INTERRUPTED)
+        _fail(
+            "interrupted; continue with `python run.py campaign resume CAMPAIGN`.",
+            EXIT_INTERRUPTED,
+        )
     except user as exc:
         _fail(str(exc))
 
@@ -82,14 +98,23 @@ def _console() -> Any:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     console = _console()
-    console.print(f"campaign [bold]{summary['campaign_id']}[/] ({summary['name']}): {summary['status']}")
-    console.print(f"  iterations {summary['iterations']}, measurements {summary['measurements']}")
+    console.print(
+        f"campaign [bold]{summary['campaign_id']}[/] ({summary['name']}): {summary['status']}"
+    )
+    console.print(
+        f"  iterations {summary['iterations']}, measurements {summary['measurements']}"
+    )
     if summary.get("stop_reason"):
         console.print(f"  stopped: {summary['stop_reason']}")
     best = summary.get("best")
     if best:
-        console.print(f"  best law ({best.get('status')}): [bold green]{best['expression']}[/]", highlight=False)
-        console.print(f"  hypothesis {best['hypothesis_id']}, score (BIC) {best.get('score')}")
+        console.print(
+            f"  best law ({best.get('status')}): [bold green]{best['expression']}[/]",
+            highlight=False,
+        )
+        console.print(
+            f"  hypothesis {best['hypothesis_id']}, score (BIC) {best.get('score')}"
+        )
 
 
 def _parse_options(options: list[str]) -> dict[str, str]:
@@ -104,23 +129,44 @@ def _parse_options(options: list[str]) -> dict[str, str]:
 
 @campaign_app.command("start")
 def campaign_start(
-    backend: Annotated[str, typer.Option(help="Backend id (`core/Pendulum-v0`) or `module:Class`.")],
-    planner: Annotated[str, typer.Option(help="`offline` (no network) or `llm`.")] = "offline",
-    model: Annotated[str | None, typer.Option(help="Model name for `--planner llm`.")] = None,
+    backend: Annotated[
+        str, typer.Option(help="Backend id (`core/Pendulum-v0`) or `module:Class`.")
+    ],
+    planner: Annotated[
+        str, typer.Option(help="`offline` (no network) or `llm`.")
+    ] = "offline",
+    model: Annotated[
+        str | None, typer.Option(help="Model name for `--planner llm`.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Campaign seed.")] = None,
-    max_iterations: Annotated[int | None, typer.Option(help="Iteration budget.")] = None,
-    max_measurements: Annotated[int | None, typer.Option(help="Measurement budget (points).")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Wall-clock budget, seconds.")] = None,
-    noise: Annotated[float | None, typer.Option(help="Gaussian noise, in RMS units of the clean observable.")] = None,
-    option: Annotated[list[str] | None, typer.Option(help="Backend option KEY=VALUE (repeatable).")] = None,
+    max_iterations: Annotated[
+        int | None, typer.Option(help="Iteration budget.")
+    ] = None,
+    max_measurements: Annotated[
+        int | None, typer.Option(help="Measurement budget (points).")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Wall-clock budget, seconds.")
+    ] = None,
+    noise: Annotated[
+        float | None,
+        typer.Option(help="Gaussian noise, in RMS units of the clean observable."),
+    ] = None,
+    option: Annotated[
+        list[str] | None, typer.Option(help="Backend option KEY=VALUE (repeatable).")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Campaign name (unique).")] = None,
-    config: Annotated[Path | None, typer.Option(help="TOML file of campaign settings (flags win).")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML file of campaign settings (flags win).")
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Launch a discovery campaign and run it to the end."""
     if planner == "llm":
-        _fail("`--planner llm` is not available in this version yet; use `--planner offline`.")
+        _fail(
+            "`--planner llm` is not available in this version yet; use `--planner offline`."
+        )
     if planner != "offline":
         _fail(f"`--planner` must be `offline` or `llm`; received `{planner}`.")
     if model is not None:
@@ -129,8 +175,14 @@ def campaign_start(
         from agent import load_config, start_campaign  # noqa: PLC0415
 
         overrides = {
-            "backend": backend, "planner": planner, "seed": seed, "max_iterations": max_iterations,
-            "max_measurements": max_measurements, "time_limit": time_limit, "noise": noise, "name": name,
+            "backend": backend,
+            "planner": planner,
+            "seed": seed,
+            "max_iterations": max_iterations,
+            "max_measurements": max_measurements,
+            "time_limit": time_limit,
+            "noise": noise,
+            "name": name,
             "backend_options": _parse_options(option or []) or None,
         }
         cfg = load_config(config, overrides)
@@ -144,7 +196,9 @@ def campaign_start(
 
 
 @campaign_app.command("resume")
-def campaign_resume(campaign: str, db: DbOption = None, as_json: JsonOption = False) -> None:
+def campaign_resume(
+    campaign: str, db: DbOption = None, as_json: JsonOption = False
+) -> None:
     """Continue an interrupted campaign from its last checkpoint."""
     with _errors():
         from agent import resume_campaign  # noqa: PLC0415
@@ -169,12 +223,16 @@ def _with_store(db: str | None, fn: Callable[[Any], Any]) -> Any:
 
 
 @campaign_app.command("status")
-def campaign_status(campaign: str, db: DbOption = None, as_json: JsonOption = False) -> None:
+def campaign_status(
+    campaign: str, db: DbOption = None, as_json: JsonOption = False
+) -> None:
     """Show a campaign's status, budget use and best law."""
     with _errors():
         from agent import campaign_summary  # noqa: PLC0415
 
-        summary = _with_store(db, lambda s: campaign_summary(s, s.get_campaign(campaign).id))
+        summary = _with_store(
+            db, lambda s: campaign_summary(s, s.get_campaign(campaign).id)
+        )
     _print_json(summary) if as_json else _print_summary(summary)
 
 
@@ -184,24 +242,39 @@ def campaign_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     with _errors():
         from agent import campaign_summary  # noqa: PLC0415
 
-        rows = _with_store(db, lambda s: [campaign_summary(s, c.id) for c in s.list_campaigns()])
+        rows = _with_store(
+            db, lambda s: [campaign_summary(s, c.id) for c in s.list_campaigns()]
+        )
     if as_json:
         _print_json(rows)
         return
     from rich.table import Table  # noqa: PLC0415
 
-    table = Table("id", "name", "backend", "status", "iterations", "measurements", "best law")
+    table = Table(
+        "id", "name", "backend", "status", "iterations", "measurements", "best law"
+    )
     for r in rows:
         best = (r.get("best") or {}).get("expression", "")
-        table.add_row(r["campaign_id"][:8], r["name"], r["backend"], r["status"], str(r["iterations"]),
-                      str(r["measurements"]), best)
+        table.add_row(
+            r["campaign_id"][:8],
+            r["name"],
+            r["backend"],
+            r["status"],
+            str(r["iterations"]),
+            str(r["measurements"]),
+            best,
+        )
     _console().print(table)
 
 
 @hypotheses_app.command("list")
 def hypotheses_list(
-    campaign: Annotated[str | None, typer.Option(help="Only this campaign (id, prefix or name).")] = None,
-    status: Annotated[str | None, typer.Option(help="accepted, rejected, open or superseded.")] = None,
+    campaign: Annotated[
+        str | None, typer.Option(help="Only this campaign (id, prefix or name).")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option(help="accepted, rejected, open or superseded.")
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -211,8 +284,15 @@ def hypotheses_list(
         def rows(store: Any) -> list[dict[str, Any]]:
             cid = store.get_campaign(campaign).id if campaign else None
             return [
-                {"id": h.id, "campaign_id": h.campaign_id, "expression": h.expression, "status": h.status,
-                 "score": h.score, "source": h.source, "parameters": list(h.parameters_json)}
+                {
+                    "id": h.id,
+                    "campaign_id": h.campaign_id,
+                    "expression": h.expression,
+                    "status": h.status,
+                    "score": h.score,
+                    "source": h.source,
+                    "parameters": list(h.parameters_json),
+                }
                 for h in store.list_hypotheses(cid, status)
             ]
 
@@ -230,7 +310,9 @@ def hypotheses_list(
 
 
 @hypotheses_app.command("show")
-def hypotheses_show(hypothesis: str, db: DbOption = None, as_json: JsonOption = False) -> None:
+def hypotheses_show(
+    hypothesis: str, db: DbOption = None, as_json: JsonOption = False
+) -> None:
     """Show one hypothesis: expression, fitted constants with uncertainties, fits, lineage."""
     with _errors():
         from agent import hypothesis_view  # noqa: PLC0415
@@ -240,14 +322,18 @@ def hypotheses_show(hypothesis: str, db: DbOption = None, as_json: JsonOption = 
         _print_json(view)
         return
     console = _console()
-    console.print(f"hypothesis [bold]{view['id']}[/] ({view['status']}, from {view['source']})")
+    console.print(
+        f"hypothesis [bold]{view['id']}[/] ({view['status']}, from {view['source']})"
+    )
     console.print(f"  {view['statement']}", highlight=False)
     for p, v in (view.get("fitted") or {}).items():
         err = (view.get("stderr") or {}).get(p)
         console.print(f"  {p} = {v:.6g}" + (f" ± {err:.2g}" if err is not None else ""))
     for d in view.get("decisions", []):
         console.print(f"  {d['kind']}: {d['reason']}", highlight=False)
-    console.print(f"  {len(view.get('fits', []))} fits, {len(view.get('lineage', []))} lineage edges")
+    console.print(
+        f"  {len(view.get('fits', []))} fits, {len(view.get('lineage', []))} lineage edges"
+    )
 
 
 @backends_app.command("list")
@@ -256,7 +342,10 @@ def backends_list(as_json: JsonOption = False) -> None:
     with _errors():
         import experiments  # noqa: PLC0415
 
-        rows = [{"id": s.id, "entry_point": str(s.entry_point)} for s in experiments.list_backends()]
+        rows = [
+            {"id": s.id, "entry_point": str(s.entry_point)}
+            for s in experiments.list_backends()
+        ]
     if as_json:
         _print_json(rows)
         return
@@ -268,7 +357,9 @@ def main() -> None:
     """Entry point of `python run.py` and the `lawloop` script."""
     import logging  # noqa: PLC0415
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     app()
 
 

@@ -14,7 +14,12 @@ Example:
 from __future__ import annotations
 
 from agent._config import CampaignConfig, load_config
-from agent._runner import checkpoint_path, describe_backend, resume_campaign, start_campaign
+from agent._runner import (
+    checkpoint_path,
+    describe_backend,
+    resume_campaign,
+    start_campaign,
+)
 from agent._settings import DEFAULT_DB, resolve_db_url
 from agent._summary import campaign_summary, hypothesis_view, law_with_constants
 from agent.errors import AgentError, CampaignStateError, ConfigError

@@ -27,28 +27,53 @@ class CampaignConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    backend: str = Field(description="Backend id `namespace/Name-vN` or `module:Class`.")
+    backend: str = Field(
+        description="Backend id `namespace/Name-vN` or `module:Class`."
+    )
     backend_options: dict[str, str] = Field(
         default_factory=dict, description="Backend options (`--option KEY=VALUE`)."
     )
     noise: float = Field(
-        default=0.0, ge=0.0, description="Gaussian noise, in units of the RMS of the clean observable."
+        default=0.0,
+        ge=0.0,
+        description="Gaussian noise, in units of the RMS of the clean observable.",
     )
     device: str | None = Field(
-        default=None, description="Torch device for simulations; None picks CUDA when present."
+        default=None,
+        description="Torch device for simulations; None picks CUDA when present.",
     )
-    planner: Literal["offline"] = Field(default="offline", description="Who proposes hypotheses.")
-    seed: int = Field(default=0, ge=0, description="Campaign seed; every random stream derives from it.")
-    name: str | None = Field(default=None, description="Campaign name; unique in the database.")
-    max_iterations: int = Field(default=8, ge=1, description="Stop after this many iterations.")
-    max_measurements: int = Field(default=5000, ge=1, description="Stop before exceeding this many measured points.")
+    planner: Literal["offline"] = Field(
+        default="offline", description="Who proposes hypotheses."
+    )
+    seed: int = Field(
+        default=0,
+        ge=0,
+        description="Campaign seed; every random stream derives from it.",
+    )
+    name: str | None = Field(
+        default=None, description="Campaign name; unique in the database."
+    )
+    max_iterations: int = Field(
+        default=8, ge=1, description="Stop after this many iterations."
+    )
+    max_measurements: int = Field(
+        default=5000,
+        ge=1,
+        description="Stop before exceeding this many measured points.",
+    )
     time_limit: float | None = Field(
-        default=None, gt=0, description="Stop after this many seconds of campaign work (wall clock)."
+        default=None,
+        gt=0,
+        description="Stop after this many seconds of campaign work (wall clock).",
     )
-    initial_points: int = Field(default=96, ge=8, description="Space-filling points of the first design.")
+    initial_points: int = Field(
+        default=96, ge=8, description="Space-filling points of the first design."
+    )
     batch_points: int = Field(default=64, ge=4, description="Points per later design.")
     replicates: int = Field(
-        default=12, ge=0, description="Points of each design measured twice, to estimate the noise."
+        default=12,
+        ge=0,
+        description="Points of each design measured twice, to estimate the noise.",
     )
     tolerance: float = Field(
         default=1e-3,
@@ -59,18 +84,32 @@ class CampaignConfig(BaseModel):
         ),
     )
     adequacy_chi2: float = Field(
-        default=2.0, gt=1.0, description="A law is adequate when its reduced chi-square is at most this."
+        default=2.0,
+        gt=1.0,
+        description="A law is adequate when its reduced chi-square is at most this.",
     )
     confirmations: int = Field(
-        default=1, ge=1, description="Fresh batches the leading law must predict before it is accepted."
+        default=1,
+        ge=1,
+        description="Fresh batches the leading law must predict before it is accepted.",
     )
-    max_fit_hypotheses: int = Field(default=40, ge=1, description="Open hypotheses fitted per iteration.")
-    sr_engine: str = Field(default="operon", description="Symbolic-regression engine (`operon`, `pysr`).")
-    sr_time_limit: float = Field(default=30.0, gt=0, description="Safety cap on one SR search, seconds.")
+    max_fit_hypotheses: int = Field(
+        default=40, ge=1, description="Open hypotheses fitted per iteration."
+    )
+    sr_engine: str = Field(
+        default="operon", description="Symbolic-regression engine (`operon`, `pysr`)."
+    )
+    sr_time_limit: float = Field(
+        default=30.0, gt=0, description="Safety cap on one SR search, seconds."
+    )
     sr_max_evaluations: int = Field(
-        default=300_000, ge=1000, description="Evaluation budget of one SR search (the normal stop)."
+        default=300_000,
+        ge=1000,
+        description="Evaluation budget of one SR search (the normal stop).",
     )
-    sr_max_points: int = Field(default=600, ge=20, description="At most this many points go to SR.")
+    sr_max_points: int = Field(
+        default=600, ge=20, description="At most this many points go to SR."
+    )
 
     @property
     def campaign_name(self) -> str:

@@ -44,23 +44,29 @@ class Dataset:
         return self.select(ok)
 
     def noise_sd(self) -> float | None:
-        """Pooled standard deviation of repeated measurements at identical inputs.
+        """Pooled standard deviation of repeated measurements at identical inputs, or None."""
+        return self.noise()[0]
+
+    def noise(self) -> tuple[float | None, int]:
+        """Pooled noise estimate from repeated measurements, with its degrees of freedom.
 
         Returns:
-            The estimate, or None when no input point was measured twice.
+            (standard deviation or None when no point was measured twice, degrees of freedom).
         """
         if len(self) == 0:
-            return None
+            return None, 0
         keys = np.column_stack([self.inputs[k] for k in sorted(self.inputs)])
-        _, group, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+        _, group, counts = np.unique(
+            keys, axis=0, return_inverse=True, return_counts=True
+        )
         group = group.ravel()
         dof = int(np.sum(counts - 1))
         if dof == 0:
-            return None
+            return None, 0
         sums = np.bincount(group, weights=self.y)
         means = sums / counts
         ss = float(np.sum((self.y - means[group]) ** 2))
-        return float(np.sqrt(ss / dof))
+        return float(np.sqrt(ss / dof)), dof
 
     def subsample(self, n: int, rng: np.random.Generator) -> Dataset:
         """At most `n` rows, drawn without replacement (keeps order)."""
@@ -75,7 +81,9 @@ class Dataset:
 def concat(parts: Sequence[Dataset], names: Sequence[str]) -> Dataset:
     """Join datasets row-wise; an empty sequence gives an empty dataset."""
     if not parts:
-        return Dataset({k: np.zeros(0) for k in names}, np.zeros(0), np.zeros(0, dtype=int))
+        return Dataset(
+            {k: np.zeros(0) for k in names}, np.zeros(0), np.zeros(0, dtype=int)
+        )
     return Dataset(
         {k: np.concatenate([p.inputs[k] for p in parts]) for k in names},
         np.concatenate([p.y for p in parts]),

@@ -36,7 +36,9 @@ def _unit_dims(variables: Sequence[Variable]) -> int:
     return len(variables) + sum(v.sign == "both" for v in variables)
 
 
-def from_unit_cube(u: np.ndarray, variables: Sequence[Variable]) -> dict[str, np.ndarray]:
+def from_unit_cube(
+    u: np.ndarray, variables: Sequence[Variable]
+) -> dict[str, np.ndarray]:
     """Map points of the unit cube to input values by each variable's rules."""
     out: dict[str, np.ndarray] = {}
     extra = len(variables)
@@ -67,7 +69,9 @@ def _sobol(n: int, dims: int, rng: np.random.Generator) -> np.ndarray:
     return sampler.random_base2(m)[:n]
 
 
-def _with_replicates(inputs: dict[str, np.ndarray], replicates: int) -> dict[str, np.ndarray]:
+def _with_replicates(
+    inputs: dict[str, np.ndarray], replicates: int
+) -> dict[str, np.ndarray]:
     """Append a second measurement of the first `replicates` points."""
     if replicates <= 0:
         return inputs
@@ -75,7 +79,11 @@ def _with_replicates(inputs: dict[str, np.ndarray], replicates: int) -> dict[str
 
 
 def space_filling(
-    variables: Sequence[Variable], n: int, rng: np.random.Generator, *, replicates: int = 0
+    variables: Sequence[Variable],
+    n: int,
+    rng: np.random.Generator,
+    *,
+    replicates: int = 0,
 ) -> Design:
     """A scrambled Sobol design over the whole declared range.
 
@@ -89,7 +97,9 @@ def space_filling(
         The design, `n + replicates` points.
     """
     u = _sobol(n, _unit_dims(variables), rng)
-    reason = f"space-filling: scrambled Sobol design of {n} points over the declared ranges"
+    reason = (
+        f"space-filling: scrambled Sobol design of {n} points over the declared ranges"
+    )
     if replicates:
         reason += f", {replicates} of them measured twice to estimate the noise"
     return Design(_with_replicates(from_unit_cube(u, variables), replicates), reason)
@@ -100,7 +110,9 @@ def _spread_pick(scores: np.ndarray, u: np.ndarray, k: int) -> np.ndarray:
     order = np.argsort(-scores, kind="stable")
     min_dist = 0.25 / max(1, u.shape[1]) ** 0.5
     chosen: list[int] = []
-    for i in order:
+    for i in order[
+        : 4 * k
+    ]:  # diversity among the best, never a poor point for its distance
         if len(chosen) == k:
             break
         if all(np.linalg.norm(u[i] - u[c]) >= min_dist for c in chosen):
@@ -146,7 +158,9 @@ def disagreement_design(
     """
     if len(rivals) < 2:
         design = space_filling(variables, n, rng, replicates=replicates)
-        return Design(design.inputs, design.reason + " (fewer than two rival laws to separate)")
+        return Design(
+            design.inputs, design.reason + " (fewer than two rival laws to separate)"
+        )
     dims = _unit_dims(variables)
     pool_u = _sobol(pool_size, dims, rng)
     pool = from_unit_cube(pool_u, variables)
@@ -159,7 +173,9 @@ def disagreement_design(
     centre = np.nanmedian(stack, axis=0)
     sigma = np.sqrt(noise_sd**2 + (tolerance * np.abs(centre)) ** 2) + 1e-300
     spread = (np.nanmax(stack, axis=0) - np.nanmin(stack, axis=0)) / sigma
-    spread = np.where(np.isfinite(spread), spread, np.inf)  # a rival that breaks down there: ask
+    spread = np.where(
+        np.isfinite(spread), spread, np.inf
+    )  # a rival that breaks down there: ask
     n_dis = n // 2
     picked = _spread_pick(spread, pool_u, n_dis)
     rest_u = _sobol(n - n_dis, dims, rng)

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 import sympy
 
 from agent._proposal import Proposal, Source
-from tools import ExpressionError, canonical_key, check_dimensions, expression_text, parse_expression
+from tools import (
+    ExpressionError,
+    canonical_key,
+    check_dimensions,
+    expression_text,
+    parse_expression,
+)
 
 __all__ = ["Formalized", "formalize", "parametrize_numbers"]
 
@@ -59,13 +65,21 @@ def formalize(
         expr = parse_expression(proposal.expression, variables, proposal.parameters)
     except ExpressionError as exc:
         return Formalized(proposal, ok=False, message=f"rejected by the parser: {exc}")
-    params = tuple(p for p in proposal.parameters if sympy.Symbol(p, real=True) in expr.free_symbols)
+    params = tuple(
+        p
+        for p in proposal.parameters
+        if sympy.Symbol(p, real=True) in expr.free_symbols
+    )
     if not any(s.name in variables for s in expr.free_symbols):
-        return Formalized(proposal, ok=False, message="rejected: the law depends on no input variable")
+        return Formalized(
+            proposal, ok=False, message="rejected: the law depends on no input variable"
+        )
     try:
         check = check_dimensions(expr, units, target_unit, params)
         consistent, unit_msg = check.consistent, check.message
-    except ValueError as exc:  # a unit string the checker cannot read is recorded, not fatal
+    except (
+        ValueError
+    ) as exc:  # a unit string the checker cannot read is recorded, not fatal
         consistent, unit_msg = None, f"units not checked: {exc}"
     return Formalized(
         proposal,
@@ -108,7 +122,9 @@ def parametrize_numbers(
     except ExpressionError:
         return [Proposal(text, (), source, rationale + " (unparsable as given)")]
     expr = expr.replace(
-        lambda e: e.is_Pow and e.exp.is_Float and _snap_exponent(float(e.exp)) is not None,
+        lambda e: (
+            e.is_Pow and e.exp.is_Float and _snap_exponent(float(e.exp)) is not None
+        ),
         lambda e: e.base ** _snap_exponent(float(e.exp)),
     )
     initial: dict[str, float] = {}
@@ -118,7 +134,7 @@ def parametrize_numbers(
         initial[name] = float(num)
         return sympy.Symbol(name, real=True)
 
-    floats = sorted(expr.atoms(sympy.Float), key=lambda f: (str(f)))
+    floats = sorted(expr.atoms(sympy.Float), key=lambda f: str(f))
     mapping = {f: to_param(f) for f in floats}
     param_expr = expr.xreplace(mapping)
     out = [
@@ -131,10 +147,16 @@ def parametrize_numbers(
         )
     ]
     if isinstance(param_expr, sympy.Add):
-        consts = [a for a in param_expr.args if not (a.free_symbols & {sympy.Symbol(v, real=True) for v in variables})]
+        consts = [
+            a
+            for a in param_expr.args
+            if not (a.free_symbols & {sympy.Symbol(v, real=True) for v in variables})
+        ]
         if consts:
             trimmed = sympy.Add(*[a for a in param_expr.args if a not in consts])
-            names = tuple(n for n in initial if sympy.Symbol(n, real=True) in trimmed.free_symbols)
+            names = tuple(
+                n for n in initial if sympy.Symbol(n, real=True) in trimmed.free_symbols
+            )
             out.append(
                 Proposal(
                     expression_text(trimmed),

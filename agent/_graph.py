@@ -9,6 +9,7 @@ finds its own rows instead of writing them twice.
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -50,7 +51,9 @@ def design(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
 
 def run_experiments(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
     """Measure the designed inputs on the backend."""
-    runtime.context.run_experiments(state["iteration"], state["design_sha"], state["design_reason"])
+    runtime.context.run_experiments(
+        state["iteration"], state["design_sha"], state["design_reason"]
+    )
     return {}
 
 
@@ -83,7 +86,12 @@ def decide(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
     k = state["iteration"]
     elapsed = state["elapsed_s"] + max(0.0, time.time() - state["iter_started"])
     done, reason = runtime.context.decide(k, elapsed)
-    return {"iteration": k + 1, "done": done, "stop_reason": reason, "elapsed_s": elapsed}
+    return {
+        "iteration": k + 1,
+        "done": done,
+        "stop_reason": reason,
+        "elapsed_s": elapsed,
+    }
 
 
 def _next(state: CampaignState) -> str:
@@ -92,7 +100,9 @@ def _next(state: CampaignState) -> str:
 
 def build_graph() -> StateGraph[CampaignState, Loop, Any, Any]:
     """The campaign loop: design, run_experiments, propose, formalize, search, fit, decide."""
-    graph: StateGraph[CampaignState, Loop, Any, Any] = StateGraph(CampaignState, context_schema=Loop)
+    graph: StateGraph[CampaignState, Loop, Any, Any] = StateGraph(
+        CampaignState, context_schema=Loop
+    )
     steps = [
         ("design", design),
         ("run_experiments", run_experiments),
@@ -105,7 +115,7 @@ def build_graph() -> StateGraph[CampaignState, Loop, Any, Any]:
     for name, fn in steps:
         graph.add_node(name, fn)  # type: ignore[call-overload]
     graph.add_edge(START, "design")
-    for (a, _), (b, _) in zip(steps, steps[1:], strict=False):
+    for (a, _), (b, _) in itertools.pairwise(steps):
         graph.add_edge(a, b)
     graph.add_conditional_edges("decide", _next, ["design", END])
     return graph

@@ -1,10 +1,13 @@
 """Judging rival laws: adequacy, the leader, and when to accept.
 
 The rule, as a physicist states it: a law is *adequate* when it fits the
-data to within the measurement uncertainty (reduced chi-square at most
-`adequacy_chi2`), where the uncertainty at a point is the noise estimated
-from repeated measurements combined with the relative `tolerance` to which
-laws are stated. The *leader* is the simplest adequate law (Occam), ties
+data to within the measurement uncertainty, where the uncertainty at a
+point is the noise estimated from repeated measurements combined with the
+relative `tolerance` to which laws are stated. The bound on the reduced
+chi-square is `adequacy_chi2`, raised to the 99% point of the F
+distribution when the noise estimate rests on few repeated measurements
+(the lack-of-fit F test: an underestimated noise must not refute the true
+law). The *leader* is the simplest adequate law (Occam), ties
 broken by BIC; with no adequate law, the lowest BIC leads. A law is
 *accepted* when it leads and has predicted `confirmations` fresh batches
 with the constants it had before those batches were measured.
@@ -17,7 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Judgement", "Scored", "chi2_reduced", "judge", "point_sigma"]
+__all__ = [
+    "Judgement",
+    "Scored",
+    "adequacy_bound",
+    "chi2_reduced",
+    "judge",
+    "point_sigma",
+]
 
 
 def point_sigma(y: np.ndarray, noise_sd: float | None, tolerance: float) -> np.ndarray:
@@ -29,7 +39,9 @@ def point_sigma(y: np.ndarray, noise_sd: float | None, tolerance: float) -> np.n
     return np.maximum(sigma, floor + 1e-300)
 
 
-def chi2_reduced(y: np.ndarray, yhat: np.ndarray, sigma: np.ndarray, n_params: int = 0) -> float:
+def chi2_reduced(
+    y: np.ndarray, yhat: np.ndarray, sigma: np.ndarray, n_params: int = 0
+) -> float:
     """Sum of squared normalised residuals per degree of freedom (inf if not finite)."""
     if y.size == 0:
         return float("inf")
@@ -37,6 +49,38 @@ def chi2_reduced(y: np.ndarray, yhat: np.ndarray, sigma: np.ndarray, n_params: i
         chi2 = float(np.sum(((y - yhat) / sigma) ** 2))
     dof = max(1, y.size - n_params)
     return chi2 / dof if np.isfinite(chi2) else float("inf")
+
+
+def adequacy_bound(
+    base: float,
+    n: int,
+    k: int,
+    *,
+    noise_sd: float | None,
+    noise_dof: int,
+    tolerance: float,
+    y_rms: float,
+) -> float:
+    """The largest reduced chi-square an adequate law may have on `n` points with `k` constants.
+
+    Args:
+        base: The configured bound (`CampaignConfig.adequacy_chi2`).
+        n: Number of points.
+        k: Number of fitted constants.
+        noise_sd: Noise estimated from replicates, or None.
+        noise_dof: Degrees of freedom of that estimate.
+        tolerance: Relative precision floor.
+        y_rms: RMS of the target, to tell noise from the precision floor.
+
+    Returns:
+        `base`, or the F distribution's 99% point when the noise dominates the
+        uncertainty and its estimate has few degrees of freedom.
+    """
+    if not noise_sd or noise_dof <= 0 or noise_sd <= tolerance * y_rms:
+        return base
+    from scipy.stats import f  # noqa: PLC0415 - scipy.stats is slow to import
+
+    return max(base, float(f.ppf(0.99, max(1, n - k), noise_dof)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +94,8 @@ class Scored:
     """Reduced chi-square of the fit on all data so far."""
     fresh_chi2: float | None
     """Reduced chi-square on this iteration's batch with constants fitted before it."""
+    bound: float
+    """Adequacy bound for `chi2` (see `adequacy_bound`)."""
     streak: int
     """Consecutive fresh batches predicted adequately, this one included."""
     success: bool
@@ -70,15 +116,14 @@ class Judgement:
 
 
 def judge(
-    scored: Sequence[Scored], *, adequacy_chi2: float, confirmations: int, reject_factor: float = 100.0
+    scored: Sequence[Scored], *, confirmations: int, reject_factor: float = 100.0
 ) -> Judgement:
     """Rank rivals, pick the leader, decide acceptance and rejections.
 
     Args:
-        scored: The hypotheses fitted this iteration.
-        adequacy_chi2: Reduced chi-square at or below which a law is adequate.
+        scored: The hypotheses fitted this iteration, each with its adequacy bound.
         confirmations: Fresh batches a leader must predict to be accepted.
-        reject_factor: A law whose chi-square exceeds this many times the
+        reject_factor: A law whose chi-square exceeds this many times its
             adequacy bound, and whose BIC is worse than the leader's by more
             than 10, is rejected.
 
@@ -86,10 +131,12 @@ def judge(
         The judgement, with reasons in words.
     """
     ok = [s for s in scored if s.success and np.isfinite(s.bic)]
-    adequate = [s for s in ok if s.chi2 <= adequacy_chi2]
+    adequate = [s for s in ok if s.chi2 <= s.bound]
     if adequate:
         ranked = sorted(adequate, key=lambda s: (s.complexity, s.bic, s.hypothesis_id))
-        rest = sorted((s for s in ok if s not in adequate), key=lambda s: (s.bic, s.hypothesis_id))
+        rest = sorted(
+            (s for s in ok if s not in adequate), key=lambda s: (s.bic, s.hypothesis_id)
+        )
         ranked += rest
     else:
         ranked = sorted(ok, key=lambda s: (s.bic, s.hypothesis_id))
@@ -102,15 +149,15 @@ def judge(
             continue
         if not s.success:
             rejected.append((s.hypothesis_id, "the fit failed"))
-        elif s.chi2 > reject_factor * adequacy_chi2 and s.bic - lead.bic > 10:
+        elif s.chi2 > reject_factor * s.bound and s.bic - lead.bic > 10:
             rejected.append(
                 (
                     s.hypothesis_id,
-                    f"misfit: reduced chi-square {s.chi2:.3g} (adequate <= {adequacy_chi2:g}), "
+                    f"misfit: reduced chi-square {s.chi2:.3g} (adequate <= {s.bound:.3g}), "
                     f"BIC {s.bic - lead.bic:.3g} above the leader",
                 )
             )
-    adequate_lead = bool(adequate) and lead is ranked[0] and lead.chi2 <= adequacy_chi2
+    adequate_lead = bool(adequate) and lead.chi2 <= lead.bound
     accept = adequate_lead and lead.streak >= confirmations
     if accept:
         reason = (
@@ -119,7 +166,11 @@ def judge(
             f"(last fresh reduced chi-square {lead.fresh_chi2:.3g})"
         )
     elif adequate_lead:
-        fresh = "not yet tested on fresh data" if lead.fresh_chi2 is None else f"fresh reduced chi-square {lead.fresh_chi2:.3g}"
+        fresh = (
+            "not yet tested on fresh data"
+            if lead.fresh_chi2 is None
+            else f"fresh reduced chi-square {lead.fresh_chi2:.3g}"
+        )
         reason = (
             f"leader is adequate (reduced chi-square {lead.chi2:.3g}, complexity {lead.complexity}) "
             f"but has {lead.streak}/{confirmations} confirmations ({fresh})"

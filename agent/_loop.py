@@ -24,7 +24,7 @@ from agent._data import Dataset, concat
 from agent._design import disagreement_design, space_filling
 from agent._formalize import formalize, parametrize_numbers
 from agent._ids import node_id, node_seed
-from agent._judge import Scored, chi2_reduced, judge, point_sigma
+from agent._judge import Scored, adequacy_bound, chi2_reduced, judge, point_sigma
 from agent._models import fit_hypothesis, predictor
 from agent._offline import Leader, OfflinePlanner
 from agent._proposal import Proposal, Source
@@ -35,7 +35,9 @@ __all__ = ["Loop"]
 
 log = logging.getLogger(__name__)
 
-_MAX_MESSAGE = 1500  # tail of a traceback kept on the record (enough to diagnose, not a dump)
+_MAX_MESSAGE = (
+    1500  # tail of a traceback kept on the record (enough to diagnose, not a dump)
+)
 _RIVALS = 3
 
 
@@ -66,9 +68,14 @@ class Loop:
 
     def begin_iteration(self, k: int) -> str:
         """Write the iteration row (once) with the seeds of its nodes."""
-        seeds = {n: node_seed(self.config.seed, k, n) for n in ("design", "run_experiments", "search", "fit")}
+        seeds = {
+            n: node_seed(self.config.seed, k, n)
+            for n in ("design", "run_experiments", "search", "fit")
+        }
         iid = self._iteration_id(k)
-        self.store.add_iteration(iid, campaign_id=self.campaign_id, index=k, seeds=seeds)
+        self.store.add_iteration(
+            iid, campaign_id=self.campaign_id, index=k, seeds=seeds
+        )
         return iid
 
     def data(self, *, until: int) -> Dataset:
@@ -118,7 +125,14 @@ class Loop:
             fits = [f for f in self.store.fits_for(hid) if f.success]
             if not fits:
                 continue
-            out.append(Leader(hid, hyp.expression, tuple(hyp.parameters_json), dict(fits[-1].parameters_json)))
+            out.append(
+                Leader(
+                    hid,
+                    hyp.expression,
+                    tuple(hyp.parameters_json),
+                    dict(fits[-1].parameters_json),
+                )
+            )
         return out
 
     def measured(self) -> int:
@@ -135,12 +149,19 @@ class Loop:
         inputs = self.backend.inputs
         if k == 0:
             n = min(self.config.initial_points, max(1, left - self.config.replicates))
-            design = space_filling(inputs, n, rng, replicates=min(self.config.replicates, max(0, left - n)))
+            design = space_filling(
+                inputs, n, rng, replicates=min(self.config.replicates, max(0, left - n))
+            )
         else:
             n = min(self.config.batch_points, max(1, left - self.config.replicates))
             data = self.data(until=k - 1)
             rivals = [
-                (f"H{lead.hypothesis_id[:8]}", predictor(lead.expression, self.variables, lead.parameters, lead.values))
+                (
+                    lead.expression,
+                    predictor(
+                        lead.expression, self.variables, lead.parameters, lead.values
+                    ),
+                )
                 for lead in self.leaders(k - 1)
             ]
             design = disagreement_design(
@@ -171,7 +192,9 @@ class Loop:
                 data_sha = self.store.put_arrays(dict(result.columns))
         except Exception as exc:  # the one place a backend's failure becomes data
             code = 99
-            message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"[-_MAX_MESSAGE:]
+            message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"[
+                -_MAX_MESSAGE:
+            ]
         self.store.add_run(
             rid,
             campaign_id=self.campaign_id,
@@ -185,7 +208,11 @@ class Loop:
             device=str(self.backend.device),
             status_code=code,
             status_message=message,
-            cost=float(n * sum(v.cost for v in self.backend.inputs) / max(1, len(self.backend.inputs))),
+            cost=float(
+                n
+                * sum(v.cost for v in self.backend.inputs)
+                / max(1, len(self.backend.inputs))
+            ),
             duration_s=time.perf_counter() - started,
         )
 
@@ -201,10 +228,16 @@ class Loop:
         proposals = planner.propose(data, leaders)
         context = {
             "target": self.target,
-            "variables": [{"name": v.name, "unit": v.unit, "low": v.low, "high": v.high} for v in self.backend.inputs],
+            "variables": [
+                {"name": v.name, "unit": v.unit, "low": v.low, "high": v.high}
+                for v in self.backend.inputs
+            ],
             "n_points": len(data),
             "data": list(data.shas),
-            "leaders": [{"id": lead.hypothesis_id, "expression": lead.expression} for lead in leaders],
+            "leaders": [
+                {"id": lead.hypothesis_id, "expression": lead.expression}
+                for lead in leaders
+            ],
         }
         self.store.add_planner_call(
             cid,
@@ -222,16 +255,23 @@ class Loop:
     def formalize(self, k: int) -> None:
         """Turn this iteration's planner proposals into checked hypotheses."""
         cid = node_id(self.campaign_id, k, "propose")
-        call = next((c for c in self.store.planner_calls_for(self.campaign_id) if c.id == cid), None)
+        call = next(
+            (c for c in self.store.planner_calls_for(self.campaign_id) if c.id == cid),
+            None,
+        )
         if call is None or not call.parsed_json:
             return
-        proposals = [_proposal_from_json(p) for p in call.parsed_json.get("proposals", [])]
+        proposals = [
+            _proposal_from_json(p) for p in call.parsed_json.get("proposals", [])
+        ]
         self._admit(k, "formalize", cid, proposals)
 
     def search(self, k: int) -> None:
         """Symbolic regression on all data so far; its Pareto front joins the rivals."""
         sid = node_id(self.campaign_id, k, "search")
-        if self.store.has_row("planner_call", sid) or self.store.has_row("decision", sid):
+        if self.store.has_row("planner_call", sid) or self.store.has_row(
+            "decision", sid
+        ):
             return
         prev = self.judgement(k - 1) if k > 0 else None
         if prev and prev.get("leader_adequate"):
@@ -246,10 +286,18 @@ class Loop:
             )
             return
         seed = node_seed(self.config.seed, k, "search")
-        data = self.data(until=k).subsample(self.config.sr_max_points, np.random.default_rng(seed))
+        data = self.data(until=k).subsample(
+            self.config.sr_max_points, np.random.default_rng(seed)
+        )
         X = np.column_stack([data.inputs[v] for v in self.variables])
         started = time.perf_counter()
-        error, front, params, selected, engine = None, [], {}, None, self.config.sr_engine
+        error, front, params, selected, engine = (
+            None,
+            [],
+            {},
+            None,
+            self.config.sr_engine,
+        )
         try:
             regressor = self.regressor_factory()
             result = regressor.search(
@@ -261,11 +309,14 @@ class Loop:
                 max_evaluations=self.config.sr_max_evaluations,
             )
             front = [
-                {"expression": c.expression, "complexity": c.complexity, "mse": c.mse} for c in result.candidates
+                {"expression": c.expression, "complexity": c.complexity, "mse": c.mse}
+                for c in result.candidates
             ]
             params, selected = dict(result.params), result.selected
             engine = f"{result.engine} {result.engine_version}"
-        except Exception as exc:  # an SR failure is data: the loop goes on with the planner's laws
+        except (
+            Exception
+        ) as exc:  # an SR failure is data: the loop goes on with the planner's laws
             error = f"{type(exc).__name__}: {exc}"[-_MAX_MESSAGE:]
         self.store.add_planner_call(
             sid,
@@ -275,7 +326,13 @@ class Loop:
             template_name="sr-search",
             template_sha256=_sha_text(json.dumps(params, sort_keys=True, default=str)),
             prompt=json.dumps(
-                {"engine": engine, "settings": params, "data": list(data.shas), "n_points": len(data), "seed": seed},
+                {
+                    "engine": engine,
+                    "settings": params,
+                    "data": list(data.shas),
+                    "n_points": len(data),
+                    "seed": seed,
+                },
                 sort_keys=True,
                 default=str,
             ),
@@ -289,26 +346,45 @@ class Loop:
             why = f"SR Pareto front member {i} (complexity {cand['complexity']}, mse {cand['mse']:.3g})"
             if i == selected:
                 why += ", the engine's selected model"
-            proposals.extend(parametrize_numbers(cand["expression"], self.variables, source=Source.SR, rationale=why))
+            proposals.extend(
+                parametrize_numbers(
+                    cand["expression"], self.variables, source=Source.SR, rationale=why
+                )
+            )
         self._admit(k, "search", sid, proposals)
 
-    def _admit(self, k: int, node: str, call_id: str, proposals: Sequence[Proposal]) -> None:
+    def _admit(
+        self, k: int, node: str, call_id: str, proposals: Sequence[Proposal]
+    ) -> None:
         """Formalize proposals, deduplicate them against the log, and record each outcome."""
         outcome_id = node_id(self.campaign_id, k, node, "outcome")
         if self.store.has_row("decision", outcome_id):
             return
-        known = {h.canonical_key: h.id for h in self.store.list_hypotheses(self.campaign_id)}
+        known = {
+            h.canonical_key: h.id for h in self.store.list_hypotheses(self.campaign_id)
+        }
         units = {v.name: v.unit for v in self.backend.inputs}
         target_unit = self.backend.observables[0].unit
         outcomes = []
         for i, prop in enumerate(proposals):
-            form = formalize(prop, variables=self.variables, units=units, target_unit=target_unit)
-            entry: dict[str, Any] = {"proposal": prop.expression, "source": str(prop.source)}
+            form = formalize(
+                prop, variables=self.variables, units=units, target_unit=target_unit
+            )
+            entry: dict[str, Any] = {
+                "proposal": prop.expression,
+                "source": str(prop.source),
+            }
             if not form.ok:
                 entry.update(outcome="rejected", reason=form.message)
             elif form.key in known:
                 entry.update(outcome="duplicate", hypothesis=known[form.key])
-                self.store.link(known[form.key], "hypothesis", call_id, "planner_call", "proposed-by")
+                self.store.link(
+                    known[form.key],
+                    "hypothesis",
+                    call_id,
+                    "planner_call",
+                    "proposed-by",
+                )
             else:
                 hid = node_id(self.campaign_id, k, node, i)
                 rejected = form.units_consistent is False
@@ -319,22 +395,32 @@ class Loop:
                     expression=form.expression,
                     parameters=form.parameters,
                     source=str(prop.source),
-                    source_detail=json.dumps({"rationale": prop.rationale, "initial": prop.initial}, sort_keys=True),
+                    source_detail=json.dumps(
+                        {"rationale": prop.rationale, "initial": prop.initial},
+                        sort_keys=True,
+                    ),
                     canonical_key=form.key,
                     units_consistent=form.units_consistent,
                     units_message=form.message,
                     statement=f"{self.target} = {form.expression}",
                     status="rejected" if rejected else "open",
                 )
-                self.store.link(hid, "hypothesis", call_id, "planner_call", "proposed-by")
+                self.store.link(
+                    hid, "hypothesis", call_id, "planner_call", "proposed-by"
+                )
                 if prop.parent_id:
-                    self.store.link(hid, "hypothesis", prop.parent_id, "hypothesis", "derived-from")
+                    self.store.link(
+                        hid, "hypothesis", prop.parent_id, "hypothesis", "derived-from"
+                    )
                 known[form.key] = hid
                 entry.update(outcome="rejected" if rejected else "new", hypothesis=hid)
                 if rejected:
                     entry["reason"] = f"units inconsistent: {form.message}"
             outcomes.append(entry)
-        counts = {o: sum(e["outcome"] == o for e in outcomes) for o in ("new", "duplicate", "rejected")}
+        counts = {
+            o: sum(e["outcome"] == o for e in outcomes)
+            for o in ("new", "duplicate", "rejected")
+        }
         self.store.add_decision(
             outcome_id,
             campaign_id=self.campaign_id,
@@ -344,15 +430,33 @@ class Loop:
             evidence={"outcomes": outcomes},
         )
 
+    def _bound(self, n: int, k: int, data: Dataset) -> float:
+        """The adequacy bound on `n` points with `k` constants, given the data's noise estimate."""
+        sd, dof = data.noise()
+        y_rms = float(np.sqrt(np.mean(data.y**2))) if len(data) else 0.0
+        return adequacy_bound(
+            self.config.adequacy_chi2,
+            n,
+            k,
+            noise_sd=sd,
+            noise_dof=dof,
+            tolerance=self.config.tolerance,
+            y_rms=y_rms,
+        )
+
     def fit(self, k: int) -> None:
         """Fit the open hypotheses on all data; test each old fit on the fresh batch first."""
         data = self.data(until=k)
         fresh = data.select(data.iteration == k) if k > 0 else None
-        noise = data.noise_sd()
+        noise, noise_dof = data.noise()
         prev = self.judgement(k - 1) if k > 0 else None
         ranked = list(prev.get("ranking", [])) if prev else []
-        open_hyps = {h.id: h for h in self.store.list_hypotheses(self.campaign_id, status="open")}
-        order = [h for h in ranked if h in open_hyps] + [h for h in open_hyps if h not in ranked]
+        open_hyps = {
+            h.id: h for h in self.store.list_hypotheses(self.campaign_id, status="open")
+        }
+        order = [h for h in ranked if h in open_hyps] + [
+            h for h in open_hyps if h not in ranked
+        ]
         train = list(data.shas)
         runs = self._run_ids(k)
         seed = node_seed(self.config.seed, k, "fit")
@@ -363,15 +467,25 @@ class Loop:
             hyp = open_hyps[hid]
             params = tuple(hyp.parameters_json)
             earlier = [f for f in self.store.fits_for(hid) if f.success]
-            initial = dict(earlier[-1].parameters_json) if earlier else json.loads(hyp.source_detail or "{}").get("initial", {})
-            fresh_chi2, streak = None, 0
+            initial = (
+                dict(earlier[-1].parameters_json)
+                if earlier
+                else json.loads(hyp.source_detail or "{}").get("initial", {})
+            )
+            fresh_chi2, fresh_bound, streak = None, None, 0
             if earlier and fresh is not None and len(fresh):
                 last = earlier[-1]
-                yhat = predictor(hyp.expression, self.variables, params, last.parameters_json)(fresh.inputs)
+                yhat = predictor(
+                    hyp.expression, self.variables, params, last.parameters_json
+                )(fresh.inputs)
                 sigma = point_sigma(fresh.y, noise, self.config.tolerance)
                 fresh_chi2 = chi2_reduced(fresh.y, yhat, sigma)
-                passed = fresh_chi2 <= self.config.adequacy_chi2
-                streak = int(last.scores_json.get("streak", 0)) + 1 if passed else 0
+                fresh_bound = self._bound(len(fresh), 0, data)
+                streak = (
+                    int(last.scores_json.get("streak", 0)) + 1
+                    if fresh_chi2 <= fresh_bound
+                    else 0
+                )
             record = fit_hypothesis(
                 hyp.expression,
                 self.variables,
@@ -382,7 +496,15 @@ class Loop:
                 noise_sd=noise,
                 tolerance=self.config.tolerance,
             )
-            scores = dict(record.scores, fresh_chi2=fresh_chi2, streak=streak, fresh_n=len(fresh) if fresh else 0)
+            scores = dict(
+                record.scores,
+                bound=self._bound(len(data), len(params), data),
+                noise_dof=noise_dof,
+                fresh_chi2=fresh_chi2,
+                fresh_bound=fresh_bound,
+                streak=streak,
+                fresh_n=len(fresh) if fresh else 0,
+            )
             self.store.add_fit(
                 fid,
                 campaign_id=self.campaign_id,
@@ -411,40 +533,70 @@ class Loop:
             Scored(
                 hypothesis_id=f.hypothesis_id,
                 complexity=int(f.scores_json["complexity"]),
-                bic=float(f.scores_json["bic"]) if f.scores_json.get("bic") is not None else float("inf"),
-                chi2=float(f.scores_json["chi2"]) if f.scores_json.get("chi2") is not None else float("inf"),
+                bic=float(f.scores_json["bic"])
+                if f.scores_json.get("bic") is not None
+                else float("inf"),
+                chi2=float(f.scores_json["chi2"])
+                if f.scores_json.get("chi2") is not None
+                else float("inf"),
                 fresh_chi2=f.scores_json.get("fresh_chi2"),
+                bound=float(f.scores_json.get("bound", self.config.adequacy_chi2)),
                 streak=int(f.scores_json.get("streak", 0)),
                 success=f.success,
             )
             for f in fits
         ]
-        verdict = judge(scored, adequacy_chi2=self.config.adequacy_chi2, confirmations=self.config.confirmations)
+        verdict = judge(scored, confirmations=self.config.confirmations)
         fit_of = {f.hypothesis_id: f for f in fits}
         for hid, why in verdict.rejected:
             rid = node_id(self.campaign_id, k, "reject", hid)
             self.store.add_decision(
-                rid, campaign_id=self.campaign_id, iteration_id=iid, kind="reject", reason=why,
-                hypothesis_id=hid, evidence={"fit": fit_of[hid].id, "scores": fit_of[hid].scores_json},
+                rid,
+                campaign_id=self.campaign_id,
+                iteration_id=iid,
+                kind="reject",
+                reason=why,
+                hypothesis_id=hid,
+                evidence={"fit": fit_of[hid].id, "scores": fit_of[hid].scores_json},
             )
             self.store.set_hypothesis_status(hid, "rejected")
             self.store.link(hid, "hypothesis", rid, "decision", "refuted-by")
         for s in scored:
             if s.success and np.isfinite(s.bic):
-                self.store.set_hypothesis_status(s.hypothesis_id, _status_now(self.store, s.hypothesis_id), score=s.bic)
+                self.store.set_hypothesis_status(
+                    s.hypothesis_id,
+                    _status_now(self.store, s.hypothesis_id),
+                    score=s.bic,
+                )
         measured = self.measured()
         done, stop = False, ""
         if verdict.accept:
             done, stop, kind = True, "accepted", "accept"
         elif k + 1 >= self.config.max_iterations:
-            done, stop, kind = True, f"iteration budget ({self.config.max_iterations}) used", "stop"
+            done, stop, kind = (
+                True,
+                f"iteration budget ({self.config.max_iterations}) used",
+                "stop",
+            )
         elif measured >= self.config.max_measurements:
-            done, stop, kind = True, f"measurement budget ({self.config.max_measurements}) used", "stop"
+            done, stop, kind = (
+                True,
+                f"measurement budget ({self.config.max_measurements}) used",
+                "stop",
+            )
         elif self.config.time_limit is not None and elapsed_s >= self.config.time_limit:
-            done, stop, kind = True, f"time limit ({self.config.time_limit:g} s) reached", "stop"
+            done, stop, kind = (
+                True,
+                f"time limit ({self.config.time_limit:g} s) reached",
+                "stop",
+            )
         else:
             kind = "continue"
-        reason = verdict.reason if not stop or stop == "accepted" else f"{stop}; {verdict.reason}"
+        reason = (
+            verdict.reason
+            if not stop or stop == "accepted"
+            else f"{stop}; {verdict.reason}"
+        )
         leader_fit = fit_of.get(verdict.leader or "")
         evidence = {
             "ranking": list(verdict.ranking),
@@ -452,27 +604,41 @@ class Loop:
             "leader_adequate": verdict.leader_adequate,
             "leader_fit": leader_fit.id if leader_fit else None,
             "top": [
-                {"hypothesis": hid, "scores": fit_of[hid].scores_json} for hid in verdict.ranking[:_RIVALS]
+                {"hypothesis": hid, "scores": fit_of[hid].scores_json}
+                for hid in verdict.ranking[:_RIVALS]
             ],
             "measurements": measured,
             "iterations": k + 1,
         }
         self.store.add_decision(
-            did, campaign_id=self.campaign_id, iteration_id=iid, kind=kind, reason=reason,
-            hypothesis_id=verdict.leader, evidence=evidence,
+            did,
+            campaign_id=self.campaign_id,
+            iteration_id=iid,
+            kind=kind,
+            reason=reason,
+            hypothesis_id=verdict.leader,
+            evidence=evidence,
         )
         if verdict.accept and verdict.leader:
             self.store.set_hypothesis_status(verdict.leader, "accepted")
-            self.store.link(verdict.leader, "hypothesis", did, "decision", "supported-by")
+            self.store.link(
+                verdict.leader, "hypothesis", did, "decision", "supported-by"
+            )
             if leader_fit:
-                self.store.link(did, "decision", leader_fit.id, "model_fit", "supported-by")
-        self.store.finish_iteration(iid, {"decision": kind, "reason": reason, "measurements": measured})
+                self.store.link(
+                    did, "decision", leader_fit.id, "model_fit", "supported-by"
+                )
+        self.store.finish_iteration(
+            iid, {"decision": kind, "reason": reason, "measurements": measured}
+        )
         return done, stop
 
     def _fits_of_iteration(self, iteration_id: str) -> list[Any]:
         out = []
         for h in self.store.list_hypotheses(self.campaign_id):
-            out.extend(f for f in self.store.fits_for(h.id) if f.iteration_id == iteration_id)
+            out.extend(
+                f for f in self.store.fits_for(h.id) if f.iteration_id == iteration_id
+            )
         return out
 
 
@@ -504,4 +670,3 @@ def _proposal_from_json(d: dict[str, Any]) -> Proposal:
         initial={str(k): float(v) for k, v in (d.get("initial") or {}).items()},
         parent_id=d.get("parent_id"),
     )
-

@@ -31,7 +31,9 @@ class FitRecord:
 
 
 @lru_cache(maxsize=512)
-def _compiled(expression: str, variables: tuple[str, ...], parameters: tuple[str, ...]) -> Callable[..., Any]:
+def _compiled(
+    expression: str, variables: tuple[str, ...], parameters: tuple[str, ...]
+) -> Callable[..., Any]:
     """The law as a NumPy function of (variables..., parameters...); parsed, never evaluated as text."""
     expr = parse_expression(expression, variables, parameters)
     symbols = [sympy.Symbol(n, real=True) for n in (*variables, *parameters)]
@@ -39,7 +41,10 @@ def _compiled(expression: str, variables: tuple[str, ...], parameters: tuple[str
 
 
 def predictor(
-    expression: str, variables: Sequence[str], parameters: Sequence[str], values: Mapping[str, float]
+    expression: str,
+    variables: Sequence[str],
+    parameters: Sequence[str],
+    values: Mapping[str, float],
 ) -> Callable[[Mapping[str, np.ndarray]], np.ndarray]:
     """A function from input columns to the law's predictions (NaN where undefined)."""
     fn = _compiled(expression, tuple(variables), tuple(parameters))
@@ -85,7 +90,13 @@ def fit_hypothesis(
     expr = parse_expression(expression, variables, parameters)
     sigma = point_sigma(data.y, noise_sd, tolerance)
     result = fit_parameters(
-        expr, list(parameters), data.inputs, data.y, sigma=sigma, seed=seed, initial=dict(initial)
+        expr,
+        list(parameters),
+        data.inputs,
+        data.y,
+        sigma=sigma,
+        seed=seed,
+        initial=dict(initial),
     )
     values = {k: float(v) for k, v in result.values.items()}
     yhat = predictor(expression, variables, parameters, values)(data.inputs)
@@ -103,12 +114,18 @@ def fit_hypothesis(
         "complexity": int(complexity(expr)),
         "noise_sd": noise_sd,
     }
-    cov = np.asarray(result.covariance, dtype=np.float64).reshape(k, k) if k else np.zeros((0, 0))
+    cov = (
+        np.asarray(result.covariance, dtype=np.float64).reshape(k, k)
+        if k
+        else np.zeros((0, 0))
+    )
     return FitRecord(
         values=values,
         stderr={p: float(v) for p, v in result.stderr.items()},
         covariance=[[float(x) if np.isfinite(x) else None for x in row] for row in cov],  # type: ignore[misc]
         success=success,
-        message=result.message if finite.all() else "predictions not finite on the data",
+        message=result.message
+        if finite.all()
+        else "predictions not finite on the data",
         scores=scores,
     )

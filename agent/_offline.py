@@ -46,7 +46,12 @@ class Leader:
 
 def _is_angle(var: Variable) -> bool:
     """A dimensionless variable whose range fits in one turn."""
-    return var.unit in ("", "1", "rad") and var.sign == "positive" and 0 <= var.low and var.high <= _ANGLE_MAX
+    return (
+        var.unit in ("", "1", "rad")
+        and var.sign == "positive"
+        and var.low >= 0
+        and var.high <= _ANGLE_MAX
+    )
 
 
 def _round_exponent(a: float, signed: bool) -> float:
@@ -96,7 +101,9 @@ class OfflinePlanner:
 
     # -- power laws ---------------------------------------------------------
 
-    def _features(self, data: Dataset, choice: dict[str, str]) -> tuple[np.ndarray, list[str]] | None:
+    def _features(
+        self, data: Dataset, choice: dict[str, str]
+    ) -> tuple[np.ndarray, list[str]] | None:
         """Log-features of the inputs for one choice of angle treatment."""
         cols, terms = [], []
         for var in self.variables:
@@ -118,7 +125,10 @@ class OfflinePlanner:
     def _power_laws(self, data: Dataset) -> list[Proposal]:
         """Rounded and free-exponent power laws for the best angle treatments."""
         angles = [v.name for v in self.variables if _is_angle(v)]
-        choices = [dict(zip(angles, combo, strict=True)) for combo in itertools.product(("power", "sin", "cos"), repeat=len(angles))]
+        choices = [
+            dict(zip(angles, combo, strict=True))
+            for combo in itertools.product(("power", "sin", "cos"), repeat=len(angles))
+        ]
         fits = []
         for choice in choices[: 3**3]:
             fit = self._loglog(data, choice)
@@ -132,7 +142,9 @@ class OfflinePlanner:
                     _round_exponent(a, s or rounding == "integer" or "(" in t)
                     for a, t, s in zip(coef, terms, signed, strict=True)
                 ]
-                factors = [_power(t, a) for t, a in zip(terms, exps, strict=True) if a != 0]
+                factors = [
+                    _power(t, a) for t, a in zip(terms, exps, strict=True) if a != 0
+                ]
                 body = "*".join(factors) if factors else "1"
                 out.append(
                     Proposal(
@@ -150,7 +162,9 @@ class OfflinePlanner:
                 out.append(self._free_exponents(coef, terms, signed))
         return out
 
-    def _loglog(self, data: Dataset, choice: dict[str, str]) -> tuple[float, np.ndarray, list[str], list[bool]] | None:
+    def _loglog(
+        self, data: Dataset, choice: dict[str, str]
+    ) -> tuple[float, np.ndarray, list[str], list[bool]] | None:
         """Least squares of log|y| on log-features; (rms residual, exponents, terms, signed)."""
         if len(data) < len(self.variables) + 3:
             return None
@@ -169,7 +183,9 @@ class OfflinePlanner:
         signed = [v.sign != "positive" for v in self.variables]
         return resid, coef[:-1], terms, signed
 
-    def _free_exponents(self, coef: np.ndarray, terms: list[str], signed: list[bool]) -> Proposal:
+    def _free_exponents(
+        self, coef: np.ndarray, terms: list[str], signed: list[bool]
+    ) -> Proposal:
         """The power law with fitted exponents for positive quantities."""
         params = ["c0"]
         initial = {"c0": 1.0}
@@ -207,7 +223,11 @@ class OfflinePlanner:
         if len(present) > 1:
             for name in present:
                 dropped = expr.subs(sympy.Symbol(name, real=True), 1)
-                out.append(self._mutation(dropped, leader, f"dropped `{name}` from the leading law"))
+                out.append(
+                    self._mutation(
+                        dropped, leader, f"dropped `{name}` from the leading law"
+                    )
+                )
         exponents = {
             p.exp: sympy.Rational(round(2 * leader.values[p.exp.name]), 2)
             for p in expr.atoms(sympy.Pow)
@@ -215,13 +235,23 @@ class OfflinePlanner:
         }
         if exponents:
             rounded = expr.subs(exponents)
-            out.append(self._mutation(rounded, leader, "rounded the free exponents of the leading law to halves"))
+            out.append(
+                self._mutation(
+                    rounded,
+                    leader,
+                    "rounded the free exponents of the leading law to halves",
+                )
+            )
         return out
 
     @staticmethod
     def _mutation(expr: sympy.Expr, leader: Leader, why: str) -> Proposal:
         """A mutated law keeping the parent's remaining constants as free parameters."""
-        left = tuple(p for p in leader.parameters if sympy.Symbol(p, real=True) in expr.free_symbols)
+        left = tuple(
+            p
+            for p in leader.parameters
+            if sympy.Symbol(p, real=True) in expr.free_symbols
+        )
         return Proposal(
             expression=expression_text(expr),
             parameters=left,

@@ -34,7 +34,11 @@ def checkpoint_path(db_url: str) -> Path:
     working directory.
     """
     url = sa.engine.make_url(db_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+    if url.get_backend_name() == "sqlite" and url.database not in (
+        None,
+        "",
+        ":memory:",
+    ):
         db = Path(url.database)
         return db.with_name(db.stem + ".checkpoints.sqlite")
     return Path("lawloop.checkpoints.sqlite")
@@ -45,8 +49,12 @@ def describe_backend(backend: experiments.ExperimentBackend) -> dict[str, Any]:
 
     def var(v: Any) -> dict[str, Any]:
         return {
-            "name": v.name, "unit": v.unit, "low": v.low, "high": v.high,
-            "sampling": getattr(v, "sampling", "uniform"), "sign": getattr(v, "sign", "positive"),
+            "name": v.name,
+            "unit": v.unit,
+            "low": v.low,
+            "high": v.high,
+            "sampling": getattr(v, "sampling", "uniform"),
+            "sign": getattr(v, "sign", "positive"),
             "integer": getattr(v, "integer", False),
         }
 
@@ -61,7 +69,10 @@ def describe_backend(backend: experiments.ExperimentBackend) -> dict[str, Any]:
 def _make_backend(config: CampaignConfig) -> experiments.ExperimentBackend:
     try:
         return experiments.make(
-            config.backend, noise=config.noise, options=dict(config.backend_options), device=config.device
+            config.backend,
+            noise=config.noise,
+            options=dict(config.backend_options),
+            device=config.device,
         )
     except experiments.ExperimentError as exc:
         raise ConfigError(str(exc)) from exc
@@ -82,11 +93,16 @@ def _run(store: Store, db_url: str, loop: Loop, initial: dict[str, Any] | None) 
 
     from agent._graph import build_graph  # noqa: PLC0415 - imports langgraph
 
-    cfg = {"configurable": {"thread_id": loop.campaign_id}, "recursion_limit": _RECURSION_LIMIT}
+    cfg = {
+        "configurable": {"thread_id": loop.campaign_id},
+        "recursion_limit": _RECURSION_LIMIT,
+    }
     with SqliteSaver.from_conn_string(str(checkpoint_path(db_url))) as saver:
         graph = build_graph().compile(checkpointer=saver)
         if initial is None and not graph.get_state(cfg).values:
-            initial = _initial_state(loop.campaign_id)  # killed before the first checkpoint
+            initial = _initial_state(
+                loop.campaign_id
+            )  # killed before the first checkpoint
         store.set_campaign_status(loop.campaign_id, "running")
         try:
             graph.invoke(initial, cfg, context=loop, durability="sync")
@@ -102,8 +118,14 @@ def _run(store: Store, db_url: str, loop: Loop, initial: dict[str, Any] | None) 
 
 def _initial_state(campaign_id: str) -> dict[str, Any]:
     return {
-        "campaign_id": campaign_id, "iteration": 0, "design_sha": "", "design_reason": "",
-        "iter_started": 0.0, "elapsed_s": 0.0, "done": False, "stop_reason": "",
+        "campaign_id": campaign_id,
+        "iteration": 0,
+        "design_sha": "",
+        "design_reason": "",
+        "iter_started": 0.0,
+        "elapsed_s": 0.0,
+        "done": False,
+        "stop_reason": "",
     }
 
 
@@ -115,20 +137,39 @@ def _finish(store: Store, loop: Loop, stop_reason: str) -> None:
     leader = ev.get("leader")
     if leader:
         h = store.get_hypothesis(leader)
-        fit = next((f for f in store.fits_for(leader) if f.id == ev.get("leader_fit")), None)
+        fit = next(
+            (f for f in store.fits_for(leader) if f.id == ev.get("leader_fit")), None
+        )
         values = dict(fit.parameters_json) if fit else {}
         data: Dataset = loop.data(until=last)
         text, snapped = law_with_constants(
-            h.expression, loop.variables, list(h.parameters_json), values, data=data,
-            tolerance=loop.config.tolerance, adequacy_chi2=loop.config.adequacy_chi2, noise_sd=data.noise_sd(),
+            h.expression,
+            loop.variables,
+            list(h.parameters_json),
+            values,
+            data=data,
+            tolerance=loop.config.tolerance,
+            noise_sd=data.noise_sd(),
+            adequacy_chi2=float(fit.scores_json.get("bound", loop.config.adequacy_chi2))
+            if fit
+            else loop.config.adequacy_chi2,
         )
         best = {
-            "hypothesis_id": h.id, "expression": text, "snapped": snapped, "law": h.expression,
-            "parameters": values, "stderr": dict(fit.stderr_json) if fit else {},
-            "score": h.score, "status": h.status, "scores": dict(fit.scores_json) if fit else {},
+            "hypothesis_id": h.id,
+            "expression": text,
+            "snapped": snapped,
+            "law": h.expression,
+            "parameters": values,
+            "stderr": dict(fit.stderr_json) if fit else {},
+            "score": h.score,
+            "status": h.status,
+            "scores": dict(fit.scores_json) if fit else {},
         }
     store.set_campaign_status(
-        loop.campaign_id, "finished", result={"best": best, "stop_reason": stop_reason}, finished=True
+        loop.campaign_id,
+        "finished",
+        result={"best": best, "stop_reason": stop_reason},
+        finished=True,
     )
 
 
@@ -157,8 +198,14 @@ def start_campaign(config: CampaignConfig, db_url: str) -> dict[str, Any]:
         env = environment(str(backend.device))
         env["backend"] = describe_backend(backend)
         store.add_campaign(
-            campaign_id, name=name, backend_id=backend.id, planner=config.planner, seed=config.seed,
-            config=config.model_dump(mode="json"), code_version=code_version(), environment=env,
+            campaign_id,
+            name=name,
+            backend_id=backend.id,
+            planner=config.planner,
+            seed=config.seed,
+            config=config.model_dump(mode="json"),
+            code_version=code_version(),
+            environment=env,
         )
         log.info("campaign %s started (%s)", campaign_id, name)
         loop = Loop(store, backend, config, campaign_id, _regressor_factory(config))
@@ -198,5 +245,3 @@ def resume_campaign(campaign: str, db_url: str) -> dict[str, Any]:
         return campaign_summary(store, c.id)
     finally:
         store.close()
-
-

@@ -15,6 +15,10 @@ from tools import expression_text, parse_expression, snap_constants
 
 __all__ = ["campaign_summary", "hypothesis_view", "law_with_constants"]
 
+# Loosest first: a looser snap finds simpler constants (2*pi, not 44/7), and
+# the adequacy test on the data rejects a snap the measurements contradict.
+_SNAP_LADDER = (1e-2, 3e-3, 1e-3)
+
 
 def law_with_constants(
     expression: str,
@@ -44,21 +48,38 @@ def law_with_constants(
         (expression text, whether constants were snapped).
     """
     expr = parse_expression(expression, variables, parameters)
-    subs = {sympy.Symbol(p, real=True): sympy.Float(float(f"{values[p]:.6g}"), 6) for p in parameters}
+    subs = {
+        sympy.Symbol(p, real=True): sympy.Float(float(f"{values[p]:.6g}"), 6)
+        for p in parameters
+    }
     raw = expr.xreplace(subs)
     if data is None or not len(data):
         return expression_text(raw), False
-    snapped = snap_constants(raw)
-    fn = sympy.lambdify([sympy.Symbol(v, real=True) for v in variables], snapped, modules="numpy")
-    with np.errstate(all="ignore"):
-        yhat = np.broadcast_to(np.asarray(fn(*[data.inputs[v] for v in variables]), dtype=float), data.y.shape)
     sigma = point_sigma(data.y, noise_sd, tolerance)
-    if chi2_reduced(data.y, yhat, sigma) <= adequacy_chi2:
-        return expression_text(snapped), True
+    variables_sym = [sympy.Symbol(v, real=True) for v in variables]
+    columns = [data.inputs[v] for v in variables]
+    # The loosest snap that leaves no float behind and that the data still
+    # accept wins (a fit biased by a small neglected effect, like the
+    # pendulum's amplitude, still gets 2*pi). Failing that, rounded constants.
+    fallback = None
+    for precision in _SNAP_LADDER:
+        snapped = snap_constants(raw, precision)
+        fn = sympy.lambdify(variables_sym, snapped, modules="numpy")
+        with np.errstate(all="ignore"):
+            yhat = np.broadcast_to(np.asarray(fn(*columns), dtype=float), data.y.shape)
+        if chi2_reduced(data.y, yhat, sigma) > adequacy_chi2:
+            continue
+        if not snapped.atoms(sympy.Float):
+            return expression_text(snapped), True
+        fallback = fallback or snapped
+    if fallback is not None:
+        return expression_text(fallback), True
     return expression_text(raw), False
 
 
-def hypothesis_view(store: Store, hypothesis_id: str, *, with_fits: bool = False) -> dict[str, Any]:
+def hypothesis_view(
+    store: Store, hypothesis_id: str, *, with_fits: bool = False
+) -> dict[str, Any]:
     """A hypothesis as a plain dict: expression, status, score, latest fit, lineage."""
     h = store.get_hypothesis(hypothesis_id)
     fits = store.fits_for(h.id)
@@ -92,10 +113,19 @@ def hypothesis_view(store: Store, hypothesis_id: str, *, with_fits: bool = False
             }
             for f in fits
         ]
-        edges = [e for e in store.edges_for(h.campaign_id) if h.id in (e.source_id, e.target_id)]
+        edges = [
+            e
+            for e in store.edges_for(h.campaign_id)
+            if h.id in (e.source_id, e.target_id)
+        ]
         view["lineage"] = [
-            {"source": e.source_id, "source_kind": e.source_kind, "relation": e.relation,
-             "target": e.target_id, "target_kind": e.target_kind}
+            {
+                "source": e.source_id,
+                "source_kind": e.source_kind,
+                "relation": e.relation,
+                "target": e.target_id,
+                "target_kind": e.target_kind,
+            }
             for e in edges
         ]
         view["decisions"] = [
@@ -114,9 +144,15 @@ def campaign_summary(store: Store, campaign_id: str) -> dict[str, Any]:
     result = dict(c.result_json or {})
     best = result.get("best")
     if best is None:
-        decisions = [d for d in store.decisions_for(c.id) if d.kind in ("accept", "continue", "stop")]
+        decisions = [
+            d
+            for d in store.decisions_for(c.id)
+            if d.kind in ("accept", "continue", "stop")
+        ]
         if decisions and decisions[-1].hypothesis_id:
-            best = _best_from_decision(store, decisions[-1].hypothesis_id, c.environment_json)
+            best = _best_from_decision(
+                store, decisions[-1].hypothesis_id, c.environment_json
+            )
     return {
         "campaign_id": c.id,
         "name": c.name,
@@ -129,7 +165,9 @@ def campaign_summary(store: Store, campaign_id: str) -> dict[str, Any]:
     }
 
 
-def _best_from_decision(store: Store, hypothesis_id: str, environment: Mapping[str, Any]) -> dict[str, Any]:
+def _best_from_decision(
+    store: Store, hypothesis_id: str, environment: Mapping[str, Any]
+) -> dict[str, Any]:
     """The best law without the snap check (no data at hand): constants substituted."""
     h = store.get_hypothesis(hypothesis_id)
     fits = [f for f in store.fits_for(h.id) if f.success]
@@ -137,7 +175,9 @@ def _best_from_decision(store: Store, hypothesis_id: str, environment: Mapping[s
     variables = [v["name"] for v in environment.get("backend", {}).get("inputs", [])]
     text = h.expression
     if fits:
-        text, _ = law_with_constants(h.expression, variables, list(h.parameters_json), values)
+        text, _ = law_with_constants(
+            h.expression, variables, list(h.parameters_json), values
+        )
     return {
         "hypothesis_id": h.id,
         "expression": text,

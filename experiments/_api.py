@@ -79,7 +79,11 @@ class Variable:
         if self.sign not in ("positive", "negative", "both"):
             msg = f"{where}: `sign` must be 'positive', 'negative' or 'both', got `{self.sign!r}`."
             raise ValueError(msg)
-        if not (isinstance(self.cost, int | float) and math.isfinite(self.cost) and self.cost > 0):
+        if not (
+            isinstance(self.cost, int | float)
+            and math.isfinite(self.cost)
+            and self.cost > 0
+        ):
             msg = f"{where}: `cost` must be a positive finite number, got `{self.cost!r}`."
             raise ValueError(msg)
         if (self.low is None) != (self.high is None):
@@ -91,7 +95,9 @@ class Variable:
     def _check_range(self, where: str, low: float, high: float) -> None:
         """Check `low`/`high` against `sampling`, `sign` and `integer`."""
         if not (math.isfinite(low) and math.isfinite(high)) or low > high:
-            msg = f"{where}: need finite `low` <= `high`, got low={low!r}, high={high!r}."
+            msg = (
+                f"{where}: need finite `low` <= `high`, got low={low!r}, high={high!r}."
+            )
             raise ValueError(msg)
         if self.sign == "negative" and low < 0:
             msg = f"{where}: for sign `negative`, `low`/`high` bound the magnitude and must be >= 0, got low={low!r}."
@@ -106,7 +112,9 @@ class Variable:
     @property
     def signed_interval(self) -> bool:
         """Whether [`low`, `high`] bounds the value itself rather than its magnitude."""
-        return self.sign == "positive" or (self.sign == "both" and self.low is not None and self.low < 0)
+        return self.sign == "positive" or (
+            self.sign == "both" and self.low is not None and self.low < 0
+        )
 
     @property
     def has_range(self) -> bool:
@@ -170,7 +178,7 @@ class Variable:
         if self.integer:
             with np.errstate(invalid="ignore"):
                 bad |= values != np.rint(values)
-        return bad
+        return np.asarray(bad, dtype=bool)
 
 
 class RunCode(IntEnum):
@@ -258,7 +266,9 @@ class ExperimentBackend:
     secret_options: ClassVar[frozenset[str]] = frozenset()
     """Options left out of `public_options()` and of `BatchResult.info`."""
 
-    def __init__(self, *, device: str = "cpu", options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, *, device: str = "cpu", options: Mapping[str, Any] | None = None
+    ) -> None:
         """Store the device; reject options unless a subclass parses them.
 
         Args:
@@ -376,7 +386,9 @@ class ExperimentBackend:
         return arrays
 
     # -- running -----------------------------------------------------------
-    def _simulate(self, inputs: dict[str, np.ndarray], rng: np.random.Generator) -> Mapping[str, Any]:
+    def _simulate(
+        self, inputs: dict[str, np.ndarray], rng: np.random.Generator
+    ) -> Mapping[str, Any]:
         """Return the clean observables for validated float64 inputs."""
         msg = f"`{type(self).__name__}` must implement `_simulate(inputs, rng)`."
         raise NotImplementedError(msg)
@@ -421,18 +433,24 @@ class ExperimentBackend:
         if bad:
             info["elapsed_s"] = time.perf_counter() - start
             counts = ", ".join(f"`{k}` at {v} of {n} points" for k, v in bad.items())
-            status = RunStatus(RunCode.SIMULATION_DIVERGED, f"Non-finite output: {counts}.")
+            status = RunStatus(
+                RunCode.SIMULATION_DIVERGED, f"Non-finite output: {counts}."
+            )
             return BatchResult(clean, status, info)
         if self.noise > 0 and n:
             rms = self.reference_rms()
             noise_rng = np.random.default_rng(noise_seq)
             for name, col in clean.items():
-                clean[name] = col + noise_rng.normal(0.0, self.noise * rms[name], size=n)
+                clean[name] = col + noise_rng.normal(
+                    0.0, self.noise * rms[name], size=n
+                )
             info["noise_std"] = {name: self.noise * rms[name] for name in clean}
         info["elapsed_s"] = time.perf_counter() - start
         return BatchResult(clean, RunStatus(), info)
 
-    def _clean_columns(self, arrays: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def _clean_columns(
+        self, arrays: dict[str, np.ndarray], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
         """Call `_simulate` and convert its outputs to float64 CPU columns."""
         n = next(iter(arrays.values())).size
         raw = self._simulate(arrays, rng)
@@ -461,10 +479,14 @@ class ExperimentBackend:
             The RMS per observable.
         """
         if self._reference_rms is None:
-            sample = self.sample_inputs(np.random.default_rng(REFERENCE_SEED), REFERENCE_SIZE)
+            sample = self.sample_inputs(
+                np.random.default_rng(REFERENCE_SEED), REFERENCE_SIZE
+            )
             clean = self._clean_columns(sample, np.random.default_rng(REFERENCE_SEED))
             self._reference_rms = {
-                name: float(np.sqrt(np.mean(np.square(col[np.isfinite(col)])))) if np.isfinite(col).any() else 0.0
+                name: float(np.sqrt(np.mean(np.square(col[np.isfinite(col)]))))
+                if np.isfinite(col).any()
+                else 0.0
                 for name, col in clean.items()
             }
         return dict(self._reference_rms)

@@ -38,7 +38,7 @@ class Blinded(ExperimentBackend):
         self.__backend = backend
 
     @property
-    def ground_truth(self) -> Any:  # type: ignore[override]
+    def ground_truth(self) -> Any:
         """Not available on a blinded backend; raises `AttributeError`."""
         msg = "`ground_truth` is hidden on a blinded backend; use `make(..., blind=False)` in benchmarks."
         raise AttributeError(msg)

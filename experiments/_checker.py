@@ -52,7 +52,9 @@ class CheckReport:
 
     def __str__(self) -> str:
         """A readable summary."""
-        lines = [f"check_backend({self.backend_id!r}): {len(self.passed)} passed, {len(self.violations)} violations"]
+        lines = [
+            f"check_backend({self.backend_id!r}): {len(self.passed)} passed, {len(self.violations)} violations"
+        ]
         lines += [f"  FAIL {v}" for v in self.violations]
         lines += [f"  skip {s}" for s in self.skipped]
         return "\n".join(lines)
@@ -104,7 +106,9 @@ def check_backend(
             v.startswith(blocking) for v in report.violations
         ):
             # Running a backend whose declarations are broken only repeats the error.
-            report.skipped.append(f"{name}: skipped after a declaration or sampling violation")
+            report.skipped.append(
+                f"{name}: skipped after a declaration or sampling violation"
+            )
             continue
         try:
             outcome = check()
@@ -128,7 +132,11 @@ def _check_declarations(backend: ExperimentBackend) -> str | None:
     """`inputs` and `observables` are non-empty tuples of `Variable` with ranged inputs."""
     for attr in ("inputs", "observables"):
         value = getattr(backend, attr, None)
-        if not isinstance(value, tuple) or not value or not all(isinstance(v, Variable) for v in value):
+        if (
+            not isinstance(value, tuple)
+            or not value
+            or not all(isinstance(v, Variable) for v in value)
+        ):
             return f"`{attr}` must be a non-empty tuple of `Variable`, got {value!r}"
     unranged = [v.name for v in backend.inputs if not v.has_range]
     if unranged:
@@ -144,12 +152,18 @@ def _check_names(backend: ExperimentBackend) -> str | None:
     """Names are unique identifiers that sympy reads as symbols."""
     names = [v.name for v in (*backend.inputs, *backend.observables)]
     duplicates = sorted({n for n in names if names.count(n) > 1})
-    bad = [n for n in names if not n.isidentifier() or keyword.iskeyword(n) or n in RESERVED_NAMES]
+    bad = [
+        n
+        for n in names
+        if not n.isidentifier() or keyword.iskeyword(n) or n in RESERVED_NAMES
+    ]
     problems = []
     if duplicates:
         problems.append(f"duplicate names {duplicates}")
     if bad:
-        problems.append(f"names {bad} are not identifiers or clash with sympy/Python names (rename e.g. `lambda_`)")
+        problems.append(
+            f"names {bad} are not identifiers or clash with sympy/Python names (rename e.g. `lambda_`)"
+        )
     return "; ".join(problems) or None
 
 
@@ -207,9 +221,13 @@ def _check_reproducible(backend: ExperimentBackend, seed: int) -> str | None:
     if (spec is not None and spec.nondeterministic) or not backend.deterministic:
         return "skip: backend is declared nondeterministic"
     inputs = backend.sample_inputs(np.random.default_rng(seed), 16)
-    first, second = backend.run_batch(inputs, seed=seed), backend.run_batch(inputs, seed=seed)
+    first, second = (
+        backend.run_batch(inputs, seed=seed),
+        backend.run_batch(inputs, seed=seed),
+    )
     for name, col in first.columns.items():
-        if not np.array_equal(col, second.columns.get(name), equal_nan=True):
+        other = second.columns.get(name)
+        if other is None or not np.array_equal(col, other, equal_nan=True):
             return f"`run_batch(x, seed={seed})` twice gave different `{name}` columns"
     return None
 

@@ -43,7 +43,13 @@ MAX_LENGTH = 10_000
 MAX_DEPTH = 200
 """Deepest expression tree accepted (guards the recursion)."""
 
-_BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
+_BINOPS = {
+    ast.Add: "add",
+    ast.Sub: "sub",
+    ast.Mult: "mul",
+    ast.Div: "div",
+    ast.Pow: "pow",
+}
 
 
 class FormulaError(ValueError):
@@ -79,7 +85,7 @@ def compile_formula(text: str, variables: Iterable[str]) -> Evaluator:
     program = _compile(tree.body, names, text, 0)
 
     def evaluate(inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        import torch
+        import torch  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
         missing = sorted(names - set(inputs))
         if missing:
@@ -87,9 +93,11 @@ def compile_formula(text: str, variables: Iterable[str]) -> Evaluator:
             raise FormulaError(msg)
         tensors = [t for t in inputs.values() if isinstance(t, torch.Tensor)]
         like = tensors[0] if tensors else torch.zeros((), dtype=torch.float64)
-        value = program(_Env(inputs, torch, like))
-        shape = torch.broadcast_shapes(*(t.shape for t in tensors)) if tensors else ()
-        return torch.broadcast_to(value, shape)
+        value: torch.Tensor = program(_Env(inputs, torch, like))
+        # A formula without variables (or `0*x + 3`) still gives one value per point.
+        if value.shape != like.shape:
+            value = (value + torch.zeros_like(like)).contiguous()
+        return value
 
     return evaluate
 
@@ -114,7 +122,7 @@ def _compile(node: ast.expr, names: frozenset[str], text: str, depth: int) -> _N
         if type(node.value) not in (int, float):
             msg = f"Formula `{text}` contains the literal {node.value!r}; only real numbers are allowed."
             raise FormulaError(msg)
-        return _constant(float(node.value))
+        return _constant(float(node.value))  # type: ignore[arg-type]
     if isinstance(node, ast.Name):
         if node.id in names:
             name = node.id
@@ -143,7 +151,9 @@ def _compile(node: ast.expr, names: frozenset[str], text: str, depth: int) -> _N
     raise FormulaError(msg)
 
 
-def _compile_call(node: ast.Call, names: frozenset[str], text: str, depth: int) -> _Node:
+def _compile_call(
+    node: ast.Call, names: frozenset[str], text: str, depth: int
+) -> _Node:
     """Compile a call of a whitelisted one-argument function."""
     if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
         msg = f"Formula `{text}` calls `{ast.unparse(node.func)}`; allowed functions are {sorted(FUNCTIONS)}."
@@ -158,4 +168,6 @@ def _compile_call(node: ast.Call, names: frozenset[str], text: str, depth: int) 
 
 def _constant(value: float) -> _Node:
     """A node returning `value` as a float64 tensor on the inputs' device."""
-    return lambda env: env.torch.tensor(value, dtype=env.torch.float64, device=env.like.device)
+    return lambda env: env.torch.tensor(
+        value, dtype=env.torch.float64, device=env.like.device
+    )

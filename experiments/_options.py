@@ -28,7 +28,9 @@ class Option:
     """Whether the option must be given."""
 
 
-def parse_float(*, minimum: float | None = None, maximum: float | None = None) -> Callable[[Any], float]:
+def parse_float(
+    *, minimum: float | None = None, maximum: float | None = None
+) -> Callable[[Any], float]:
     """Return a parser of a finite float within optional bounds.
 
     Args:
@@ -44,7 +46,9 @@ def parse_float(*, minimum: float | None = None, maximum: float | None = None) -
         if not math.isfinite(value):
             msg = f"expected a finite number, got {raw!r}"
             raise ValueError(msg)
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if (minimum is not None and value < minimum) or (
+            maximum is not None and value > maximum
+        ):
             msg = f"expected a number in [{minimum}, {maximum}], got {raw!r}"
             raise ValueError(msg)
         return value
@@ -52,7 +56,9 @@ def parse_float(*, minimum: float | None = None, maximum: float | None = None) -
     return parse
 
 
-def parse_options(backend: str, raw: Mapping[str, Any], schema: Mapping[str, Option]) -> dict[str, Any]:
+def parse_options(
+    backend: str, raw: Mapping[str, Any], schema: Mapping[str, Option]
+) -> dict[str, Any]:
     """Parse raw option values against a schema.
 
     Args:

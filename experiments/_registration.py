@@ -87,10 +87,14 @@ def register(
     if not isinstance(id, str) or not ID_RE.match(id):
         msg = f"Backend id `{id}` is malformed; use `namespace/Name-vN`, e.g. `mylab/Pendulum-v0`."
         raise BackendRegistrationError(msg)
-    if id.startswith("core/") and not _module_of(entry_point).startswith(_BUILTIN_PREFIX):
+    if id.startswith("core/") and not _module_of(entry_point).startswith(
+        _BUILTIN_PREFIX
+    ):
         msg = f"Backend id `{id}` uses the `core/` namespace, which is reserved for built-ins; pick your own namespace."
         raise BackendRegistrationError(msg)
-    new = BackendSpec(id, entry_point, nondeterministic, dict(kwargs or {}), description)
+    new = BackendSpec(
+        id, entry_point, nondeterministic, dict(kwargs or {}), description
+    )
     old = _registry.get(id)
     if old is not None and old != new:
         msg = f"Backend id `{id}` is already registered to `{old.entry_point}`; bump the version or pick another id."
@@ -102,7 +106,10 @@ def register(
 @functools.cache
 def _entry_points() -> dict[str, str]:
     """Backend ids declared by installed distributions (cached)."""
-    return {ep.name: ep.value for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    return {
+        ep.name: ep.value
+        for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP)
+    }
 
 
 def _refresh_entry_points() -> None:
@@ -179,7 +186,7 @@ def _load(entry: BackendSpec) -> Callable[..., ExperimentBackend]:
             "of `experiments.ExperimentBackend`; point it at a backend class."
         )
         raise BackendRegistrationError(msg)
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def _default_device(factory: Callable[..., ExperimentBackend]) -> str:
@@ -187,7 +194,7 @@ def _default_device(factory: Callable[..., ExperimentBackend]) -> str:
     devices = tuple(getattr(factory, "metadata", {}).get("devices", ("cpu",)))
     if "cuda" not in devices:
         return "cpu"
-    import torch  # heavy: only torch backends pay for it
+    import torch  # heavy: only torch backends pay for it  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 

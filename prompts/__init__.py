@@ -39,7 +39,9 @@ class PromptTemplate:
     def render(self, **values: object) -> str:
         """The body with every `$placeholder` filled; raises `TemplateError` on a missing one."""
         try:
-            return Template(self.body).substitute({k: str(v) for k, v in values.items()})
+            return Template(self.body).substitute(
+                {k: str(v) for k, v in values.items()}
+            )
         except (KeyError, ValueError) as exc:
             msg = f"Template `{self.name}` v{self.version} needs a value for {exc}."
             raise TemplateError(msg) from exc
@@ -67,4 +69,6 @@ def load(name: str, directory: Path | None = None) -> PromptTemplate:
     if meta.get("name") != name or not meta.get("version", "").isdigit():
         msg = f"Template `{path}` front matter needs `name: {name}` and an integer `version`."
         raise TemplateError(msg)
-    return PromptTemplate(name, int(meta["version"]), body, hashlib.sha256(text.encode()).hexdigest())
+    return PromptTemplate(
+        name, int(meta["version"]), body, hashlib.sha256(text.encode()).hexdigest()
+    )

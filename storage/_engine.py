@@ -75,7 +75,7 @@ def alembic_config(url: str | sa.URL | None = None) -> Config:
     Returns:
         The configuration; `script_location` points into the installed package.
     """
-    from alembic.config import Config
+    from alembic.config import Config  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
     config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -97,7 +97,7 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
         engine: The database to create or upgrade.
         revision: Target revision.
     """
-    from alembic import command
+    from alembic import command  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
     config = alembic_config()
     with engine.begin() as connection:
@@ -119,7 +119,7 @@ def open_store(url: str | sa.URL) -> Store:
         ...     store.list_campaigns()
         []
     """
-    from storage._store import Store
+    from storage._store import Store  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
     engine = make_engine(url)
     try:

@@ -10,8 +10,13 @@ from tests.conftest import ROOT
 
 
 def cli(*args, cwd=ROOT, check_code=None):
-    out = subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True, text=True,
-                         cwd=cwd, timeout=600)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
     if check_code is not None:
         assert out.returncode == check_code, out.stderr[-3000:]
     return out
@@ -25,51 +30,138 @@ def campaign_db(tmp_path_factory):
 
     cfg.write_text("\n".join(f"{k} = {v!r}" for k, v in FAST.items()) + "\n")
     db = f"sqlite:///{d / 'cli.db'}"
-    out = cli("campaign", "start", "--backend", "core/Pendulum-v0", "--seed", "4", "--config", str(cfg),
-              "--name", "pend", "--db", db, "--json", check_code=0)
+    out = cli(
+        "campaign",
+        "start",
+        "--backend",
+        "core/Pendulum-v0",
+        "--seed",
+        "4",
+        "--config",
+        str(cfg),
+        "--name",
+        "pend",
+        "--db",
+        db,
+        "--json",
+        check_code=0,
+    )
     return db, json.loads(out.stdout)
 
 
 def test_campaign_start_json_has_the_contract_fields(campaign_db):
     _, summary = campaign_db
-    assert {"campaign_id", "status", "iterations", "measurements", "best"} <= set(summary)
-    assert {"hypothesis_id", "expression", "parameters", "score"} <= set(summary["best"])
+    assert {"campaign_id", "status", "iterations", "measurements", "best"} <= set(
+        summary
+    )
+    assert {"hypothesis_id", "expression", "parameters", "score"} <= set(
+        summary["best"]
+    )
     assert summary["status"] == "finished"
 
 
 def test_campaign_list_and_status_by_prefix_and_name(campaign_db):
     db, summary = campaign_db
-    listed = json.loads(cli("campaign", "list", "--db", db, "--json", check_code=0).stdout)
+    listed = json.loads(
+        cli("campaign", "list", "--db", db, "--json", check_code=0).stdout
+    )
     assert [c["campaign_id"] for c in listed] == [summary["campaign_id"]]
-    by_prefix = json.loads(cli("campaign", "status", summary["campaign_id"][:6], "--db", db, "--json", check_code=0).stdout)
-    by_name = json.loads(cli("campaign", "status", "pend", "--db", db, "--json", check_code=0).stdout)
+    by_prefix = json.loads(
+        cli(
+            "campaign",
+            "status",
+            summary["campaign_id"][:6],
+            "--db",
+            db,
+            "--json",
+            check_code=0,
+        ).stdout
+    )
+    by_name = json.loads(
+        cli("campaign", "status", "pend", "--db", db, "--json", check_code=0).stdout
+    )
     assert by_prefix == by_name
     assert by_prefix["best"]["expression"] == summary["best"]["expression"]
 
 
 def test_hypotheses_list_filters_and_show_gives_uncertainties(campaign_db):
     db, summary = campaign_db
-    rows = json.loads(cli("hypotheses", "list", "--campaign", "pend", "--db", db, "--json", check_code=0).stdout)
-    assert rows and all({"id", "campaign_id", "expression", "status", "score"} <= set(r) for r in rows)
-    accepted = json.loads(cli("hypotheses", "list", "--status", "accepted", "--db", db, "--json", check_code=0).stdout)
+    rows = json.loads(
+        cli(
+            "hypotheses",
+            "list",
+            "--campaign",
+            "pend",
+            "--db",
+            db,
+            "--json",
+            check_code=0,
+        ).stdout
+    )
+    assert rows
+    assert all(
+        {"id", "campaign_id", "expression", "status", "score"} <= set(r) for r in rows
+    )
+    accepted = json.loads(
+        cli(
+            "hypotheses",
+            "list",
+            "--status",
+            "accepted",
+            "--db",
+            db,
+            "--json",
+            check_code=0,
+        ).stdout
+    )
     assert [r["id"] for r in accepted] == [summary["best"]["hypothesis_id"]]
-    shown = json.loads(cli("hypotheses", "show", accepted[0]["id"][:10], "--db", db, "--json", check_code=0).stdout)
+    shown = json.loads(
+        cli(
+            "hypotheses",
+            "show",
+            accepted[0]["id"][:10],
+            "--db",
+            db,
+            "--json",
+            check_code=0,
+        ).stdout
+    )
     assert shown["status"] == "accepted"
     assert all(v is not None and v >= 0 for v in shown["stderr"].values())
     assert any(d["kind"] == "accept" for d in shown["decisions"])
-    human = cli("hypotheses", "show", accepted[0]["id"][:10], "--db", db, check_code=0).stdout
-    assert "accept" in human and "±" in human
+    human = cli(
+        "hypotheses", "show", accepted[0]["id"][:10], "--db", db, check_code=0
+    ).stdout
+    assert "accept" in human
+    assert "±" in human
 
 
 def test_second_campaign_with_the_same_name_is_refused(campaign_db):
     db, _ = campaign_db
-    out = cli("campaign", "start", "--backend", "core/Pendulum-v0", "--name", "pend", "--db", db, check_code=1)
+    out = cli(
+        "campaign",
+        "start",
+        "--backend",
+        "core/Pendulum-v0",
+        "--name",
+        "pend",
+        "--db",
+        db,
+        check_code=1,
+    )
     assert "exists already" in out.stderr
 
 
 def test_unknown_backend_suggests_the_closest(tmp_path):
-    out = cli("campaign", "start", "--backend", "core/Pendulm-v0", "--db", f"sqlite:///{tmp_path / 'x.db'}",
-              check_code=1)
+    out = cli(
+        "campaign",
+        "start",
+        "--backend",
+        "core/Pendulm-v0",
+        "--db",
+        f"sqlite:///{tmp_path / 'x.db'}",
+        check_code=1,
+    )
     assert "core/Pendulum-v0" in out.stderr
 
 
@@ -84,13 +176,28 @@ def test_unknown_backend_suggests_the_closest(tmp_path):
     ids=["bad-option", "bad-planner", "negative-seed", "negative-noise"],
 )
 def test_bad_arguments_exit_1_with_a_message(tmp_path, args, message):
-    out = cli("campaign", "start", "--backend", "core/Pendulum-v0", *args, "--db", f"sqlite:///{tmp_path / 'x.db'}",
-              check_code=1)
+    out = cli(
+        "campaign",
+        "start",
+        "--backend",
+        "core/Pendulum-v0",
+        *args,
+        "--db",
+        f"sqlite:///{tmp_path / 'x.db'}",
+        check_code=1,
+    )
     assert message in out.stderr
 
 
 def test_unknown_campaign_is_a_user_error(tmp_path):
-    out = cli("campaign", "status", "nope", "--db", f"sqlite:///{tmp_path / 'x.db'}", check_code=1)
+    out = cli(
+        "campaign",
+        "status",
+        "nope",
+        "--db",
+        f"sqlite:///{tmp_path / 'x.db'}",
+        check_code=1,
+    )
     assert "nope" in out.stderr
 
 

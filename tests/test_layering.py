@@ -41,5 +41,11 @@ def test_package_imports_only_what_the_layering_allows(package):
 
 def test_importing_the_cli_loads_no_heavy_package():
     code = "import sys, run; heavy = [m for m in ('torch', 'pyoperon', 'langgraph', 'sympy', 'openai') if m in sys.modules]; print(heavy)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "[]"

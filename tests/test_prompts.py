@@ -6,9 +6,12 @@ from prompts import TemplateError, load
 
 
 def test_template_renders_and_hashes(tmp_path):
-    (tmp_path / "greet.md").write_text("---\nname: greet\nversion: 2\n---\nMeasure $what.\n")
+    (tmp_path / "greet.md").write_text(
+        "---\nname: greet\nversion: 2\n---\nMeasure $what.\n"
+    )
     t = load("greet", tmp_path)
-    assert t.version == 2 and len(t.sha256) == 64
+    assert t.version == 2
+    assert len(t.sha256) == 64
     assert t.render(what="the period") == "Measure the period.\n"
     with pytest.raises(TemplateError, match="needs a value"):
         t.render()

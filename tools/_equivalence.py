@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,24 +63,40 @@ def _bases() -> list[tuple[sympy.Expr, float]]:
 _BASES = _bases()
 
 
+def _base_cost(rank: int) -> float:
+    """Bits a base costs: 1 is free, pi cheap, powers of pi and e and small roots dearer."""
+    return 0.0 if rank == 0 else 2.0 if rank <= 2 else 3.0 if rank <= 8 else 4.0
+
+
 def _snap_value(value: float, rel_precision: float) -> sympy.Expr:
-    """Nearest simple constant within `rel_precision`, else `value` rounded."""
+    """The simplest constant within `rel_precision` of `value`, else `value` rounded.
+
+    Within the precision, simplicity decides, not closeness: with about 17
+    bases times 12 denominators, almost any number lies within 1e-3 of *some*
+    candidate (78/(7*sqrt(pi)) for 6.2901), and only the simplest one is a
+    claim a physicist would make. The cost of `(p/q)*b` is a weight for the
+    base plus the bits of `p` and `q`; closeness breaks ties.
+    """
     if value == 0.0 or not math.isfinite(value):
         return sympy.Integer(0) if value == 0.0 else sympy.Float(value)
     if value == round(value) and abs(value) < 1e15:
         return sympy.Integer(int(value))
-    best: tuple[float, sympy.Expr] | None = None
-    for base, base_value in _BASES:
+    best: tuple[float, float, sympy.Expr] | None = None
+    for rank, (base, base_value) in enumerate(_BASES):
         target = value / base_value
+        max_p = _MAX_NUMERATOR if rank == 0 else _MAX_DENOMINATOR
         for q in range(1, _MAX_DENOMINATOR + 1):
             p = round(target * q)
-            if p == 0 or abs(p) > _MAX_NUMERATOR:
+            if p == 0 or abs(p) > max_p or math.gcd(p, q) != 1:
                 continue
             error = abs(p / q * base_value - value) / abs(value)
-            if error <= rel_precision and (best is None or error < best[0]):
-                best = (error, sympy.Rational(p, q) * base)
+            if error > rel_precision:
+                continue
+            cost = _base_cost(rank) + math.log2(abs(p)) + math.log2(q)
+            if best is None or (cost, error) < best[:2]:
+                best = (cost, error, sympy.Rational(p, q) * base)
     if best is not None:
-        return best[1]
+        return best[2]
     digits = max(1, math.ceil(-math.log10(rel_precision)) + 1)
     return sympy.Float(float(f"{value:.{digits}g}"))
 
@@ -196,7 +213,7 @@ _PIPELINES: tuple[tuple[Callable[[sympy.Expr], sympy.Expr], ...], ...] = (
 
 
 def _prove_constant(
-    expr: sympy.Expr, variables: set[sympy.Symbol], nonzero: bool, seconds: float
+    expr: sympy.Expr, variables: set[sympy.Symbol], nonzero: bool, deadline: float
 ) -> sympy.Expr | None:
     """Try cheap rewrites, then guarded `simplify`, to show `expr` is constant."""
     for pipeline in _PIPELINES:
@@ -208,6 +225,9 @@ def _prove_constant(
                     and sympy.count_ops(current) > _SIMPLIFY_MAX_OPS
                 ):
                     raise _Timeout
+                seconds = deadline - time.monotonic()
+                if seconds <= 0:
+                    return None
                 with _time_limit(seconds):
                     current = step(current)
         except (_Timeout, sympy.PolynomialError, TypeError, ValueError, RecursionError):
@@ -270,7 +290,7 @@ def is_equivalent(
     constant) or ``found - truth`` free of the variables, snapped form
     first: cheap rewrites (powers split as for positive symbols; the
     numeric check guards the range), then `sympy.simplify` on expressions
-    of at most 150 operations, each step limited to `time_limit` seconds
+    of at most 150 operations, all within `time_limit` seconds in total
     (by SIGALRM, only in the main thread with no other timer running). If
     that fails, the verdict is True only when a form agrees with `truth`
     within `rel_tol` at every sampled point where both are finite, up to a
@@ -287,7 +307,7 @@ def is_equivalent(
         rel_tol: Relative tolerance of the numeric agreement.
         n_points: Points asked of a sampling function.
         rel_precision: Relative precision of `snap_constants`.
-        time_limit: Seconds allowed to each symbolic step.
+        time_limit: Seconds allowed to the symbolic phase in total.
 
     Returns:
         The `EquivalenceVerdict`.
@@ -347,6 +367,7 @@ def is_equivalent(
         detail = f"not a constant multiple or offset: ratio varies by {ratio_spread:.3g}, difference by {diff_spread:.3g} (relative)"
         return EquivalenceVerdict(False, "none", detail)
 
+    deadline = time.monotonic() + time_limit
     for key, candidate in candidates.items():
         ratio_spread, diff_spread = spreads[key]
         checks: list[tuple[Method, sympy.Expr, bool, float]] = [
@@ -355,7 +376,7 @@ def is_equivalent(
         ]
         for method, expr, nonzero, spread in checks:
             if spread <= _PLAUSIBLE_SPREAD:
-                constant = _prove_constant(expr, variables, nonzero, time_limit)
+                constant = _prove_constant(expr, variables, nonzero, deadline)
                 if constant is not None:
                     kind = "found/truth" if nonzero else "found - truth"
                     return EquivalenceVerdict(

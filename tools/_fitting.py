@@ -53,7 +53,8 @@ class FitResult:
 
 def _compile(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Compiled:
     """Lambdify with numpy; dummified so any symbol name is safe."""
-    return sympy.lambdify(list(symbols), expr, modules="numpy", dummify=True)
+    func: _Compiled = sympy.lambdify(list(symbols), expr, modules="numpy", dummify=True)
+    return func
 
 
 def _evaluate(func: _Compiled, args: Sequence[object], n: int) -> _Array:

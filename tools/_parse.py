@@ -348,7 +348,7 @@ def parse_expression(
     return expr
 
 
-class _ReadBackPrinter(StrPrinter):
+class _ReadBackPrinter(StrPrinter):  # type: ignore[misc]  # sympy is untyped
     """`str` printer whose floats keep full double precision."""
 
     def _print_Float(self, expr: sympy.Float) -> str:

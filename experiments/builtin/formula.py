@@ -17,7 +17,17 @@ from experiments._units import UnitSyntaxError, format_unit
 from experiments.errors import BackendRegistrationError, ExperimentError, did_you_mean
 
 # The benchmark files write kelvin as `T`; our unit strings use `K`.
-_FILE_UNIT_SYMBOLS = {"m": "m", "s": "s", "kg": "kg", "T": "K", "V": "V", "K": "K", "A": "A", "mol": "mol", "cd": "cd"}
+_FILE_UNIT_SYMBOLS = {
+    "m": "m",
+    "s": "s",
+    "kg": "kg",
+    "T": "K",
+    "V": "V",
+    "K": "K",
+    "A": "A",
+    "mol": "mol",
+    "cd": "cd",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +96,23 @@ class Formula(ExperimentBackend):
     metadata: ClassVar[Mapping[str, Any]] = {"torch": True, "devices": ("cpu", "cuda")}
     # The problem id names a textbook equation and the constants show which
     # constants appear in it: both would give the law away to the agent.
-    blinded_attributes: ClassVar[frozenset[str]] = frozenset({"constants", "problem_id"})
+    blinded_attributes: ClassVar[frozenset[str]] = frozenset(
+        {"constants", "problem_id"}
+    )
     secret_options: ClassVar[frozenset[str]] = frozenset({"problem_file", "problem_id"})
 
     _SCHEMA: ClassVar[dict[str, Option]] = {
-        "problem_file": Option(None, str, "path of a problem file like feynman_dev.json", required=True),
-        "problem_id": Option(None, str, "id of a problem in that file, e.g. I.12.1", required=True),
+        "problem_file": Option(
+            None, str, "path of a problem file like feynman_dev.json", required=True
+        ),
+        "problem_id": Option(
+            None, str, "id of a problem in that file, e.g. I.12.1", required=True
+        ),
     }
 
-    def __init__(self, *, device: str = "cpu", options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, *, device: str = "cpu", options: Mapping[str, Any] | None = None
+    ) -> None:
         """Load the problem.
 
         Args:
@@ -107,11 +125,18 @@ class Formula(ExperimentBackend):
                 unknown problem id or a formula outside the whitelist.
         """
         super().__init__(device=device, options=options)
-        problem = _load_problem(Path(self.options["problem_file"]), self.options["problem_id"])
+        problem = _load_problem(
+            Path(self.options["problem_file"]), self.options["problem_id"]
+        )
         where = f"Problem `{problem['id']}`"
         try:
             self.inputs = tuple(_variable(v, where) for v in problem["variables"])
-            self.observables = (Variable(str(problem["output"]), unit_from_file(problem["output_units"], where)),)
+            self.observables = (
+                Variable(
+                    str(problem["output"]),
+                    unit_from_file(problem["output_units"], where),
+                ),
+            )
             self.constants = tuple(
                 FormulaConstant(
                     str(c["name"]),
@@ -143,11 +168,16 @@ class Formula(ExperimentBackend):
         """The problem's formula for its output."""
         return {self.observables[0].name: self._formula}
 
-    def _simulate(self, inputs: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, Any]:
+    def _simulate(
+        self, inputs: dict[str, np.ndarray], rng: np.random.Generator
+    ) -> dict[str, Any]:
         """Evaluate the formula on the inputs."""
-        import torch
+        import torch  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
-        tensors = {k: torch.as_tensor(v, dtype=torch.float64, device=self.device) for k, v in inputs.items()}
+        tensors = {
+            k: torch.as_tensor(v, dtype=torch.float64, device=self.device)
+            for k, v in inputs.items()
+        }
         return {self.observables[0].name: self._evaluate(tensors)}
 
 
@@ -168,7 +198,8 @@ def _load_problem(path: Path, problem_id: str) -> dict[str, Any]:
             f"The file has {len(problems)} problems, e.g. {sorted(problems)[:5]}."
         )
         raise BackendRegistrationError(msg)
-    return problems[problem_id]
+    problem: dict[str, Any] = problems[problem_id]
+    return problem
 
 
 def _variable(raw: Mapping[str, Any], where: str) -> Variable:

@@ -47,14 +47,22 @@ class Pendulum(ExperimentBackend):
     """
 
     metadata: ClassVar[Mapping[str, Any]] = {"torch": True, "devices": ("cpu", "cuda")}
-    observables = (Variable("T", "s", description="period measured from the simulated trajectory"),)
+    observables = (
+        Variable("T", "s", description="period measured from the simulated trajectory"),
+    )
 
     _SCHEMA: ClassVar[dict[str, Option]] = {
         "damping": Option(0.0, parse_float(minimum=0.0), "damping rate b in 1/s, >= 0"),
-        "max_amplitude": Option(0.2, parse_float(minimum=0.02, maximum=3.0), "largest theta0 in rad, in [0.02, 3.0]"),
+        "max_amplitude": Option(
+            0.2,
+            parse_float(minimum=0.02, maximum=3.0),
+            "largest theta0 in rad, in [0.02, 3.0]",
+        ),
     }
 
-    def __init__(self, *, device: str = "cpu", options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, *, device: str = "cpu", options: Mapping[str, Any] | None = None
+    ) -> None:
         """Build the pendulum.
 
         Args:
@@ -64,9 +72,17 @@ class Pendulum(ExperimentBackend):
         super().__init__(device=device, options=options)
         self.inputs = (
             Variable("L", "m", 0.1, 2.0, description="length of the string"),
-            Variable("theta0", "", 0.01, self.options["max_amplitude"], description="release angle in rad"),
+            Variable(
+                "theta0",
+                "",
+                0.01,
+                self.options["max_amplitude"],
+                description="release angle in rad",
+            ),
             Variable("m", "kg", 0.1, 10.0, description="mass of the bob"),
-            Variable("g", "m/s**2", 1.0, 20.0, description="gravitational acceleration"),
+            Variable(
+                "g", "m/s**2", 1.0, 20.0, description="gravitational acceleration"
+            ),
         )
 
     def parse_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -77,9 +93,11 @@ class Pendulum(ExperimentBackend):
         """The small-angle law."""
         return {"T": "2*pi*sqrt(L/g)"}
 
-    def _simulate(self, inputs: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def _simulate(
+        self, inputs: dict[str, np.ndarray], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
         """Integrate every sample and return the measured periods."""
-        import torch
+        import torch  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
         n = inputs["L"].size
         out = np.empty(n)
@@ -87,17 +105,22 @@ class Pendulum(ExperimentBackend):
         for start in range(0, n, chunk):
             part = slice(start, min(start + chunk, n))
             tensors = {
-                k: torch.as_tensor(inputs[k][part], dtype=torch.float64, device=self.device) for k in ("L", "theta0", "g")
+                k: torch.as_tensor(
+                    inputs[k][part], dtype=torch.float64, device=self.device
+                )
+                for k in ("L", "theta0", "g")
             }
             tau = torch.sqrt(tensors["L"] / tensors["g"])
-            period = _dimensionless_period(tensors["theta0"], self.options["damping"] * tau)
+            period = _dimensionless_period(
+                tensors["theta0"], self.options["damping"] * tau
+            )
             out[part] = period * tau.cpu().numpy()
         return {"T": out}
 
 
 def _dimensionless_period(theta0: torch.Tensor, beta: torch.Tensor) -> np.ndarray:
     """Period in units of sqrt(L/g) of theta'' = -sin(theta) - beta theta', from rest at theta0."""
-    import torch
+    import torch  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
     h = 1.0 / STEPS_PER_RADIAN
     n_cross = 2 * PERIODS + 1
@@ -120,20 +143,25 @@ def _dimensionless_period(theta0: torch.Tensor, beta: torch.Tensor) -> np.ndarra
         cross = np.signbit(th[:-1]) != np.signbit(th[1:])
         number = count + np.cumsum(cross, axis=0)
         for wanted, target in ((1, t_first), (n_cross, t_last)):
-            j, i = np.nonzero(cross & (number == wanted))
-            if j.size:
-                u = _hermite_root(th[j, i], th[j + 1, i], h * om[j, i], h * om[j + 1, i])
-                target[i] = (step + j + u) * h
+            rows, i = np.nonzero(cross & (number == wanted))
+            if rows.size:
+                u = _hermite_root(
+                    th[rows, i], th[rows + 1, i], h * om[rows, i], h * om[rows + 1, i]
+                )
+                target[i] = (step + rows + u) * h
         count += cross.sum(axis=0)
         step += BLOCK
         if (count >= n_cross).all():
             break
-    return (t_last - t_first) / PERIODS
+    period: np.ndarray = (t_last - t_first) / PERIODS
+    return period
 
 
-def _rk4(theta: torch.Tensor, omega: torch.Tensor, beta: torch.Tensor, h: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _rk4(
+    theta: torch.Tensor, omega: torch.Tensor, beta: torch.Tensor, h: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One classical Runge-Kutta step of the dimensionless pendulum."""
-    import torch
+    import torch  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
     def accel(th: torch.Tensor, om: torch.Tensor) -> torch.Tensor:
         return -torch.sin(th) - beta * om
@@ -150,7 +178,9 @@ def _rk4(theta: torch.Tensor, omega: torch.Tensor, beta: torch.Tensor, h: float)
     return theta_next, omega_next
 
 
-def _hermite_root(p0: np.ndarray, p1: np.ndarray, m0: np.ndarray, m1: np.ndarray) -> np.ndarray:
+def _hermite_root(
+    p0: np.ndarray, p1: np.ndarray, m0: np.ndarray, m1: np.ndarray
+) -> np.ndarray:
     """Root in [0, 1] of the cubic Hermite interpolant through (p0, m0) and (p1, m1)."""
     a = 2 * p0 + m0 - 2 * p1 + m1
     b = -3 * p0 - 2 * m0 + 3 * p1 - m1

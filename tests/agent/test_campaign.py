@@ -18,8 +18,12 @@ def _truth_check(expression: str) -> bool:
     rng = np.random.default_rng(0)
 
     def sample(n):
-        return {"L": rng.uniform(0.1, 2, n), "theta0": rng.uniform(0.01, 0.2, n),
-                "m": rng.uniform(0.1, 10, n), "g": rng.uniform(1, 20, n)}
+        return {
+            "L": rng.uniform(0.1, 2, n),
+            "theta0": rng.uniform(0.01, 0.2, n),
+            "m": rng.uniform(0.1, 10, n),
+            "g": rng.uniform(1, 20, n),
+        }
 
     return is_equivalent(found, truth, sample).recovered
 
@@ -27,7 +31,9 @@ def _truth_check(expression: str) -> bool:
 @pytest.fixture(scope="module")
 def pendulum_run(tmp_path_factory):
     db = f"sqlite:///{tmp_path_factory.mktemp('camp') / 'c.db'}"
-    summary = start_campaign(CampaignConfig(backend="core/Pendulum-v0", seed=1, **FAST), db)
+    summary = start_campaign(
+        CampaignConfig(backend="core/Pendulum-v0", seed=1, **FAST), db
+    )
     return db, summary
 
 
@@ -49,10 +55,12 @@ def test_the_record_explains_the_acceptance(pendulum_run):
     assert [h.id for h in accepted] == [summary["best"]["hypothesis_id"]]
     decisions = store.decisions_for(cid)
     accept = [d for d in decisions if d.kind == "accept"]
-    assert len(accept) == 1 and "fresh" in accept[0].reason
+    assert len(accept) == 1
+    assert "fresh" in accept[0].reason
     assert accept[0].hypothesis_id == accepted[0].id
     runs = store.runs_for(cid)
-    assert runs and all(r.status_code == 0 and r.data_sha256 for r in runs)
+    assert runs
+    assert all(r.status_code == 0 and r.data_sha256 for r in runs)
     assert any("space-filling" in r.design_reason for r in runs)
     calls = store.planner_calls_for(cid)
     assert {c.planner for c in calls} >= {"offline", "sr:operon"}
@@ -60,7 +68,8 @@ def test_the_record_explains_the_acceptance(pendulum_run):
     assert (accepted[0].id, "supported-by", accept[0].id) in edges
     assert store.check_lineage(cid) == []
     campaign = store.get_campaign(cid)
-    assert campaign.code_version and campaign.environment_json["packages"]["torch"]
+    assert campaign.code_version
+    assert campaign.environment_json["packages"]["torch"]
     assert campaign.config_json["seed"] == 1
     store.close()
 
@@ -68,10 +77,14 @@ def test_the_record_explains_the_acceptance(pendulum_run):
 def test_same_seed_gives_identical_provenance(pendulum_run, tmp_path):
     db, summary = pendulum_run
     db2 = f"sqlite:///{tmp_path / 'again.db'}"
-    again = start_campaign(CampaignConfig(backend="core/Pendulum-v0", seed=1, **FAST), db2)
+    again = start_campaign(
+        CampaignConfig(backend="core/Pendulum-v0", seed=1, **FAST), db2
+    )
     s1, s2 = open_store(db), open_store(db2)
     try:
-        assert s1.dump_campaign(summary["campaign_id"]) == s2.dump_campaign(again["campaign_id"])
+        assert s1.dump_campaign(summary["campaign_id"]) == s2.dump_campaign(
+            again["campaign_id"]
+        )
     finally:
         s1.close()
         s2.close()
@@ -80,6 +93,8 @@ def test_same_seed_gives_identical_provenance(pendulum_run, tmp_path):
 
 def test_noisy_pendulum_campaign_recovers_the_law(tmp_path):
     db = f"sqlite:///{tmp_path / 'noisy.db'}"
-    summary = start_campaign(CampaignConfig(backend="core/Pendulum-v0", seed=2, noise=0.01, **FAST), db)
+    summary = start_campaign(
+        CampaignConfig(backend="core/Pendulum-v0", seed=2, noise=0.01, **FAST), db
+    )
     assert summary["best"] is not None
     assert _truth_check(summary["best"]["expression"]), summary["best"]["expression"]

@@ -16,10 +16,14 @@ def test_space_filling_respects_ranges_signs_integers_and_adds_replicates():
     d = space_filling(VARS, 64, np.random.default_rng(0), replicates=8)
     assert all(len(v) == 72 for v in d.inputs.values())
     a, b, n = d.inputs["a"], d.inputs["b"], d.inputs["n"]
-    assert a.min() >= 0.01 and a.max() <= 100.0
+    assert a.min() >= 0.01
+    assert a.max() <= 100.0
     assert (np.log10(a) < 0).mean() > 0.3  # log-uniform: half the points below 1
-    assert (b < 0).any() and (b > 0).any() and np.all((np.abs(b) >= 1) & (np.abs(b) <= 2))
-    assert np.all(n == np.round(n)) and set(np.unique(n)) <= set(range(1, 10))
+    assert (b < 0).any()
+    assert (b > 0).any()
+    assert np.all((np.abs(b) >= 1) & (np.abs(b) <= 2))
+    assert np.all(n == np.round(n))
+    assert set(np.unique(n)) <= set(range(1, 10))
     assert np.array_equal(a[64:], a[:8])  # replicates repeat the first points exactly
     assert "measured twice" in d.reason
 
@@ -32,8 +36,13 @@ def test_space_filling_is_reproducible_from_its_seed():
 
 def test_disagreement_design_puts_half_the_points_where_rivals_differ():
     vars_ = (Variable("x", "m", 0.0, 1.0),)
-    rivals = [("flat", lambda d: np.ones_like(d["x"])), ("step", lambda d: np.where(d["x"] > 0.8, 2.0, 1.0))]
-    d = disagreement_design(vars_, rivals, 20, np.random.default_rng(1), noise_sd=0.01, tolerance=1e-3)
+    rivals = [
+        ("flat", lambda d: np.ones_like(d["x"])),
+        ("step", lambda d: np.where(d["x"] > 0.8, 2.0, 1.0)),
+    ]
+    d = disagreement_design(
+        vars_, rivals, 20, np.random.default_rng(1), noise_sd=0.01, tolerance=1e-3
+    )
     x = d.inputs["x"]
     assert np.all(x[:10] > 0.8)  # the disagreement half
     assert "disagree" in d.reason

@@ -3,17 +3,21 @@
 import numpy as np
 import pytest
 
-from agent._judge import Scored, chi2_reduced, judge, point_sigma
+from agent._judge import Scored, adequacy_bound, chi2_reduced, judge, point_sigma
 
 
-def _s(hid, complexity, bic, chi2, fresh=None, streak=0, success=True):
-    return Scored(hid, complexity, bic, chi2, fresh, streak, success)
+def _s(hid, complexity, bic, chi2, fresh=None, streak=0, success=True, bound=2.0):
+    return Scored(hid, complexity, bic, chi2, fresh, bound, streak, success)
 
 
 def test_simplest_adequate_law_leads_even_with_a_worse_bic():
     verdict = judge(
-        [_s("complex", 12, -900.0, 0.9), _s("simple", 5, -880.0, 1.1), _s("bad", 3, 50.0, 400.0)],
-        adequacy_chi2=2.0, confirmations=1,
+        [
+            _s("complex", 12, -900.0, 0.9),
+            _s("simple", 5, -880.0, 1.1),
+            _s("bad", 3, 50.0, 400.0),
+        ],
+        confirmations=1,
     )
     assert verdict.leader == "simple"
     assert verdict.leader_adequate
@@ -22,21 +26,28 @@ def test_simplest_adequate_law_leads_even_with_a_worse_bic():
 
 
 def test_leader_with_a_fresh_confirmation_is_accepted():
-    verdict = judge([_s("law", 5, -880.0, 1.1, fresh=0.9, streak=1)], adequacy_chi2=2.0, confirmations=1)
+    verdict = judge([_s("law", 5, -880.0, 1.1, fresh=0.9, streak=1)], confirmations=1)
     assert verdict.accept
     assert "predicted 1 fresh batch" in verdict.reason
 
 
 def test_without_an_adequate_law_the_lowest_bic_leads_and_nothing_is_accepted():
-    verdict = judge([_s("a", 3, 10.0, 50.0, streak=3), _s("b", 9, 5.0, 20.0)], adequacy_chi2=2.0, confirmations=1)
+    verdict = judge(
+        [_s("a", 3, 10.0, 50.0, streak=3), _s("b", 9, 5.0, 20.0)], confirmations=1
+    )
     assert verdict.leader == "b"
     assert not verdict.accept
     assert "no adequate law" in verdict.reason
 
 
 def test_failed_fits_are_rejected_with_a_reason():
-    verdict = judge([_s("ok", 3, 1.0, 1.0), _s("broken", 3, float("inf"), float("inf"), success=False)],
-                    adequacy_chi2=2.0, confirmations=1)
+    verdict = judge(
+        [
+            _s("ok", 3, 1.0, 1.0),
+            _s("broken", 3, float("inf"), float("inf"), success=False),
+        ],
+        confirmations=1,
+    )
     assert ("broken", "the fit failed") in verdict.rejected
 
 
@@ -46,3 +57,23 @@ def test_chi2_counts_noise_and_relative_tolerance():
     assert np.allclose(sigma, 1e-3 * y)
     assert chi2_reduced(y, y * (1 + 1e-3), sigma) == pytest.approx(1.0)
     assert chi2_reduced(y, y * (1 + 1e-3), sigma, n_params=1) == pytest.approx(1.5)
+
+
+def test_few_replicates_raise_the_adequacy_bound_and_many_leave_it():
+    few = adequacy_bound(
+        2.0, 200, 1, noise_sd=0.1, noise_dof=6, tolerance=1e-3, y_rms=1.0
+    )
+    many = adequacy_bound(
+        2.0, 200, 1, noise_sd=0.1, noise_dof=10_000, tolerance=1e-3, y_rms=1.0
+    )
+    noiseless = adequacy_bound(
+        2.0, 200, 1, noise_sd=0.0, noise_dof=6, tolerance=1e-3, y_rms=1.0
+    )
+    assert few > 3.0
+    assert many == 2.0
+    assert noiseless == 2.0
+
+
+def test_a_law_within_its_raised_bound_is_adequate():
+    verdict = judge([_s("law", 5, 0.0, 2.6, bound=3.0)], confirmations=1)
+    assert verdict.leader_adequate

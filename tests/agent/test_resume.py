@@ -17,8 +17,26 @@ pytestmark = pytest.mark.slow
 
 
 def _start_cmd(root, db, config):
-    return [sys.executable, str(root / "run.py"), "campaign", "start", "--backend", "core/Pendulum-v0",
-            "--seed", "3", "--config", str(config), "--db", db, "--json"]
+    return [
+        sys.executable,
+        str(root / "run.py"),
+        "campaign",
+        "start",
+        "--backend",
+        "core/Pendulum-v0",
+        "--seed",
+        "3",
+        "--config",
+        str(config),
+        "--db",
+        db,
+        "--json",
+    ]
+
+
+def _status(path):
+    with sqlite3.connect(path) as con:
+        return con.execute("select status from campaign").fetchone()[0]
 
 
 def _campaign_id(path):
@@ -30,40 +48,87 @@ def _campaign_id(path):
     return row[0] if row else None
 
 
-def test_sigkill_then_resume_gives_the_uninterrupted_record(root, tmp_path, fast_config_file):
-    ref_db = tmp_path / "ref.db"
-    t0 = time.monotonic()
-    ref = subprocess.run(_start_cmd(root, f"sqlite:///{ref_db}", fast_config_file),
-                         capture_output=True, text=True, cwd=tmp_path, check=True, timeout=600)
-    ref_seconds = time.monotonic() - t0
-    ref_summary = json.loads(ref.stdout)
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run: its record is what every killed-and-resumed run must equal."""
+    from tests.conftest import FAST, ROOT
 
+    d = tmp_path_factory.mktemp("ref")
+    config = d / "fast.toml"
+    config.write_text("\n".join(f"{k} = {v!r}" for k, v in FAST.items()) + "\n")
+    proc = subprocess.Popen(
+        _start_cmd(ROOT, f"sqlite:///{d / 'ref.db'}", config),
+        cwd=d,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    while _campaign_id(d / "ref.db") is None and proc.poll() is None:
+        time.sleep(0.05)
+    t0 = time.monotonic()  # the campaign's own time, from its row to the end
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0
+    return d / "ref.db", json.loads(out), time.monotonic() - t0
+
+
+@pytest.mark.parametrize(
+    "window", [(0.02, 0.3), (0.3, 0.6), (0.6, 0.9)], ids=["early", "middle", "late"]
+)
+def test_sigkill_then_resume_gives_the_uninterrupted_record(
+    root, tmp_path, fast_config_file, reference, window
+):
+    ref_db, ref_summary, ref_seconds = reference
     seed = int(os.environ.get("LAWLOOP_CHAOS_SEED", random.randrange(10**6)))
     rng = random.Random(seed)
     db = tmp_path / "killed.db"
-    proc = subprocess.Popen(_start_cmd(root, f"sqlite:///{db}", fast_config_file), cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _start_cmd(root, f"sqlite:///{db}", fast_config_file),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while _campaign_id(db) is None and proc.poll() is None:
         time.sleep(0.05)
-    time.sleep(rng.uniform(0.05, 0.8) * ref_seconds)
+    time.sleep(rng.uniform(*window) * ref_seconds)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     cid = _campaign_id(db)
     assert cid, f"chaos seed {seed}: the campaign row was never written"
+    finished_before_kill = _status(db) == "finished"
 
     resumed = subprocess.run(
-        [sys.executable, str(root / "run.py"), "campaign", "resume", cid[:8], "--db", f"sqlite:///{db}", "--json"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        [
+            sys.executable,
+            str(root / "run.py"),
+            "campaign",
+            "resume",
+            cid[:8],
+            "--db",
+            f"sqlite:///{db}",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
     )
-    if proc.returncode == 0:  # finished before the kill landed: resume must refuse politely
-        assert resumed.returncode == 1 and "finished" in resumed.stderr
+    if (
+        finished_before_kill
+    ):  # finished before the kill landed: resume must refuse politely
+        assert resumed.returncode == 1
+        assert "finished" in resumed.stderr
     else:
         assert resumed.returncode == 0, f"chaos seed {seed}: {resumed.stderr[-2000:]}"
-        assert json.loads(resumed.stdout)["best"]["expression"] == ref_summary["best"]["expression"]
+        assert (
+            json.loads(resumed.stdout)["best"]["expression"]
+            == ref_summary["best"]["expression"]
+        )
 
     a, b = open_store(f"sqlite:///{ref_db}"), open_store(f"sqlite:///{db}")
     try:
-        assert a.dump_campaign(ref_summary["campaign_id"]) == b.dump_campaign(cid), f"chaos seed {seed}"
+        assert a.dump_campaign(ref_summary["campaign_id"]) == b.dump_campaign(cid), (
+            f"chaos seed {seed}"
+        )
         assert b.check_lineage(cid) == []
     finally:
         a.close()

@@ -10,7 +10,10 @@ from experiments import ExperimentBackend, Variable
 class Square(ExperimentBackend):
     """y = a * x**2 in NumPy: the smallest correct backend."""
 
-    inputs = (Variable("x", "m", 0.5, 2.0), Variable("a", "1/s", 1.0, 3.0, sampling="log-uniform"))
+    inputs = (
+        Variable("x", "m", 0.5, 2.0),
+        Variable("a", "1/s", 1.0, 3.0, sampling="log-uniform"),
+    )
     observables = (Variable("y", "m**2/s"),)
 
     def _simulate(self, inputs, rng):
@@ -31,7 +34,9 @@ class Unseeded(Square):
     """Ignores the seed: fails the reproducibility check."""
 
     def _simulate(self, inputs, rng):
-        return {"y": inputs["x"] + np.random.default_rng().normal(size=inputs["x"].size)}
+        return {
+            "y": inputs["x"] + np.random.default_rng().normal(size=inputs["x"].size)
+        }
 
 
 class BadUnitsAndNames(Square):
@@ -49,7 +54,9 @@ class WrongDtype(Square):
 
     def run_batch(self, inputs, *, seed):
         result = super().run_batch(inputs, seed=seed)
-        return type(result)({"y": np.zeros(3, dtype=np.int64)}, result.status, result.info)
+        return type(result)(
+            {"y": np.zeros(3, dtype=np.int64)}, result.status, result.info
+        )
 
 
 class NotABackend:

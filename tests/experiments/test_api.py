@@ -19,11 +19,29 @@ from experiments._api import REFERENCE_SEED, REFERENCE_SIZE
     [
         ({"name": "1x", "unit": "m"}, "not a Python identifier"),
         ({"name": "x", "unit": "m", "low": 2.0, "high": 1.0}, "low` <= `high"),
-        ({"name": "x", "unit": "m", "low": 0.0, "high": 1.0, "sampling": "log-uniform"}, "log-uniform"),
-        ({"name": "x", "unit": "m", "low": 1.0, "high": 2.0, "sampling": "normal"}, "sampling"),
+        (
+            {
+                "name": "x",
+                "unit": "m",
+                "low": 0.0,
+                "high": 1.0,
+                "sampling": "log-uniform",
+            },
+            "log-uniform",
+        ),
+        (
+            {"name": "x", "unit": "m", "low": 1.0, "high": 2.0, "sampling": "normal"},
+            "sampling",
+        ),
         ({"name": "x", "unit": "m", "low": 1.0, "high": 2.0, "sign": "up"}, "sign"),
-        ({"name": "x", "unit": "m", "low": -1.0, "high": 2.0, "sign": "negative"}, "magnitude"),
-        ({"name": "x", "unit": "m", "low": 1.2, "high": 1.8, "integer": True}, "no integer"),
+        (
+            {"name": "x", "unit": "m", "low": -1.0, "high": 2.0, "sign": "negative"},
+            "magnitude",
+        ),
+        (
+            {"name": "x", "unit": "m", "low": 1.2, "high": 1.8, "integer": True},
+            "no integer",
+        ),
         ({"name": "x", "unit": "m", "low": 1.0}, "both"),
         ({"name": "x", "unit": "m", "low": 1.0, "high": 2.0, "cost": 0}, "cost"),
     ],
@@ -36,7 +54,9 @@ def test_variable_rejects_bad_fields(kwargs, message):
 
 def test_sampling_honours_sign_integer_and_log_uniform():
     rng = np.random.default_rng(0)
-    both = Variable("x", "m", 0.1, 10.0, sampling="log-uniform", sign="both").sample(rng, 4000)
+    both = Variable("x", "m", 0.1, 10.0, sampling="log-uniform", sign="both").sample(
+        rng, 4000
+    )
     assert (both < 0).mean() == pytest.approx(0.5, abs=0.05)
     assert np.all((np.abs(both) >= 0.1) & (np.abs(both) <= 10.0))
     # log-uniform: each decade holds half the points
@@ -45,18 +65,24 @@ def test_sampling_honours_sign_integer_and_log_uniform():
     assert np.all((neg <= -1.0) & (neg >= -2.0))
     ints = Variable("n", "", 1.0, 99.0, integer=True).sample(rng, 1000)
     assert np.array_equal(ints, np.rint(ints))
-    assert ints.min() >= 1 and ints.max() <= 99
+    assert ints.min() >= 1
+    assert ints.max() <= 99
     assert len(np.unique(ints)) > 80
     signed = Variable("a", "", -10.0, 10.0, sign="both").sample(rng, 1000)
-    assert signed.min() < -5 and signed.max() > 5
+    assert signed.min() < -5
+    assert signed.max() > 5
 
 
 def test_validate_inputs_names_variable_value_and_range():
     lab = make("lawloop_test_backends:Square")
-    with pytest.raises(InvalidDesignError, match=re.escape("Input `x` = 7.0 (point 1")) as info:
+    with pytest.raises(
+        InvalidDesignError, match=re.escape("Input `x` = 7.0 (point 1")
+    ) as info:
         lab.validate_inputs({"x": [1.0, 7.0], "a": [1.0, 1.0]})
     assert "[0.5, 2]" in str(info.value)
-    with pytest.raises(InvalidDesignError, match=re.escape("missing ['a'], unexpected ['b']")):
+    with pytest.raises(
+        InvalidDesignError, match=re.escape("missing ['a'], unexpected ['b']")
+    ):
         lab.validate_inputs({"x": [1.0], "b": [1.0]})
     with pytest.raises(InvalidDesignError, match="different lengths"):
         lab.validate_inputs({"x": [1.0, 1.0], "a": [1.0]})
@@ -68,7 +94,10 @@ def test_validate_inputs_checks_integer_and_magnitude_ranges():
     from lawloop_test_backends import Square
 
     class Lab(Square):
-        inputs = (Variable("n", "", 1, 5, integer=True), Variable("q", "m", 1.0, 2.0, sign="both"))
+        inputs = (
+            Variable("n", "", 1, 5, integer=True),
+            Variable("q", "m", 1.0, 2.0, sign="both"),
+        )
         observables = (Variable("y", ""),)
 
         def _simulate(self, inputs, rng):
@@ -78,7 +107,9 @@ def test_validate_inputs_checks_integer_and_magnitude_ranges():
     lab.validate_inputs({"n": [1, 5], "q": [-2.0, 1.5]})
     with pytest.raises(InvalidDesignError, match=re.escape("`n` = 2.5")):
         lab.validate_inputs({"n": [2.5], "q": [1.5]})
-    with pytest.raises(InvalidDesignError, match=re.escape("`|q|` in [1, 2] with either sign")):
+    with pytest.raises(
+        InvalidDesignError, match=re.escape("`|q|` in [1, 2] with either sign")
+    ):
         lab.validate_inputs({"n": [2], "q": [-0.5]})
 
 

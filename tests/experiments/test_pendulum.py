@@ -9,18 +9,27 @@ from experiments import RunCode, make
 
 def _inputs(L, theta0, m, g):
     n = max(np.size(v) for v in (L, theta0, m, g))
-    return {k: np.broadcast_to(np.asarray(v, dtype=float), (n,)).copy() for k, v in
-            {"L": L, "theta0": theta0, "m": m, "g": g}.items()}
+    return {
+        k: np.broadcast_to(np.asarray(v, dtype=float), (n,)).copy()
+        for k, v in {"L": L, "theta0": theta0, "m": m, "g": g}.items()
+    }
 
 
 @pytest.fixture(scope="module")
 def pendulum():
-    return make("core/Pendulum-v0", device="cpu", options={"max_amplitude": "3.0"}, blind=False)
+    return make(
+        "core/Pendulum-v0", device="cpu", options={"max_amplitude": "3.0"}, blind=False
+    )
 
 
 def test_small_amplitude_period_matches_the_series(pendulum):
     rng = np.random.default_rng(0)
-    x = _inputs(rng.uniform(0.1, 2.0, 200), rng.uniform(0.01, 0.2, 200), 1.0, rng.uniform(1, 20, 200))
+    x = _inputs(
+        rng.uniform(0.1, 2.0, 200),
+        rng.uniform(0.01, 0.2, 200),
+        1.0,
+        rng.uniform(1, 20, 200),
+    )
     T = pendulum.run_batch(x, seed=0).columns["T"]
     T0 = 2 * np.pi * np.sqrt(x["L"] / x["g"])
     th = x["theta0"]
@@ -51,7 +60,9 @@ def test_damping_lengthens_the_period_slightly_and_is_recorded():
     T0 = undamped.run_batch(x, seed=0).columns["T"][0]
     result = damped.run_batch(x, seed=0)
     beta = 0.5 * math.sqrt(1.0 / 9.81)
-    assert result.columns["T"][0] == pytest.approx(T0 / math.sqrt(1 - (beta / 2) ** 2), rel=1e-5)
+    assert result.columns["T"][0] == pytest.approx(
+        T0 / math.sqrt(1 - (beta / 2) ** 2), rel=1e-5
+    )
     assert result.columns["T"][0] > T0 * 1.003
     assert result.info["options"]["damping"] == 0.5
 
@@ -78,5 +89,7 @@ def test_batches_are_chunked_and_match_single_points():
     x = pendulum.sample_inputs(rng, 1100)  # more than one CPU chunk
     T = pendulum.run_batch(x, seed=0).columns["T"]
     for i in (0, 1099):
-        single = pendulum.run_batch({k: v[i : i + 1] for k, v in x.items()}, seed=0).columns["T"][0]
+        single = pendulum.run_batch(
+            {k: v[i : i + 1] for k, v in x.items()}, seed=0
+        ).columns["T"][0]
         assert single == pytest.approx(T[i], rel=1e-12)

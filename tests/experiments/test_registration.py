@@ -37,12 +37,16 @@ def test_import_experiments_does_not_import_torch():
     import subprocess
 
     code = "import sys, experiments; experiments.list_backends(); print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"
 
 
 def test_make_unknown_id_suggests_closest_match():
-    with pytest.raises(BackendNotFoundError, match=re.escape("Did you mean `core/Pendulum-v0`?")):
+    with pytest.raises(
+        BackendNotFoundError, match=re.escape("Did you mean `core/Pendulum-v0`?")
+    ):
         make("core/Pendulum-v1")
 
 
@@ -54,7 +58,9 @@ def test_make_unknown_id_without_close_match_says_how_to_list():
 
 @pytest.mark.usefixtures("clean_registry")
 def test_register_and_make_a_third_party_backend():
-    register("testlab/Square-v0", "lawloop_test_backends:Square", description="y = a x^2")
+    register(
+        "testlab/Square-v0", "lawloop_test_backends:Square", description="y = a x^2"
+    )
     assert spec("testlab/Square-v0").entry_point == "lawloop_test_backends:Square"
     lab = make("testlab/Square-v0", blind=False)
     assert lab.id == "testlab/Square-v0"
@@ -63,7 +69,11 @@ def test_register_and_make_a_third_party_backend():
 
 
 @pytest.mark.usefixtures("clean_registry")
-@pytest.mark.parametrize("bad", ["Square-v0", "testlab/Square", "testlab/Square-V0", "Test/Square-v0"], ids=str)
+@pytest.mark.parametrize(
+    "bad",
+    ["Square-v0", "testlab/Square", "testlab/Square-V0", "Test/Square-v0"],
+    ids=str,
+)
 def test_register_rejects_malformed_ids(bad):
     with pytest.raises(BackendRegistrationError, match="malformed"):
         register(bad, "lawloop_test_backends:Square")
@@ -109,7 +119,9 @@ def test_make_rejects_negative_noise():
 def test_options_are_parsed_with_clear_errors():
     with pytest.raises(InvalidDesignError, match=re.escape("Did you mean `damping`?")):
         make("core/Pendulum-v0", options={"dampin": "0.1"}, device="cpu")
-    with pytest.raises(InvalidDesignError, match="bad value 'abc' for option `damping`"):
+    with pytest.raises(
+        InvalidDesignError, match="bad value 'abc' for option `damping`"
+    ):
         make("core/Pendulum-v0", options={"damping": "abc"}, device="cpu")
     with pytest.raises(InvalidDesignError, match="max_amplitude"):
         make("core/Pendulum-v0", options={"max_amplitude": "3.5"}, device="cpu")
@@ -131,14 +143,18 @@ def test_blinded_backend_hides_the_truth_but_forwards_the_rest():
 
 
 def test_make_accepts_a_spec():
-    lab = make(BackendSpec("testlab/Direct-v0", "lawloop_test_backends:Square"), blind=False)
+    lab = make(
+        BackendSpec("testlab/Direct-v0", "lawloop_test_backends:Square"), blind=False
+    )
     assert lab.id == "testlab/Direct-v0"
 
 
 def test_entry_point_backends_are_found(tmp_path, monkeypatch):
     dist = tmp_path / "fakelab-1.0.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fakelab\nVersion: 1.0\n")
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: fakelab\nVersion: 1.0\n"
+    )
     (dist / "entry_points.txt").write_text(
         textwrap.dedent(
             """
@@ -153,7 +169,9 @@ def test_entry_point_backends_are_found(tmp_path, monkeypatch):
         assert "fakelab/Square-v0" in [s.id for s in list_backends()]
         lab = make("fakelab/Square-v0", blind=False)
         assert lab.id == "fakelab/Square-v0"
-        with pytest.raises(BackendNotFoundError, match=re.escape("Did you mean `fakelab/Square-v0`?")):
+        with pytest.raises(
+            BackendNotFoundError, match=re.escape("Did you mean `fakelab/Square-v0`?")
+        ):
             make("fakelab/Square-v1")
     finally:
         monkeypatch.undo()

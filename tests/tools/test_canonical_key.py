@@ -21,17 +21,29 @@ def _key(text, parameters=()):
         ("x + c0 + 2", "x + 1", ["c0"]),
         ("a*exp(-b*x)", "2*exp(-x/2)", ["a", "b"]),
         ("c0*(x + y)", "3.5*x - 2*y", ["c0"]),
-        ("1 / (4 * pi * 8.854e-12 * 299792458.0 ** 2) * 2 * I_ / r", "3.2e-13*I_/r", []),
+        (
+            "1 / (4 * pi * 8.854e-12 * 299792458.0 ** 2) * 2 * I_ / r",
+            "3.2e-13*I_/r",
+            [],
+        ),
     ],
     ids=["pendulum", "product", "offset", "decay", "distributed", "feynman-floats"],
 )
 def test_constant_only_differences_give_equal_keys(a, b, parameters):
-    assert _key(a, [p for p in parameters if p in a]) == _key(b, [p for p in parameters if p in b])
+    assert _key(a, [p for p in parameters if p in a]) == _key(
+        b, [p for p in parameters if p in b]
+    )
 
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("x**2", "x**3"), ("sin(x)", "cos(x)"), ("x*y", "x + y"), ("sqrt(L/g)", "L/g"), ("exp(x)", "exp(x**2)")],
+    [
+        ("x**2", "x**3"),
+        ("sin(x)", "cos(x)"),
+        ("x*y", "x + y"),
+        ("sqrt(L/g)", "L/g"),
+        ("exp(x)", "exp(x**2)"),
+    ],
     ids=str,
 )
 def test_different_structures_give_different_keys(a, b):
@@ -44,7 +56,13 @@ def test_key_is_a_sha256_hex_digest():
     assert int(key, 16) >= 0
 
 
-_TEMPLATES = ["{a}*x**2 + {b}", "{a}*sin({b}*x)", "{a}*sqrt(L/g)", "exp(-{a}*x)/({b} + y)", "{a}*x*y/r**2"]
+_TEMPLATES = [
+    "{a}*x**2 + {b}",
+    "{a}*sin({b}*x)",
+    "{a}*sqrt(L/g)",
+    "exp(-{a}*x)/({b} + y)",
+    "{a}*x*y/r**2",
+]
 
 
 @settings(max_examples=60, deadline=None)
@@ -55,7 +73,9 @@ _TEMPLATES = ["{a}*x**2 + {b}", "{a}*sin({b}*x)", "{a}*sqrt(L/g)", "exp(-{a}*x)/
 )
 def test_key_ignores_constant_values_and_form_is_idempotent(template, a, b):
     with_values = parse_expression(template.format(a=repr(a), b=repr(b)), VARS)
-    with_parameters = parse_expression(template.format(a="c0", b="c1"), VARS, ["c0", "c1"])
+    with_parameters = parse_expression(
+        template.format(a="c0", b="c1"), VARS, ["c0", "c1"]
+    )
     assert canonical_key(with_values) == canonical_key(with_parameters, ["c0", "c1"])
     form = canonical_form(with_values)
     assert canonical_form(form) == form

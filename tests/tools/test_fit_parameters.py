@@ -14,7 +14,9 @@ def rng():
 def test_linear_model_matches_ols_estimate_and_covariance(rng):
     x = rng.uniform(0, 10, 200)
     y = 1.5 + 0.3 * x + rng.normal(0, 0.2, x.size)
-    fit = fit_parameters(parse_expression("a + b*x", ["x"], ["a", "b"]), ["a", "b"], {"x": x}, y)
+    fit = fit_parameters(
+        parse_expression("a + b*x", ["x"], ["a", "b"]), ["a", "b"], {"x": x}, y
+    )
 
     design = np.column_stack([np.ones_like(x), x])
     beta, rss, *_ = np.linalg.lstsq(design, y, rcond=None)
@@ -25,7 +27,9 @@ def test_linear_model_matches_ols_estimate_and_covariance(rng):
     assert fit.n == 200
     np.testing.assert_allclose([fit.values["a"], fit.values["b"]], beta, rtol=1e-8)
     np.testing.assert_allclose(fit.covariance, cov, rtol=1e-6)
-    np.testing.assert_allclose([fit.stderr["a"], fit.stderr["b"]], np.sqrt(np.diag(cov)), rtol=1e-6)
+    np.testing.assert_allclose(
+        [fit.stderr["a"], fit.stderr["b"]], np.sqrt(np.diag(cov)), rtol=1e-6
+    )
     assert fit.rss == pytest.approx(rss[0], rel=1e-8)
 
 
@@ -33,7 +37,9 @@ def test_absolute_sigma_gives_weighted_covariance(rng):
     x = rng.uniform(0, 10, 100)
     sigma = rng.uniform(0.1, 0.5, x.size)
     y = 2.0 * x + rng.normal(0, sigma)
-    fit = fit_parameters(parse_expression("b*x", ["x"], ["b"]), ["b"], {"x": x}, y, sigma=sigma)
+    fit = fit_parameters(
+        parse_expression("b*x", ["x"], ["b"]), ["b"], {"x": x}, y, sigma=sigma
+    )
     expected = 1.0 / np.sum(x**2 / sigma**2)
     assert fit.covariance[0, 0] == pytest.approx(expected, rel=1e-6)
 
@@ -41,7 +47,9 @@ def test_absolute_sigma_gives_weighted_covariance(rng):
 def test_nonlinear_exponential_decay_is_recovered(rng):
     x = rng.uniform(0, 5, 150)
     y = 2.5 * np.exp(-0.7 * x) + rng.normal(0, 0.005, x.size)
-    fit = fit_parameters(parse_expression("a*exp(-b*x)", ["x"], ["a", "b"]), ["a", "b"], {"x": x}, y)
+    fit = fit_parameters(
+        parse_expression("a*exp(-b*x)", ["x"], ["a", "b"]), ["a", "b"], {"x": x}, y
+    )
     assert fit.success
     assert fit.values["a"] == pytest.approx(2.5, rel=1e-2)
     assert fit.values["b"] == pytest.approx(0.7, rel=1e-2)
@@ -60,7 +68,9 @@ def test_tiny_targets_and_extreme_scale_constants(rng):
 def test_power_law_exponent_is_recovered(rng):
     L = rng.uniform(0.1, 2.0, 80)
     y = 2.006 * L**0.5
-    fit = fit_parameters(parse_expression("c*L**p", ["L"], ["c", "p"]), ["c", "p"], {"L": L}, y)
+    fit = fit_parameters(
+        parse_expression("c*L**p", ["L"], ["c", "p"]), ["c", "p"], {"L": L}, y
+    )
     assert fit.values["p"] == pytest.approx(0.5, rel=1e-6)
     assert fit.values["c"] == pytest.approx(2.006, rel=1e-6)
 
@@ -92,7 +102,9 @@ def test_expression_without_parameters_is_evaluated():
 
 def test_unidentifiable_parameters_get_infinite_stderr():
     x = np.linspace(1, 2, 20)
-    fit = fit_parameters(parse_expression("a*b*x", ["x"], ["a", "b"]), ["a", "b"], {"x": x}, 3 * x)
+    fit = fit_parameters(
+        parse_expression("a*b*x", ["x"], ["a", "b"]), ["a", "b"], {"x": x}, 3 * x
+    )
     assert fit.values["a"] * fit.values["b"] == pytest.approx(3.0)
     assert np.isinf(fit.stderr["a"])
     assert "undetermined" in fit.message

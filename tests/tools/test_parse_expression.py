@@ -24,8 +24,13 @@ def test_caret_is_power_and_constants_are_known():
 
 
 def test_parameters_and_assumptions_make_identical_symbols():
-    expr = parse_expression("c0*L", ["L"], ["c0"], assumptions={"L": {"positive": True}})
-    assert expr.free_symbols == {make_symbol("c0"), make_symbol("L", {"positive": True})}
+    expr = parse_expression(
+        "c0*L", ["L"], ["c0"], assumptions={"L": {"positive": True}}
+    )
+    assert expr.free_symbols == {
+        make_symbol("c0"),
+        make_symbol("L", {"positive": True}),
+    }
 
 
 def test_whitelisted_functions_and_aliases():
@@ -102,10 +107,21 @@ _leaves = st.one_of(
     st.fractions(min_value=-5, max_value=5, max_denominator=12).map(
         lambda f: sympy.Rational(f.numerator, f.denominator)
     ),
-    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False).map(sympy.Float),
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False).map(
+        sympy.Float
+    ),
     st.sampled_from([sympy.pi, sympy.E]),
 )
-_UNARY = [sympy.sin, sympy.cos, sympy.exp, sympy.log, sympy.sqrt, sympy.Abs, sympy.tanh, sympy.atan]
+_UNARY = [
+    sympy.sin,
+    sympy.cos,
+    sympy.exp,
+    sympy.log,
+    sympy.sqrt,
+    sympy.Abs,
+    sympy.tanh,
+    sympy.atan,
+]
 
 
 def _extend(children):
@@ -113,7 +129,9 @@ def _extend(children):
         st.tuples(children, children).map(lambda ab: ab[0] + ab[1]),
         st.tuples(children, children).map(lambda ab: ab[0] * ab[1]),
         st.tuples(children, children).map(lambda ab: ab[0] - ab[1]),
-        st.tuples(st.sampled_from(_SYMBOLS), st.integers(-3, 3)).map(lambda se: se[0] ** se[1]),
+        st.tuples(st.sampled_from(_SYMBOLS), st.integers(-3, 3)).map(
+            lambda se: se[0] ** se[1]
+        ),
         st.tuples(st.sampled_from(_UNARY), children).map(lambda fa: fa[0](fa[1])),
     )
 
@@ -126,10 +144,16 @@ def _within_parser_limits(expr):
     numbers = [abs(float(n)) for n in expr.atoms(sympy.Number)]
     # sympy floats may leave the float64 range (e.g. 1e-309); text cannot keep them.
     doubles = all(sympy.Float(float(f)) == f for f in expr.atoms(sympy.Float))
-    return doubles and all(abs(float(e)) <= 10 for e in exponents) and all(n <= 1e100 for n in numbers)
+    return (
+        doubles
+        and all(abs(float(e)) <= 10 for e in exponents)
+        and all(n <= 1e100 for n in numbers)
+    )
 
 
-_expressions = st.recursive(_leaves, _extend, max_leaves=12).filter(_within_parser_limits)
+_expressions = st.recursive(_leaves, _extend, max_leaves=12).filter(
+    _within_parser_limits
+)
 
 
 @settings(max_examples=150, deadline=None)

@@ -126,7 +126,7 @@ class GplearnEngine:
         if importlib.util.find_spec("gplearn") is None:
             msg = "The `gplearn` engine needs gplearn: run `pip install 'lawloop[baselines]'`."
             raise EngineUnavailableError(msg)
-        from gplearn.genetic import SymbolicRegressor  # heavy: import on use
+        from gplearn.genetic import SymbolicRegressor  # heavy: import on use  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
         generations = self.generations
         if max_evaluations is not None:

@@ -193,7 +193,7 @@ class OperonEngine:
                 "The `operon` engine needs pyoperon: run `pip install 'pyoperon>=0.4'`."
             )
             raise EngineUnavailableError(msg)
-        from pyoperon.sklearn import SymbolicRegressor  # heavy: import on use
+        from pyoperon.sklearn import SymbolicRegressor  # heavy: import on use  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
         params = self._settings()
         if max_evaluations is not None:

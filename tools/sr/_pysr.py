@@ -263,12 +263,12 @@ def _run_pysr(
     X: np.ndarray, y: np.ndarray, names: list[str], params: dict[str, Any]
 ) -> tuple[list[tuple[str, int, float]], str]:
     """Run one PySR fit; executed in the `spawn` child, where importing pysr is safe."""
-    import tempfile
+    import tempfile  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
     os.environ.update(_OFFLINE_ENV)
-    import importlib.metadata
+    import importlib.metadata  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
-    from pysr import PySRRegressor  # heavy: starts Julia
+    from pysr import PySRRegressor  # heavy: starts Julia  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
     with tempfile.TemporaryDirectory() as tmp:
         model = PySRRegressor(**params, output_directory=tmp)
