@@ -27,9 +27,13 @@ campaign_app = typer.Typer(
 )
 hypotheses_app = typer.Typer(help="Inspect the hypothesis log.", no_args_is_help=True)
 backends_app = typer.Typer(help="Experiment backends.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks: full campaigns judged against known laws.", no_args_is_help=True
+)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(hypotheses_app, name="hypotheses")
 app.add_typer(backends_app, name="backends")
+app.add_typer(bench_app, name="bench")
 
 DbOption = Annotated[
     str | None,
@@ -351,6 +355,67 @@ def backends_list(as_json: JsonOption = False) -> None:
         return
     for r in rows:
         _console().print(f"{r['id']}  [dim]{r['entry_point']}[/]")
+
+
+@bench_app.command("feynman")
+def bench_feynman(
+    problems: Annotated[
+        Path,
+        typer.Option(
+            help="Problems file (format of shared/benchmarks/feynman_dev.json)."
+        ),
+    ],
+    ids: Annotated[
+        str | None, typer.Option(help="Comma-separated problem ids (default: all).")
+    ] = None,
+    first: Annotated[
+        int | None, typer.Option(help="Only the first N problems of the file.")
+    ] = None,
+    noise: Annotated[float, typer.Option(help="Gaussian noise, RMS units.")] = 0.0,
+    time_limit: Annotated[float, typer.Option(help="Seconds per problem.")] = 300.0,
+    max_measurements: Annotated[
+        int, typer.Option(help="Measurements per problem.")
+    ] = 10_000,
+    seed: Annotated[int, typer.Option(help="Campaign seed.")] = 0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run each problem as a campaign on core/Formula-v0 and report what was recovered."""
+    with _errors():
+        from agent import bench_feynman as run_bench  # noqa: PLC0415
+        from agent import problem_ids  # noqa: PLC0415
+
+        chosen = [i.strip() for i in ids.split(",") if i.strip()] if ids else None
+        if first is not None:
+            chosen = (chosen or problem_ids(problems))[:first]
+        rows = run_bench(
+            problems,
+            ids=chosen,
+            noise=noise,
+            time_limit=time_limit,
+            max_measurements=max_measurements,
+            seed=seed,
+            db_url=_db(db),
+        )
+    if as_json:
+        _print_json(rows)
+        return
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table("id", "recovered", "seconds", "measurements", "test R2", "expression")
+    for r in rows:
+        r2 = "" if r["test_r2"] is None else f"{r['test_r2']:.6f}"
+        table.add_row(
+            r["id"],
+            "yes" if r["recovered"] else "no",
+            f"{r['seconds']:.1f}",
+            str(r["measurements"]),
+            r2,
+            str(r["expression"]),
+        )
+    console = _console()
+    console.print(table)
+    console.print(f"recovered {sum(r['recovered'] for r in rows)}/{len(rows)}")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from agent._bench import bench_feynman, problem_ids
 from agent._config import CampaignConfig, load_config
 from agent._runner import (
     checkpoint_path,
@@ -30,12 +31,14 @@ __all__ = [
     "CampaignConfig",
     "CampaignStateError",
     "ConfigError",
+    "bench_feynman",
     "campaign_summary",
     "checkpoint_path",
     "describe_backend",
     "hypothesis_view",
     "law_with_constants",
     "load_config",
+    "problem_ids",
     "resolve_db_url",
     "resume_campaign",
     "start_campaign",

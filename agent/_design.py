@@ -16,7 +16,7 @@ from scipy.stats import qmc
 
 from experiments import Variable
 
-__all__ = ["Design", "disagreement_design", "from_unit_cube", "space_filling"]
+__all__ = ["Design", "bounds", "disagreement_design", "from_unit_cube", "space_filling"]
 
 Predictor = Callable[[Mapping[str, np.ndarray]], np.ndarray]
 
@@ -31,9 +31,26 @@ class Design:
     """Why these points: recorded in the provenance next to the run."""
 
 
+def bounds(var: Variable) -> tuple[float, float]:
+    """The declared range of an input variable; an input without one cannot be designed."""
+    if var.low is None or var.high is None:
+        msg = f"Input `{var.name}` declares no range (low={var.low}, high={var.high}); a design needs both."
+        raise ValueError(msg)
+    return float(var.low), float(var.high)
+
+
 def _unit_dims(variables: Sequence[Variable]) -> int:
     """Unit-cube dimensions: one per variable plus one per random sign."""
-    return len(variables) + sum(v.sign == "both" for v in variables)
+    return len(variables) + sum(_random_sign(v) for v in variables)
+
+
+def _random_sign(var: Variable) -> bool:
+    """Whether the sign is drawn apart from the magnitude.
+
+    A `both` variable whose range already spans zero (low < 0) is sampled
+    over [low, high] directly, as the backends do.
+    """
+    return var.sign == "both" and (var.low or 0.0) >= 0
 
 
 def from_unit_cube(
@@ -44,18 +61,19 @@ def from_unit_cube(
     extra = len(variables)
     for j, var in enumerate(variables):
         col = np.clip(u[:, j], 0.0, 1.0)
+        low, high = bounds(var)
         if var.integer:
-            lo, hi = math.ceil(var.low), math.floor(var.high)
-            mag = np.minimum(np.floor(lo + col * (hi - lo + 1)), hi)
+            ilo, ihi = math.ceil(low), math.floor(high)
+            mag = np.minimum(np.floor(ilo + col * (ihi - ilo + 1)), ihi)
         elif var.sampling == "log-uniform":
-            lo, hi = math.log(var.low), math.log(var.high)
-            mag = np.exp(lo + col * (hi - lo))
+            llo, lhi = math.log(low), math.log(high)
+            mag = np.exp(llo + col * (lhi - llo))
         else:
-            mag = var.low + col * (var.high - var.low)
-        mag = np.clip(mag, var.low, var.high)
+            mag = low + col * (high - low)
+        mag = np.clip(mag, low, high)
         if var.sign == "negative":
             mag = -mag
-        elif var.sign == "both":
+        elif var.sign == "both" and low >= 0:
             mag = np.where(u[:, extra] < 0.5, -mag, mag)
             extra += 1
         out[var.name] = mag.astype(np.float64)
@@ -66,7 +84,7 @@ def _sobol(n: int, dims: int, rng: np.random.Generator) -> np.ndarray:
     """The first `n` points of a scrambled Sobol sequence (power-of-two draw, no warning)."""
     m = max(1, math.ceil(math.log2(max(n, 2))))
     sampler = qmc.Sobol(d=dims, scramble=True, rng=rng)
-    return sampler.random_base2(m)[:n]
+    return np.asarray(sampler.random_base2(m)[:n], dtype=np.float64)
 
 
 def _with_replicates(

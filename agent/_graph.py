@@ -71,7 +71,12 @@ def formalize(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
 
 def search(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
     """Widen the search with symbolic regression."""
-    runtime.context.search(state["iteration"])
+    loop = runtime.context
+    remaining = None
+    if loop.config.time_limit is not None:
+        used = state["elapsed_s"] + max(0.0, time.time() - state["iter_started"])
+        remaining = loop.config.time_limit - used
+    loop.search(state["iteration"], remaining)
     return {}
 
 
@@ -113,7 +118,7 @@ def build_graph() -> StateGraph[CampaignState, Loop, Any, Any]:
         ("decide", decide),
     ]
     for name, fn in steps:
-        graph.add_node(name, fn)  # type: ignore[call-overload]
+        graph.add_node(name, fn)
     graph.add_edge(START, "design")
     for (a, _), (b, _) in itertools.pairwise(steps):
         graph.add_edge(a, b)

@@ -36,7 +36,7 @@ def point_sigma(y: np.ndarray, noise_sd: float | None, tolerance: float) -> np.n
     sigma = np.sqrt(noise**2 + (tolerance * np.abs(y)) ** 2)
     # A point measured exactly zero with no noise would get zero weight otherwise.
     floor = tolerance * float(np.sqrt(np.mean(y**2))) * 1e-3 if y.size else 0.0
-    return np.maximum(sigma, floor + 1e-300)
+    return np.asarray(np.maximum(sigma, floor + 1e-300), dtype=np.float64)
 
 
 def chi2_reduced(

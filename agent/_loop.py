@@ -199,7 +199,7 @@ class Loop:
             rid,
             campaign_id=self.campaign_id,
             iteration_id=self._iteration_id(k),
-            backend_id=self.backend.id,
+            backend_id=str(self.backend.id),
             design_reason=reason,
             inputs_sha256=inputs_sha,
             data_sha256=data_sha,
@@ -266,8 +266,14 @@ class Loop:
         ]
         self._admit(k, "formalize", cid, proposals)
 
-    def search(self, k: int) -> None:
-        """Symbolic regression on all data so far; its Pareto front joins the rivals."""
+    def search(self, k: int, remaining_s: float | None = None) -> None:
+        """Symbolic regression on all data so far; its Pareto front joins the rivals.
+
+        Args:
+            k: The iteration.
+            remaining_s: Campaign time left, if the campaign has a time limit;
+                the search's safety cap never exceeds it.
+        """
         sid = node_id(self.campaign_id, k, "search")
         if self.store.has_row("planner_call", sid) or self.store.has_row(
             "decision", sid
@@ -305,7 +311,9 @@ class Loop:
                 data.y,
                 variable_names=self.variables,
                 seed=seed,
-                time_limit=self.config.sr_time_limit,
+                time_limit=self.config.sr_time_limit
+                if remaining_s is None
+                else max(1.0, min(self.config.sr_time_limit, remaining_s)),
                 max_evaluations=self.config.sr_max_evaluations,
             )
             front = [
@@ -528,7 +536,7 @@ class Loop:
         """Judge this iteration's fits; accept, reject, stop or go on. Returns (done, reason)."""
         did = node_id(self.campaign_id, k, "decide")
         iid = self._iteration_id(k)
-        fits = [f for f in self._fits_of_iteration(iid)]
+        fits = self.store.fits_in_iteration(iid)
         scored = [
             Scored(
                 hypothesis_id=f.hypothesis_id,
@@ -632,14 +640,6 @@ class Loop:
             iid, {"decision": kind, "reason": reason, "measurements": measured}
         )
         return done, stop
-
-    def _fits_of_iteration(self, iteration_id: str) -> list[Any]:
-        out = []
-        for h in self.store.list_hypotheses(self.campaign_id):
-            out.extend(
-                f for f in self.store.fits_for(h.id) if f.iteration_id == iteration_id
-            )
-        return out
 
 
 def _status_now(store: Store, hid: str) -> str:

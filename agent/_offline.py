@@ -28,7 +28,7 @@ from agent._proposal import Proposal, Source
 from experiments import Variable
 from tools import expression_text, parse_expression
 
-__all__ = ["Leader", "OfflinePlanner"]
+__all__ = ["Leader", "OfflinePlanner", "is_angle"]
 
 _ANGLE_MAX = 2 * math.pi + 1e-9
 _MAX_VARIANTS = 3
@@ -44,8 +44,10 @@ class Leader:
     values: dict[str, float]
 
 
-def _is_angle(var: Variable) -> bool:
+def is_angle(var: Variable) -> bool:
     """A dimensionless variable whose range fits in one turn."""
+    if var.low is None or var.high is None:
+        return False
     return (
         var.unit in ("", "1", "rad")
         and var.sign == "positive"
@@ -124,7 +126,7 @@ class OfflinePlanner:
 
     def _power_laws(self, data: Dataset) -> list[Proposal]:
         """Rounded and free-exponent power laws for the best angle treatments."""
-        angles = [v.name for v in self.variables if _is_angle(v)]
+        angles = [v.name for v in self.variables if is_angle(v)]
         choices = [
             dict(zip(angles, combo, strict=True))
             for combo in itertools.product(("power", "sin", "cos"), repeat=len(angles))

@@ -15,6 +15,7 @@ from agent._config import CampaignConfig
 from agent._data import Dataset
 from agent._environment import code_version, environment
 from agent._loop import Loop
+from agent._offline import is_angle
 from agent._summary import campaign_summary, law_with_constants
 from agent.errors import CampaignStateError, ConfigError
 from storage import Store, open_store
@@ -78,10 +79,22 @@ def _make_backend(config: CampaignConfig) -> experiments.ExperimentBackend:
         raise ConfigError(str(exc)) from exc
 
 
-def _regressor_factory(config: CampaignConfig) -> Callable[[], Any]:
-    def make() -> Any:
-        from tools.sr import make_engine  # noqa: PLC0415 - pyoperon is heavy; load when searching
+def _regressor_factory(
+    config: CampaignConfig, backend: experiments.ExperimentBackend
+) -> Callable[[], Any]:
+    """Build the SR engine when first needed, with sin/cos only where an input is an angle.
 
+    Trigonometric primitives widen the search space a lot; offering them
+    only when a dimensionless input spans an angle range keeps searches on
+    other problems as sharp as without them.
+    """
+    angles = any(is_angle(v) for v in backend.inputs)
+
+    def make() -> Any:
+        from tools.sr import DEFAULT_SYMBOLS, make_engine  # noqa: PLC0415 - loads pyoperon lazily
+
+        if config.sr_engine == "operon" and angles:
+            return make_engine("operon", allowed_symbols=DEFAULT_SYMBOLS + ",sin,cos")
         return make_engine(config.sr_engine)
 
     return make
@@ -89,14 +102,14 @@ def _regressor_factory(config: CampaignConfig) -> Callable[[], Any]:
 
 def _run(store: Store, db_url: str, loop: Loop, initial: dict[str, Any] | None) -> None:
     """Invoke the graph until it ends; record interruption and failure."""
+    from langchain_core.runnables import RunnableConfig  # noqa: PLC0415 - comes with langgraph
     from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: PLC0415 - heavy import
 
     from agent._graph import build_graph  # noqa: PLC0415 - imports langgraph
 
-    cfg = {
-        "configurable": {"thread_id": loop.campaign_id},
-        "recursion_limit": _RECURSION_LIMIT,
-    }
+    cfg = RunnableConfig(
+        configurable={"thread_id": loop.campaign_id}, recursion_limit=_RECURSION_LIMIT
+    )
     with SqliteSaver.from_conn_string(str(checkpoint_path(db_url))) as saver:
         graph = build_graph().compile(checkpointer=saver)
         if initial is None and not graph.get_state(cfg).values:
@@ -200,7 +213,7 @@ def start_campaign(config: CampaignConfig, db_url: str) -> dict[str, Any]:
         store.add_campaign(
             campaign_id,
             name=name,
-            backend_id=backend.id,
+            backend_id=str(backend.id),
             planner=config.planner,
             seed=config.seed,
             config=config.model_dump(mode="json"),
@@ -208,7 +221,9 @@ def start_campaign(config: CampaignConfig, db_url: str) -> dict[str, Any]:
             environment=env,
         )
         log.info("campaign %s started (%s)", campaign_id, name)
-        loop = Loop(store, backend, config, campaign_id, _regressor_factory(config))
+        loop = Loop(
+            store, backend, config, campaign_id, _regressor_factory(config, backend)
+        )
         _run(store, db_url, loop, _initial_state(campaign_id))
         return campaign_summary(store, campaign_id)
     finally:
@@ -238,7 +253,9 @@ def resume_campaign(campaign: str, db_url: str) -> dict[str, Any]:
         config = CampaignConfig(**c.config_json)
         backend = _make_backend(config)
         try:
-            loop = Loop(store, backend, config, c.id, _regressor_factory(config))
+            loop = Loop(
+                store, backend, config, c.id, _regressor_factory(config, backend)
+            )
             _run(store, db_url, loop, None)
         finally:
             backend.close()

@@ -780,6 +780,13 @@ class Store:
             .order_by(ModelFit.seq),
         )
 
+    def fits_in_iteration(self, iteration_id: str) -> list[FitRecord]:
+        """Fits made in one iteration, in insertion order."""
+        return self._select(
+            FitRecord,
+            sa.select(ModelFit).where(ModelFit.iteration_id == iteration_id).order_by(ModelFit.seq),
+        )
+
     def iterations_for(self, campaign_id: str) -> list[IterationRecord]:
         """Iterations of one campaign, by index."""
         return self._select(

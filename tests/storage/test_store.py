@@ -179,6 +179,7 @@ def test_queries_return_frozen_records_with_plain_strings(store, fill):
     assert [h.source for h in hypotheses] == ["offline", "mutation"]
     fits = store.fits_for(hypotheses[0].id)
     assert fits[0].parameters_json == {"a": 2.0}
+    assert [f.id for f in store.fits_in_iteration(fits[0].iteration_id)] == [fits[0].id]
     assert fits[0].created_at.tzinfo is UTC
     assert {e.relation for e in store.edges_for(CID)} == {
         "proposed-by",

@@ -21,11 +21,12 @@ from typing import Any
 from ._api import SRCandidate, SRResult, SymbolicRegressor
 from ._errors import EngineUnavailableError, SRError
 from ._gplearn import GplearnEngine
-from ._operon import OperonEngine
+from ._operon import DEFAULT_SYMBOLS, OperonEngine
 from ._pysr import PySREngine, pysr_status
 from ._selection import MSE_TOLERANCE, pareto_filter, select_candidate
 
 __all__ = [
+    "DEFAULT_SYMBOLS",
     "ENGINES",
     "MSE_TOLERANCE",
     "EngineUnavailableError",
