@@ -368,8 +368,13 @@ class Loop:
         outcome_id = node_id(self.campaign_id, k, node, "outcome")
         if self.store.has_row("decision", outcome_id):
             return
+        # Rows this node wrote before a crash are its own, not earlier proposals:
+        # leaving them out keeps a re-run's outcomes those of an uninterrupted run.
+        own = {node_id(self.campaign_id, k, node, i) for i in range(len(proposals))}
         known = {
-            h.canonical_key: h.id for h in self.store.list_hypotheses(self.campaign_id)
+            h.canonical_key: h.id
+            for h in self.store.list_hypotheses(self.campaign_id)
+            if h.id not in own
         }
         units = {v.name: v.unit for v in self.backend.inputs}
         target_unit = self.backend.observables[0].unit
