@@ -137,8 +137,8 @@ def campaign_start(
         str, typer.Option(help="Backend id (`core/Pendulum-v0`) or `module:Class`.")
     ],
     planner: Annotated[
-        str, typer.Option(help="`offline` (no network) or `llm`.")
-    ] = "offline",
+        str | None, typer.Option(help="`offline` (default; no network) or `llm`.")
+    ] = None,
     model: Annotated[
         str | None, typer.Option(help="Model name for `--planner llm`.")
     ] = None,
@@ -160,6 +160,12 @@ def campaign_start(
         list[str] | None, typer.Option(help="Backend option KEY=VALUE (repeatable).")
     ] = None,
     name: Annotated[str | None, typer.Option(help="Campaign name (unique).")] = None,
+    replay_from: Annotated[
+        str | None,
+        typer.Option(
+            help="With `--planner llm`: reuse this campaign's recorded LLM replies (no network)."
+        ),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option(help="TOML file of campaign settings (flags win).")
     ] = None,
@@ -167,20 +173,14 @@ def campaign_start(
     as_json: JsonOption = False,
 ) -> None:
     """Launch a discovery campaign and run it to the end."""
-    if planner == "llm":
-        _fail(
-            "`--planner llm` is not available in this version yet; use `--planner offline`."
-        )
-    if planner != "offline":
-        _fail(f"`--planner` must be `offline` or `llm`; received `{planner}`.")
-    if model is not None:
-        _fail("`--model` applies to `--planner llm` only.")
     with _errors():
         from agent import load_config, start_campaign  # noqa: PLC0415
 
         overrides = {
             "backend": backend,
             "planner": planner,
+            "llm_model": model,
+            "llm_replay_from": replay_from,
             "seed": seed,
             "max_iterations": max_iterations,
             "max_measurements": max_measurements,

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agent.errors import ConfigError
 
@@ -42,8 +42,50 @@ class CampaignConfig(BaseModel):
         default=None,
         description="Torch device for simulations; None picks CUDA when present.",
     )
-    planner: Literal["offline"] = Field(
-        default="offline", description="Who proposes hypotheses."
+    planner: Literal["offline", "llm"] = Field(
+        default="offline",
+        description="Who proposes hypotheses: `offline` rules alone, or an LLM whose proposals join them.",
+    )
+    llm_model: str | None = Field(
+        default=None, description="Model name for the LLM planner (`--model`)."
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description=(
+            "OpenAI-compatible endpoint, e.g. `http://127.0.0.1:8000/v1`; None reads `OPENAI_BASE_URL` "
+            "(the resolved URL is what gets recorded)."
+        ),
+    )
+    llm_api_key_env: str = Field(
+        default="OPENAI_API_KEY",
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="Name of the environment variable holding the API key; the key itself is never stored.",
+    )
+    llm_timeout_s: float = Field(
+        default=120.0, gt=0, description="Timeout of one LLM request, seconds."
+    )
+    llm_max_attempts: int = Field(
+        default=4,
+        ge=1,
+        description="Attempts per LLM call (timeouts, 429, 5xx retried).",
+    )
+    llm_backoff_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="First wait before retrying an LLM call; doubles per attempt (Retry-After wins).",
+    )
+    llm_max_calls: int = Field(
+        default=40, ge=0, description="LLM calls per campaign (repairs count)."
+    )
+    llm_max_tokens: int = Field(
+        default=400_000, ge=0, description="LLM tokens per campaign (prompt + reply)."
+    )
+    llm_max_proposals: int = Field(
+        default=6, ge=1, le=12, description="Laws asked of the LLM per turn."
+    )
+    llm_replay_from: str | None = Field(
+        default=None,
+        description="Campaign id whose recorded LLM replies are reused instead of calling a model (no network).",
     )
     seed: int = Field(
         default=0,
@@ -110,6 +152,13 @@ class CampaignConfig(BaseModel):
     sr_max_points: int = Field(
         default=600, ge=20, description="At most this many points go to SR."
     )
+
+    @model_validator(mode="after")
+    def _llm_needs_a_model(self) -> CampaignConfig:
+        if self.planner == "llm" and not self.llm_model:
+            msg = "`planner = llm` needs a model name: pass `--model NAME` (or set `llm_model`)."
+            raise ValueError(msg)
+        return self
 
     @property
     def campaign_name(self) -> str:

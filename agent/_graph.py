@@ -17,6 +17,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
+from agent import _proposing
 from agent._loop import Loop
 
 __all__ = ["CampaignState", "build_graph"]
@@ -59,13 +60,13 @@ def run_experiments(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, A
 
 def propose(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
     """Ask the planner for hypotheses."""
-    runtime.context.propose(state["iteration"])
+    _proposing.propose(runtime.context, state["iteration"])
     return {}
 
 
 def formalize(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
     """Parse, check and deduplicate the planner's hypotheses."""
-    runtime.context.formalize(state["iteration"])
+    _proposing.formalize(runtime.context, state["iteration"])
     return {}
 
 
@@ -76,7 +77,7 @@ def search(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
     if loop.config.time_limit is not None:
         used = state["elapsed_s"] + max(0.0, time.time() - state["iter_started"])
         remaining = loop.config.time_limit - used
-    loop.search(state["iteration"], remaining)
+    _proposing.search(loop, state["iteration"], remaining)
     return {}
 
 

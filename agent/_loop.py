@@ -8,12 +8,11 @@ travels through the store, not through the graph state.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,23 +20,21 @@ import numpy as np
 
 from agent._config import CampaignConfig
 from agent._data import Dataset, concat
-from agent._design import disagreement_design, space_filling
-from agent._formalize import formalize, parametrize_numbers
+from agent._design import Design, disagreement_design, space_filling
 from agent._ids import node_id, node_seed
 from agent._judge import Scored, adequacy_bound, chi2_reduced, judge, point_sigma
+from agent._llm_planner import LLMPlanner
 from agent._models import fit_hypothesis, predictor
-from agent._offline import Leader, OfflinePlanner
-from agent._proposal import Proposal, Source
-from experiments import ExperimentBackend
+from agent._offline import Leader
+from experiments import ExperimentBackend, InvalidDesignError
 from storage import Store
 
 __all__ = ["Loop"]
 
 log = logging.getLogger(__name__)
 
-_MAX_MESSAGE = (
-    1500  # tail of a traceback kept on the record (enough to diagnose, not a dump)
-)
+# Tail of a traceback kept on the record: enough to diagnose, not a dump.
+_MAX_MESSAGE = 1500
 _RIVALS = 3
 
 
@@ -50,6 +47,8 @@ class Loop:
     config: CampaignConfig
     campaign_id: str
     regressor_factory: Callable[[], Any]
+    llm: LLMPlanner | None = None
+    """The LLM planner, when the campaign uses one (its proposals join the offline ones)."""
 
     # -- helpers ---------------------------------------------------------------
 
@@ -63,7 +62,8 @@ class Loop:
         """The observable the campaign explains."""
         return str(self.backend.observables[0].name)
 
-    def _iteration_id(self, k: int) -> str:
+    def iteration_id(self, k: int) -> str:
+        """The id of iteration `k`'s row."""
         return node_id(self.campaign_id, k, "iteration")
 
     def begin_iteration(self, k: int) -> str:
@@ -72,7 +72,7 @@ class Loop:
             n: node_seed(self.config.seed, k, n)
             for n in ("design", "run_experiments", "search", "fit")
         }
-        iid = self._iteration_id(k)
+        iid = self.iteration_id(k)
         self.store.add_iteration(
             iid, campaign_id=self.campaign_id, index=k, seeds=seeds
         )
@@ -173,7 +173,45 @@ class Loop:
                 tolerance=self.config.tolerance,
                 replicates=min(self.config.replicates // 2, max(0, left - n)),
             )
+            design = self._with_llm_designs(k, design, left)
         return self.store.put_arrays(design.inputs), design.reason
+
+    def _with_llm_designs(self, k: int, design: Design, left: int) -> Design:
+        """Add the points the LLM proposed last iteration to test its laws, if valid and affordable."""
+        room = min(
+            self.config.batch_points // 4,
+            left - len(next(iter(design.inputs.values()))),
+        )
+        if room <= 0:
+            return design
+        iid = self.iteration_id(k - 1)
+        points: list[dict[str, float]] = []
+        for call in self.store.planner_calls_for(self.campaign_id):
+            if call.iteration_id == iid and call.planner.startswith("llm:"):
+                points.extend((call.parsed_json or {}).get("designs", []))
+        valid = []
+        for point in points:
+            if set(point) != set(self.variables):
+                continue
+            try:  # untrusted: the backend's own validation decides
+                self.backend.validate_inputs(
+                    {v: np.array([float(point[v])]) for v in self.variables}
+                )
+            except (InvalidDesignError, TypeError, ValueError):
+                continue
+            valid.append(point)
+            if len(valid) == room:
+                break
+        if not valid:
+            return design
+        inputs = {
+            v: np.concatenate(
+                [design.inputs[v], np.array([p[v] for p in valid], dtype=np.float64)]
+            )
+            for v in self.variables
+        }
+        reason = f"{design.reason}, {len(valid)} of {len(points)} points the LLM proposed to test its laws"
+        return Design(inputs, reason)
 
     def run_experiments(self, k: int, inputs_sha: str, reason: str) -> None:
         """Measure the designed inputs; a failure is recorded, never raised."""
@@ -198,7 +236,7 @@ class Loop:
         self.store.add_run(
             rid,
             campaign_id=self.campaign_id,
-            iteration_id=self._iteration_id(k),
+            iteration_id=self.iteration_id(k),
             backend_id=str(self.backend.id),
             design_reason=reason,
             inputs_sha256=inputs_sha,
@@ -214,233 +252,6 @@ class Loop:
                 / max(1, len(self.backend.inputs))
             ),
             duration_s=time.perf_counter() - started,
-        )
-
-    def propose(self, k: int) -> None:
-        """Ask the offline planner for laws; record the call with its proposals."""
-        cid = node_id(self.campaign_id, k, "propose")
-        if self.store.has_row("planner_call", cid):
-            return
-        data = self.data(until=k)
-        leaders = self.leaders(k - 1)
-        planner = OfflinePlanner(self.backend.inputs, target=self.target)
-        started = time.perf_counter()
-        proposals = planner.propose(data, leaders)
-        context = {
-            "target": self.target,
-            "variables": [
-                {"name": v.name, "unit": v.unit, "low": v.low, "high": v.high}
-                for v in self.backend.inputs
-            ],
-            "n_points": len(data),
-            "data": list(data.shas),
-            "leaders": [
-                {"id": lead.hypothesis_id, "expression": lead.expression}
-                for lead in leaders
-            ],
-        }
-        self.store.add_planner_call(
-            cid,
-            campaign_id=self.campaign_id,
-            iteration_id=self._iteration_id(k),
-            planner="offline",
-            template_name="offline-rules-v1",
-            template_sha256=_sha_text(OfflinePlanner.__doc__ or ""),
-            prompt=json.dumps(context, sort_keys=True),
-            reply=json.dumps([_proposal_json(p) for p in proposals], sort_keys=True),
-            parsed={"proposals": [_proposal_json(p) for p in proposals]},
-            latency_s=time.perf_counter() - started,
-        )
-
-    def formalize(self, k: int) -> None:
-        """Turn this iteration's planner proposals into checked hypotheses."""
-        cid = node_id(self.campaign_id, k, "propose")
-        call = next(
-            (c for c in self.store.planner_calls_for(self.campaign_id) if c.id == cid),
-            None,
-        )
-        if call is None or not call.parsed_json:
-            return
-        proposals = [
-            _proposal_from_json(p) for p in call.parsed_json.get("proposals", [])
-        ]
-        self._admit(k, "formalize", cid, proposals)
-
-    def search(self, k: int, remaining_s: float | None = None) -> None:
-        """Symbolic regression on all data so far; its Pareto front joins the rivals.
-
-        Args:
-            k: The iteration.
-            remaining_s: Campaign time left, if the campaign has a time limit;
-                the search's safety cap never exceeds it.
-        """
-        sid = node_id(self.campaign_id, k, "search")
-        if self.store.has_row("planner_call", sid) or self.store.has_row(
-            "decision", sid
-        ):
-            return
-        prev = self.judgement(k - 1) if k > 0 else None
-        if prev and prev.get("leader_adequate"):
-            self.store.add_decision(
-                sid,
-                campaign_id=self.campaign_id,
-                iteration_id=self._iteration_id(k),
-                kind="skip-search",
-                reason="an adequate law leads; symbolic regression skipped to spend the budget on testing it",
-                hypothesis_id=prev.get("leader"),
-                evidence={"leader": prev.get("leader")},
-            )
-            return
-        seed = node_seed(self.config.seed, k, "search")
-        data = self.data(until=k).subsample(
-            self.config.sr_max_points, np.random.default_rng(seed)
-        )
-        X = np.column_stack([data.inputs[v] for v in self.variables])
-        started = time.perf_counter()
-        error, front, params, selected, engine = (
-            None,
-            [],
-            {},
-            None,
-            self.config.sr_engine,
-        )
-        try:
-            regressor = self.regressor_factory()
-            result = regressor.search(
-                X,
-                data.y,
-                variable_names=self.variables,
-                seed=seed,
-                time_limit=self.config.sr_time_limit
-                if remaining_s is None
-                else max(1.0, min(self.config.sr_time_limit, remaining_s)),
-                max_evaluations=self.config.sr_max_evaluations,
-            )
-            front = [
-                {"expression": c.expression, "complexity": c.complexity, "mse": c.mse}
-                for c in result.candidates
-            ]
-            params, selected = dict(result.params), result.selected
-            engine = f"{result.engine} {result.engine_version}"
-        except (
-            Exception
-        ) as exc:  # an SR failure is data: the loop goes on with the planner's laws
-            error = f"{type(exc).__name__}: {exc}"[-_MAX_MESSAGE:]
-        self.store.add_planner_call(
-            sid,
-            campaign_id=self.campaign_id,
-            iteration_id=self._iteration_id(k),
-            planner=f"sr:{self.config.sr_engine}",
-            template_name="sr-search",
-            template_sha256=_sha_text(json.dumps(params, sort_keys=True, default=str)),
-            prompt=json.dumps(
-                {
-                    "engine": engine,
-                    "settings": params,
-                    "data": list(data.shas),
-                    "n_points": len(data),
-                    "seed": seed,
-                },
-                sort_keys=True,
-                default=str,
-            ),
-            reply=json.dumps(front),
-            parsed={"front": front, "selected": selected},
-            latency_s=time.perf_counter() - started,
-            error=error,
-        )
-        proposals = []
-        for i, cand in enumerate(front):
-            why = f"SR Pareto front member {i} (complexity {cand['complexity']}, mse {cand['mse']:.3g})"
-            if i == selected:
-                why += ", the engine's selected model"
-            proposals.extend(
-                parametrize_numbers(
-                    cand["expression"], self.variables, source=Source.SR, rationale=why
-                )
-            )
-        self._admit(k, "search", sid, proposals)
-
-    def _admit(
-        self, k: int, node: str, call_id: str, proposals: Sequence[Proposal]
-    ) -> None:
-        """Formalize proposals, deduplicate them against the log, and record each outcome."""
-        outcome_id = node_id(self.campaign_id, k, node, "outcome")
-        if self.store.has_row("decision", outcome_id):
-            return
-        # Rows this node wrote before a crash are its own, not earlier proposals:
-        # leaving them out keeps a re-run's outcomes those of an uninterrupted run.
-        own = {node_id(self.campaign_id, k, node, i) for i in range(len(proposals))}
-        known = {
-            h.canonical_key: h.id
-            for h in self.store.list_hypotheses(self.campaign_id)
-            if h.id not in own
-        }
-        units = {v.name: v.unit for v in self.backend.inputs}
-        target_unit = self.backend.observables[0].unit
-        outcomes = []
-        for i, prop in enumerate(proposals):
-            form = formalize(
-                prop, variables=self.variables, units=units, target_unit=target_unit
-            )
-            entry: dict[str, Any] = {
-                "proposal": prop.expression,
-                "source": str(prop.source),
-            }
-            if not form.ok:
-                entry.update(outcome="rejected", reason=form.message)
-            elif form.key in known:
-                entry.update(outcome="duplicate", hypothesis=known[form.key])
-                self.store.link(
-                    known[form.key],
-                    "hypothesis",
-                    call_id,
-                    "planner_call",
-                    "proposed-by",
-                )
-            else:
-                hid = node_id(self.campaign_id, k, node, i)
-                rejected = form.units_consistent is False
-                self.store.add_hypothesis(
-                    hid,
-                    campaign_id=self.campaign_id,
-                    iteration_id=self._iteration_id(k),
-                    expression=form.expression,
-                    parameters=form.parameters,
-                    source=str(prop.source),
-                    source_detail=json.dumps(
-                        {"rationale": prop.rationale, "initial": prop.initial},
-                        sort_keys=True,
-                    ),
-                    canonical_key=form.key,
-                    units_consistent=form.units_consistent,
-                    units_message=form.message,
-                    statement=f"{self.target} = {form.expression}",
-                    status="rejected" if rejected else "open",
-                )
-                self.store.link(
-                    hid, "hypothesis", call_id, "planner_call", "proposed-by"
-                )
-                if prop.parent_id:
-                    self.store.link(
-                        hid, "hypothesis", prop.parent_id, "hypothesis", "derived-from"
-                    )
-                known[form.key] = hid
-                entry.update(outcome="rejected" if rejected else "new", hypothesis=hid)
-                if rejected:
-                    entry["reason"] = f"units inconsistent: {form.message}"
-            outcomes.append(entry)
-        counts = {
-            o: sum(e["outcome"] == o for e in outcomes)
-            for o in ("new", "duplicate", "rejected")
-        }
-        self.store.add_decision(
-            outcome_id,
-            campaign_id=self.campaign_id,
-            iteration_id=self._iteration_id(k),
-            kind="formalize",
-            reason=f"{counts['new']} new, {counts['duplicate']} duplicates, {counts['rejected']} rejected",
-            evidence={"outcomes": outcomes},
         )
 
     def _bound(self, n: int, k: int, data: Dataset) -> float:
@@ -521,7 +332,7 @@ class Loop:
             self.store.add_fit(
                 fid,
                 campaign_id=self.campaign_id,
-                iteration_id=self._iteration_id(k),
+                iteration_id=self.iteration_id(k),
                 hypothesis_id=hid,
                 method="scipy.least_squares multi-start",
                 parameters=record.values,
@@ -540,7 +351,7 @@ class Loop:
     def decide(self, k: int, elapsed_s: float) -> tuple[bool, str]:
         """Judge this iteration's fits; accept, reject, stop or go on. Returns (done, reason)."""
         did = node_id(self.campaign_id, k, "decide")
-        iid = self._iteration_id(k)
+        iid = self.iteration_id(k)
         fits = self.store.fits_in_iteration(iid)
         scored = [
             Scored(
@@ -649,29 +460,3 @@ class Loop:
 
 def _status_now(store: Store, hid: str) -> str:
     return store.get_hypothesis(hid).status
-
-
-def _sha_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _proposal_json(p: Proposal) -> dict[str, Any]:
-    return {
-        "expression": p.expression,
-        "parameters": list(p.parameters),
-        "source": str(p.source),
-        "rationale": p.rationale,
-        "initial": p.initial,
-        "parent_id": p.parent_id,
-    }
-
-
-def _proposal_from_json(d: dict[str, Any]) -> Proposal:
-    return Proposal(
-        expression=str(d["expression"]),
-        parameters=tuple(str(x) for x in d.get("parameters", [])),
-        source=Source(d.get("source", "template")),
-        rationale=str(d.get("rationale", "")),
-        initial={str(k): float(v) for k, v in (d.get("initial") or {}).items()},
-        parent_id=d.get("parent_id"),
-    )

@@ -14,10 +14,12 @@ import experiments
 from agent._config import CampaignConfig
 from agent._data import Dataset
 from agent._environment import code_version, environment
+from agent._llm_planner import LLMPlanner
 from agent._loop import Loop
 from agent._offline import is_angle
 from agent._summary import campaign_summary, law_with_constants
 from agent.errors import CampaignStateError, ConfigError
+from prompts import load as load_prompt
 from storage import Store, open_store
 
 __all__ = ["checkpoint_path", "describe_backend", "resume_campaign", "start_campaign"]
@@ -98,6 +100,49 @@ def _regressor_factory(
         return make_engine(config.sr_engine)
 
     return make
+
+
+def _llm_planner(
+    config: CampaignConfig, *, check: bool
+) -> tuple[CampaignConfig, LLMPlanner | None]:
+    """The LLM planner a campaign asks for, with its endpoint resolved and checked.
+
+    A replay (`llm_replay_from`) gets a planner without a client: it reuses
+    recorded replies and makes no network call. Otherwise the endpoint comes
+    from the config or `OPENAI_BASE_URL`, the key from the environment (never
+    stored), and `check` asks the endpoint before anything else happens.
+
+    Returns:
+        The config with the resolved base URL (what gets recorded) and the planner.
+
+    Raises:
+        ConfigError: No endpoint configured, no key for a remote one, or it does not answer.
+    """
+    if config.planner != "llm":
+        return config, None
+    template = load_prompt("propose_hypotheses")
+    model = str(config.llm_model)
+    if config.llm_replay_from:
+        return config, LLMPlanner(None, model=model, template=template)
+    from agent._llm_client import ChatClient, endpoint_from_env  # noqa: PLC0415 - imports openai
+
+    base_url, api_key = endpoint_from_env(config.llm_base_url, config.llm_api_key_env)
+    client = ChatClient(
+        base_url=base_url,
+        api_key=api_key,
+        model=model,
+        timeout_s=config.llm_timeout_s,
+        max_attempts=config.llm_max_attempts,
+        backoff_s=config.llm_backoff_s,
+    )
+    if check:
+        try:
+            client.check_endpoint()
+        except ConfigError:
+            client.close()
+            raise
+    resolved = config.model_copy(update={"llm_base_url": base_url})
+    return resolved, LLMPlanner(client, model=model, template=template)
 
 
 def _run(store: Store, db_url: str, loop: Loop, initial: dict[str, Any] | None) -> None:
@@ -200,9 +245,16 @@ def start_campaign(config: CampaignConfig, db_url: str) -> dict[str, Any]:
         ConfigError: Unknown backend, bad option, name already used.
         KeyboardInterrupt: Interrupted; the campaign is marked `interrupted` and can be resumed.
     """
+    config, llm = _llm_planner(config, check=True)  # fail before anything is written
     backend = _make_backend(config)
     store = open_store(db_url)
     try:
+        if config.llm_replay_from:
+            config = config.model_copy(
+                update={
+                    "llm_replay_from": store.get_campaign(config.llm_replay_from).id
+                }
+            )
         campaign_id = str(uuid.uuid4())
         name = config.name or f"{config.campaign_name}-{campaign_id[:8]}"
         if config.name and any(c.name == name for c in store.list_campaigns()):
@@ -214,7 +266,7 @@ def start_campaign(config: CampaignConfig, db_url: str) -> dict[str, Any]:
             campaign_id,
             name=name,
             backend_id=str(backend.id),
-            planner=config.planner,
+            planner=llm.name if llm else config.planner,
             seed=config.seed,
             config=config.model_dump(mode="json"),
             code_version=code_version(),
@@ -222,13 +274,20 @@ def start_campaign(config: CampaignConfig, db_url: str) -> dict[str, Any]:
         )
         log.info("campaign %s started (%s)", campaign_id, name)
         loop = Loop(
-            store, backend, config, campaign_id, _regressor_factory(config, backend)
+            store,
+            backend,
+            config,
+            campaign_id,
+            _regressor_factory(config, backend),
+            llm,
         )
         _run(store, db_url, loop, _initial_state(campaign_id))
         return campaign_summary(store, campaign_id)
     finally:
         backend.close()
         store.close()
+        if llm is not None:
+            llm.close()
 
 
 def resume_campaign(campaign: str, db_url: str) -> dict[str, Any]:
@@ -250,15 +309,17 @@ def resume_campaign(campaign: str, db_url: str) -> dict[str, Any]:
         if c.status == "finished":
             msg = f"Campaign `{c.id}` has finished; nothing to resume. See `campaign status {c.id[:8]}`."
             raise CampaignStateError(msg)
-        config = CampaignConfig(**c.config_json)
+        config, llm = _llm_planner(CampaignConfig(**c.config_json), check=True)
         backend = _make_backend(config)
         try:
             loop = Loop(
-                store, backend, config, c.id, _regressor_factory(config, backend)
+                store, backend, config, c.id, _regressor_factory(config, backend), llm
             )
             _run(store, db_url, loop, None)
         finally:
             backend.close()
+            if llm is not None:
+                llm.close()
         return campaign_summary(store, c.id)
     finally:
         store.close()

@@ -784,7 +784,9 @@ class Store:
         """Fits made in one iteration, in insertion order."""
         return self._select(
             FitRecord,
-            sa.select(ModelFit).where(ModelFit.iteration_id == iteration_id).order_by(ModelFit.seq),
+            sa.select(ModelFit)
+            .where(ModelFit.iteration_id == iteration_id)
+            .order_by(ModelFit.seq),
         )
 
     def iterations_for(self, campaign_id: str) -> list[IterationRecord]:

@@ -169,11 +169,18 @@ def test_unknown_backend_suggests_the_closest(tmp_path):
     ("args", "message"),
     [
         (["--option", "nokey"], "KEY=VALUE"),
-        (["--planner", "oracle"], "`--planner`"),
+        (["--planner", "oracle"], "planner"),
+        (["--planner", "llm"], "--model"),
         (["--seed", "-3"], "seed"),
         (["--noise", "-1"], "noise"),
     ],
-    ids=["bad-option", "bad-planner", "negative-seed", "negative-noise"],
+    ids=[
+        "bad-option",
+        "bad-planner",
+        "llm-without-model",
+        "negative-seed",
+        "negative-noise",
+    ],
 )
 def test_bad_arguments_exit_1_with_a_message(tmp_path, args, message):
     out = cli(

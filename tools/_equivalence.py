@@ -31,6 +31,9 @@ Method = Literal["symbolic-ratio", "symbolic-difference", "numeric+structure", "
 
 _MAX_NUMERATOR = 144  # p/q candidates with larger p are not "simple"
 _MAX_DENOMINATOR = 12
+# A constant is "simple" only up to this many bits (base weight plus bits of p and
+# q): 2*pi costs 3, 1/(4*pi) 4, 8*pi/3 6.6, sqrt(2) 3; 44/7 (8.3) is a coincidence.
+_MAX_COST = 7.0
 _SIMPLIFY_MAX_OPS = 150  # sympy.simplify is skipped above this size
 _PLAUSIBLE_SPREAD = 1e-4  # numeric spread beyond which no symbolic proof is tried
 
@@ -93,6 +96,8 @@ def _snap_value(value: float, rel_precision: float) -> sympy.Expr:
             if error > rel_precision:
                 continue
             cost = _base_cost(rank) + math.log2(abs(p)) + math.log2(q)
+            if cost > _MAX_COST:
+                continue
             if best is None or (cost, error) < best[:2]:
                 best = (cost, error, sympy.Rational(p, q) * base)
     if best is not None:

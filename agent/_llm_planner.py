@@ -1,0 +1,262 @@
+"""The LLM planner: a prompt, a structured reply, one repair, and a record of every exchange.
+
+The planner never touches storage: it asks `recorded(j)` whether exchange
+`j` of this turn is on the record already (a resumed node, or a replay of
+another campaign) and reuses that reply instead of calling the model, and it
+hands each exchange to `record` as soon as it is complete. A reply that
+cannot be used after one repair is a recorded failure; the turn then goes
+on with the offline planner's proposals alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Protocol
+
+from agent._llm_schema import LLMReply, ReplyError, parse_reply, reply_schema
+from agent._proposal import Proposal, Source
+from prompts import PromptTemplate
+
+__all__ = ["ChatLike", "Exchange", "LLMPlanner", "Recorded"]
+
+_SYSTEM = (
+    "You are a careful theoretical physicist. You reply with one JSON object exactly as asked, "
+    "with no text around it."
+)
+MAX_EXCHANGES = 2  # the first reply and one repair
+
+
+class ChatLike(Protocol):
+    """What the planner needs of a chat client (see `agent._llm_client.ChatClient`)."""
+
+    model: str
+
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema: dict[str, Any] | None,
+        schema_name: str,
+    ) -> Any:
+        """One chat completion; failures come back as data (`.error`)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A reply already on the record: what a resumed node or a replay reuses."""
+
+    content: str | None
+    mode: str
+    error: str | None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its reply, with what became of the reply."""
+
+    index: int
+    """0 for the first request, 1 for the repair."""
+    template_name: str
+    messages: list[dict[str, str]]
+    content: str | None
+    mode: str
+    """`json_schema`, `json_object` or `text`: how structure was asked for."""
+    input_tokens: int | None
+    output_tokens: int | None
+    latency_s: float
+    attempts: list[dict[str, Any]]
+    error: str | None
+    """Transport failure after all retries, if any."""
+    reply_error: str | None = None
+    """Why the reply could not be used, if it could not."""
+    reply: LLMReply | None = None
+    reused: bool = False
+    """True when the reply came from the record, not from the network."""
+    proposals: list[Proposal] = field(default_factory=list)
+
+    def parsed(self) -> dict[str, Any]:
+        """The JSON kept in `planner_call.parsed_json`."""
+        out: dict[str, Any] = {
+            "mode": self.mode,
+            "attempts": self.attempts,
+            "reused": self.reused,
+        }
+        if self.reply_error:
+            out["reply_error"] = self.reply_error
+        if self.reply is not None:
+            out["proposals"] = [
+                {
+                    "expression": p.expression,
+                    "parameters": list(p.parameters),
+                    "source": str(p.source),
+                    "rationale": p.rationale,
+                    "initial": {},
+                    "parent_id": None,
+                }
+                for p in self.proposals
+            ]
+            out["designs"] = [
+                {d.name: d.value for d in point}
+                for prop in self.reply.proposals
+                for point in prop.designs
+            ]
+            out["notes"] = self.reply.notes
+        return out
+
+
+def _proposals(reply: LLMReply) -> list[Proposal]:
+    return [
+        Proposal(
+            expression=p.expression,
+            parameters=tuple(p.parameters),
+            source=Source.LLM,
+            rationale=p.rationale or "proposed by the LLM",
+        )
+        for p in reply.proposals
+    ]
+
+
+def _repair_message(error: str) -> str:
+    return (
+        f"Your reply could not be used: {error}. Reply again with ONE JSON object of the shape "
+        '{"proposals": [{"expression": "...", "parameters": ["c0"], "rationale": "...", "designs": []}], '
+        '"notes": "..."} and nothing else.'
+    )
+
+
+class LLMPlanner:
+    """Proposes laws through an OpenAI-compatible chat model.
+
+    Example:
+        >>> planner = LLMPlanner(client, template=load("propose_hypotheses"))
+        >>> proposals = planner.propose(values, recorded=lambda j: None, record=store_row)
+    """
+
+    def __init__(
+        self, client: ChatLike | None, *, model: str, template: PromptTemplate
+    ) -> None:
+        """Create a planner; `client=None` means replay only (no network)."""
+        self.client = client
+        self.model = model
+        self.template = template
+
+    def close(self) -> None:
+        """Release the client's connections (calling twice is fine)."""
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()
+
+    @property
+    def name(self) -> str:
+        """The planner's name in the record: `llm:<model>`."""
+        return f"llm:{self.model}"
+
+    def propose(
+        self,
+        values: Mapping[str, str],
+        *,
+        recorded: Callable[[int], Recorded | None],
+        record: Callable[[Exchange], None],
+    ) -> list[Proposal]:
+        """One planning turn: ask, validate, repair once; every exchange recorded.
+
+        Args:
+            values: The template's placeholders (see `agent._context.render_values`).
+            recorded: Exchange `j` from the record, or None to call the model.
+            record: Called with each exchange as soon as it is complete.
+
+        Returns:
+            The proposals of the first usable reply, or [] after a failure.
+        """
+        messages = [
+            {"role": "system", "content": _SYSTEM},
+            {"role": "user", "content": self.template.render(**values)},
+        ]
+        for j in range(MAX_EXCHANGES):
+            name = self.template.name if j == 0 else f"{self.template.name}+repair"
+            exchange = self._exchange(j, name, messages, recorded(j))
+            if exchange.error is None:
+                try:
+                    reply = parse_reply(exchange.content)
+                except ReplyError as exc:
+                    exchange = _with(exchange, reply_error=str(exc))
+                else:
+                    exchange = _with(exchange, reply=reply, proposals=_proposals(reply))
+            record(exchange)
+            if exchange.reply is not None:
+                return exchange.proposals
+            if exchange.error is not None:
+                return []  # the transport failed after its retries: no repair can help
+            messages = [
+                *messages,
+                {"role": "assistant", "content": exchange.content or ""},
+                {
+                    "role": "user",
+                    "content": _repair_message(
+                        exchange.reply_error or "unusable reply"
+                    ),
+                },
+            ]
+        return []
+
+    def _exchange(
+        self, j: int, name: str, messages: list[dict[str, str]], prior: Recorded | None
+    ) -> Exchange:
+        if prior is not None:
+            return Exchange(
+                j,
+                name,
+                messages,
+                prior.content,
+                prior.mode,
+                prior.input_tokens,
+                prior.output_tokens,
+                0.0,
+                [],
+                prior.error,
+                reused=True,
+            )
+        if self.client is None:
+            return Exchange(
+                j,
+                name,
+                messages,
+                None,
+                "none",
+                None,
+                None,
+                0.0,
+                [],
+                "replay: no recorded reply for this exchange, and replay makes no network call",
+            )
+        result = self.client.complete(
+            messages, schema=reply_schema(), schema_name="proposals"
+        )
+        attempts = [_attempt_json(a) for a in getattr(result, "attempts", ())]
+        return Exchange(
+            j,
+            name,
+            messages,
+            result.content,
+            result.mode,
+            result.input_tokens,
+            result.output_tokens,
+            result.latency_s,
+            attempts,
+            result.error,
+        )
+
+
+def _with(exchange: Exchange, **changes: Any) -> Exchange:
+    return replace(exchange, **changes)
+
+
+def _attempt_json(attempt: Any) -> dict[str, Any]:
+    if hasattr(attempt, "__dataclass_fields__"):
+        return dict(json.loads(json.dumps(asdict(attempt), default=str)))
+    return {"attempt": str(attempt)}

@@ -1,0 +1,421 @@
+"""The proposing nodes: planners and symbolic regression propose, `formalize` admits.
+
+Every source of hypotheses writes a `planner_call` row whose `parsed_json`
+holds its proposals; `formalize` reads all of this iteration's rows, parses
+and checks each proposal, and records what became of it. So the offline
+planner, the LLM and SR are ranked by the same judge on the same data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agent._context import LeaderView, PlannerContext, render_values
+from agent._formalize import formalize as formalize_one
+from agent._formalize import parametrize_numbers
+from agent._ids import node_id, node_seed
+from agent._llm_planner import MAX_EXCHANGES, Exchange, Recorded
+from agent._offline import OfflinePlanner
+from agent._proposal import Proposal, Source
+
+if TYPE_CHECKING:
+    from agent._loop import Loop
+
+__all__ = ["formalize", "propose", "search"]
+
+_MAX_MESSAGE = 1500  # tail of an error kept on the record
+
+
+def _sha_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def proposal_json(p: Proposal) -> dict[str, Any]:
+    """A proposal as stored in `planner_call.parsed_json`."""
+    return {
+        "expression": p.expression,
+        "parameters": list(p.parameters),
+        "source": str(p.source),
+        "rationale": p.rationale,
+        "initial": p.initial,
+        "parent_id": p.parent_id,
+    }
+
+
+def _proposal_from_json(d: dict[str, Any]) -> Proposal:
+    return Proposal(
+        expression=str(d["expression"]),
+        parameters=tuple(str(x) for x in d.get("parameters", [])),
+        source=Source(d.get("source", "template")),
+        rationale=str(d.get("rationale", "")),
+        initial={str(k): float(v) for k, v in (d.get("initial") or {}).items()},
+        parent_id=d.get("parent_id"),
+    )
+
+
+# -- propose ---------------------------------------------------------------------
+
+
+def propose(loop: Loop, k: int) -> None:
+    """Ask the offline planner, and the LLM when configured; record every call."""
+    _propose_offline(loop, k)
+    if loop.llm is not None:
+        _propose_llm(loop, k)
+
+
+def _propose_offline(loop: Loop, k: int) -> None:
+    cid = node_id(loop.campaign_id, k, "propose")
+    if loop.store.has_row("planner_call", cid):
+        return
+    data = loop.data(until=k)
+    leaders = loop.leaders(k - 1)
+    started = time.perf_counter()
+    proposals = OfflinePlanner(loop.backend.inputs, target=loop.target).propose(
+        data, leaders
+    )
+    context = {
+        "target": loop.target,
+        "variables": [
+            {"name": v.name, "unit": v.unit, "low": v.low, "high": v.high}
+            for v in loop.backend.inputs
+        ],
+        "n_points": len(data),
+        "data": list(data.shas),
+        "leaders": [
+            {"id": lead.hypothesis_id, "expression": lead.expression}
+            for lead in leaders
+        ],
+    }
+    loop.store.add_planner_call(
+        cid,
+        campaign_id=loop.campaign_id,
+        iteration_id=loop.iteration_id(k),
+        planner="offline",
+        template_name="offline-rules-v1",
+        template_sha256=_sha_text(OfflinePlanner.__doc__ or ""),
+        prompt=json.dumps(context, sort_keys=True),
+        reply=json.dumps([proposal_json(p) for p in proposals], sort_keys=True),
+        parsed={"proposals": [proposal_json(p) for p in proposals]},
+        latency_s=time.perf_counter() - started,
+    )
+
+
+def _llm_usage(loop: Loop) -> tuple[int, int]:
+    """LLM calls made and tokens spent so far in this campaign (replayed ones count too)."""
+    calls = [
+        c
+        for c in loop.store.planner_calls_for(loop.campaign_id)
+        if c.planner.startswith("llm:")
+    ]
+    tokens = sum((c.input_tokens or 0) + (c.output_tokens or 0) for c in calls)
+    return len(calls), tokens
+
+
+def _recorded(loop: Loop, k: int, j: int) -> Recorded | None:
+    """Exchange `j` of iteration `k` from this campaign's record, else from the replayed one."""
+    sources = [loop.campaign_id]
+    if loop.config.llm_replay_from:
+        sources.append(loop.config.llm_replay_from)
+    calls = {
+        c.id: c
+        for cid in sources
+        for c in loop.store.planner_calls_for(cid)
+        if c.planner.startswith("llm:")
+    }
+    for campaign in sources:
+        call = calls.get(node_id(campaign, k, "llm", j))
+        if call is not None:
+            mode = (call.parsed_json or {}).get("mode", "text")
+            return Recorded(
+                call.reply, mode, call.error, call.input_tokens, call.output_tokens
+            )
+    return None
+
+
+def _llm_context(loop: Loop, k: int) -> PlannerContext:
+    views = []
+    for lead in loop.leaders(k - 1):
+        fits = [f for f in loop.store.fits_for(lead.hypothesis_id) if f.success]
+        last = fits[-1] if fits else None
+        views.append(
+            LeaderView(
+                lead.expression,
+                lead.parameters,
+                lead.values,
+                dict(last.stderr_json) if last else {},
+                dict(last.scores_json) if last else {},
+            )
+        )
+    rejected: list[tuple[str, str]] = []
+    for d in reversed(loop.store.decisions_for(loop.campaign_id)):
+        if d.kind == "reject" and d.hypothesis_id:
+            rejected.append(
+                (loop.store.get_hypothesis(d.hypothesis_id).expression, d.reason)
+            )
+        elif d.kind == "formalize":
+            rejected.extend(
+                (o["proposal"], o.get("reason", "rejected"))
+                for o in d.evidence_json.get("outcomes", [])
+                if o.get("outcome") == "rejected" and o.get("source") == str(Source.LLM)
+            )
+    calls, tokens = _llm_usage(loop)
+    cfg = loop.config
+    budget = {
+        "iterations_left": cfg.max_iterations - k,
+        "measurements_left": cfg.max_measurements - loop.measured(),
+        "llm_calls_left": cfg.llm_max_calls - calls,
+        "llm_tokens_left": cfg.llm_max_tokens - tokens,
+    }
+    return PlannerContext(
+        loop.backend.observables[0],
+        tuple(loop.backend.inputs),
+        loop.data(until=k),
+        tuple(views),
+        tuple(rejected),
+        budget,
+    )
+
+
+def _propose_llm(loop: Loop, k: int) -> None:
+    """One LLM turn; skipped (and recorded) when its budget is spent."""
+    if loop.llm is None:
+        return
+    skip_id = node_id(loop.campaign_id, k, "skip-llm")
+    if loop.store.has_row("decision", skip_id):
+        return
+    if not any(_recorded(loop, k, j) for j in range(MAX_EXCHANGES)):
+        calls, tokens = _llm_usage(loop)
+        if calls >= loop.config.llm_max_calls or tokens >= loop.config.llm_max_tokens:
+            loop.store.add_decision(
+                skip_id,
+                campaign_id=loop.campaign_id,
+                iteration_id=loop.iteration_id(k),
+                kind="skip-llm",
+                reason=(
+                    f"LLM budget spent ({calls}/{loop.config.llm_max_calls} calls, "
+                    f"{tokens}/{loop.config.llm_max_tokens} tokens); the offline planner and SR go on"
+                ),
+            )
+            return
+    llm = loop.llm
+    values = render_values(
+        _llm_context(loop, k), max_proposals=loop.config.llm_max_proposals
+    )
+
+    def record(ex: Exchange) -> None:
+        error = ex.error or (
+            f"unusable reply: {ex.reply_error}" if ex.reply_error else None
+        )
+        loop.store.add_planner_call(
+            node_id(loop.campaign_id, k, "llm", ex.index),
+            campaign_id=loop.campaign_id,
+            iteration_id=loop.iteration_id(k),
+            planner=llm.name,
+            template_name=ex.template_name,
+            template_sha256=llm.template.sha256,
+            prompt=json.dumps(ex.messages),
+            reply=ex.content,
+            parsed=ex.parsed(),
+            input_tokens=ex.input_tokens,
+            output_tokens=ex.output_tokens,
+            latency_s=ex.latency_s,
+            error=error[-_MAX_MESSAGE:] if error else None,
+        )
+
+    llm.propose(values, recorded=lambda j: _recorded(loop, k, j), record=record)
+
+
+# -- formalize ---------------------------------------------------------------------
+
+
+def formalize(loop: Loop, k: int) -> None:
+    """Turn this iteration's planner proposals (offline and LLM) into checked hypotheses."""
+    iid = loop.iteration_id(k)
+    items: list[tuple[Proposal, str]] = []
+    for call in loop.store.planner_calls_for(loop.campaign_id):
+        if call.iteration_id != iid or call.planner.startswith("sr:"):
+            continue
+        for p in (call.parsed_json or {}).get("proposals", []):
+            items.append((_proposal_from_json(p), call.id))
+    _admit(loop, k, "formalize", items)
+
+
+# -- search ------------------------------------------------------------------------
+
+
+def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
+    """Symbolic regression on all data so far; its Pareto front joins the rivals.
+
+    Args:
+        loop: The campaign.
+        k: The iteration.
+        remaining_s: Campaign time left, if the campaign has a time limit;
+            the search's safety cap never exceeds it.
+    """
+    sid = node_id(loop.campaign_id, k, "search")
+    if loop.store.has_row("planner_call", sid) or loop.store.has_row("decision", sid):
+        return
+    prev = loop.judgement(k - 1) if k > 0 else None
+    if prev and prev.get("leader_adequate"):
+        loop.store.add_decision(
+            sid,
+            campaign_id=loop.campaign_id,
+            iteration_id=loop.iteration_id(k),
+            kind="skip-search",
+            reason="an adequate law leads; symbolic regression skipped to spend the budget on testing it",
+            hypothesis_id=prev.get("leader"),
+            evidence={"leader": prev.get("leader")},
+        )
+        return
+    cfg = loop.config
+    seed = node_seed(cfg.seed, k, "search")
+    data = loop.data(until=k).subsample(cfg.sr_max_points, np.random.default_rng(seed))
+    X = np.column_stack([data.inputs[v] for v in loop.variables])
+    cap = (
+        cfg.sr_time_limit
+        if remaining_s is None
+        else max(1.0, min(cfg.sr_time_limit, remaining_s))
+    )
+    started = time.perf_counter()
+    error, front, params, selected, engine = None, [], {}, None, cfg.sr_engine
+    try:
+        result = loop.regressor_factory().search(
+            X,
+            data.y,
+            variable_names=loop.variables,
+            seed=seed,
+            time_limit=cap,
+            max_evaluations=cfg.sr_max_evaluations,
+        )
+        front = [
+            {"expression": c.expression, "complexity": c.complexity, "mse": c.mse}
+            for c in result.candidates
+        ]
+        params, selected = dict(result.params), result.selected
+        engine = f"{result.engine} {result.engine_version}"
+    except (
+        Exception
+    ) as exc:  # an SR failure is data: the loop goes on with the planners' laws
+        error = f"{type(exc).__name__}: {exc}"[-_MAX_MESSAGE:]
+    loop.store.add_planner_call(
+        sid,
+        campaign_id=loop.campaign_id,
+        iteration_id=loop.iteration_id(k),
+        planner=f"sr:{cfg.sr_engine}",
+        template_name="sr-search",
+        template_sha256=_sha_text(json.dumps(params, sort_keys=True, default=str)),
+        prompt=json.dumps(
+            {
+                "engine": engine,
+                "settings": params,
+                "data": list(data.shas),
+                "n_points": len(data),
+                "seed": seed,
+            },
+            sort_keys=True,
+            default=str,
+        ),
+        reply=json.dumps(front),
+        parsed={"front": front, "selected": selected},
+        latency_s=time.perf_counter() - started,
+        error=error,
+    )
+    items: list[tuple[Proposal, str]] = []
+    for i, cand in enumerate(front):
+        why = f"SR Pareto front member {i} (complexity {cand['complexity']}, mse {cand['mse']:.3g})"
+        if i == selected:
+            why += ", the engine's selected model"
+        items.extend(
+            (p, sid)
+            for p in parametrize_numbers(
+                cand["expression"], loop.variables, source=Source.SR, rationale=why
+            )
+        )
+    _admit(loop, k, "search", items)
+
+
+# -- admission ---------------------------------------------------------------------
+
+
+def _admit(
+    loop: Loop, k: int, node: str, items: Sequence[tuple[Proposal, str]]
+) -> None:
+    """Formalize proposals, deduplicate them against the log, and record each outcome."""
+    outcome_id = node_id(loop.campaign_id, k, node, "outcome")
+    if loop.store.has_row("decision", outcome_id):
+        return
+    # Rows this node wrote before a crash are its own, not earlier proposals:
+    # leaving them out keeps a re-run's outcomes those of an uninterrupted run.
+    own = {node_id(loop.campaign_id, k, node, i) for i in range(len(items))}
+    known = {
+        h.canonical_key: h.id
+        for h in loop.store.list_hypotheses(loop.campaign_id)
+        if h.id not in own
+    }
+    units = {v.name: v.unit for v in loop.backend.inputs}
+    target_unit = loop.backend.observables[0].unit
+    outcomes = []
+    for i, (prop, call_id) in enumerate(items):
+        form = formalize_one(
+            prop, variables=loop.variables, units=units, target_unit=target_unit
+        )
+        entry: dict[str, Any] = {
+            "proposal": prop.expression,
+            "source": str(prop.source),
+            "call": call_id,
+        }
+        if not form.ok:
+            entry.update(outcome="rejected", reason=form.message)
+        elif form.key in known:
+            entry.update(outcome="duplicate", hypothesis=known[form.key])
+            loop.store.link(
+                known[form.key], "hypothesis", call_id, "planner_call", "proposed-by"
+            )
+        else:
+            hid = node_id(loop.campaign_id, k, node, i)
+            rejected = form.units_consistent is False
+            loop.store.add_hypothesis(
+                hid,
+                campaign_id=loop.campaign_id,
+                iteration_id=loop.iteration_id(k),
+                expression=form.expression,
+                parameters=form.parameters,
+                source=str(prop.source),
+                source_detail=json.dumps(
+                    {"rationale": prop.rationale, "initial": prop.initial},
+                    sort_keys=True,
+                ),
+                canonical_key=form.key,
+                units_consistent=form.units_consistent,
+                units_message=form.message,
+                statement=f"{loop.target} = {form.expression}",
+                status="rejected" if rejected else "open",
+            )
+            loop.store.link(hid, "hypothesis", call_id, "planner_call", "proposed-by")
+            if prop.parent_id:
+                loop.store.link(
+                    hid, "hypothesis", prop.parent_id, "hypothesis", "derived-from"
+                )
+            known[form.key] = hid
+            entry.update(outcome="rejected" if rejected else "new", hypothesis=hid)
+            if rejected:
+                entry["reason"] = f"units inconsistent: {form.message}"
+        outcomes.append(entry)
+    counts = {
+        o: sum(e["outcome"] == o for e in outcomes)
+        for o in ("new", "duplicate", "rejected")
+    }
+    loop.store.add_decision(
+        outcome_id,
+        campaign_id=loop.campaign_id,
+        iteration_id=loop.iteration_id(k),
+        kind="formalize",
+        reason=f"{counts['new']} new, {counts['duplicate']} duplicates, {counts['rejected']} rejected",
+        evidence={"outcomes": outcomes},
+    )
