@@ -273,3 +273,14 @@ def test_replay_makes_no_request_and_reaches_the_same_decisions(llm_env, tmp_pat
             c.parsed_json["reused"] for c in llm_calls(db, replayed["campaign_id"])
         )
     assert replayed["best"]["expression"] == first["best"]["expression"]
+
+
+def test_the_call_budget_stops_llm_calls_and_says_so(llm_env, tmp_path):
+    with FakeOpenAI([reply("c0*L*g")]) as server:
+        db = f"sqlite:///{tmp_path / 'b.db'}"
+        summary = start_campaign(llm_config(server, llm_max_calls=1), db)
+        assert len(server.completions) == 1
+    with open_store(db) as store:
+        skips = [d for d in store.decisions_for(summary["campaign_id"]) if d.kind == "skip-llm"]
+    assert skips
+    assert "1/1 calls" in skips[0].reason
