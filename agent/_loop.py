@@ -254,6 +254,32 @@ class Loop:
             duration_s=time.perf_counter() - started,
         )
 
+    def _supersede(self, k: int, accepted: str, scored: list[Scored]) -> None:
+        """Mark rivals that also fit, but are more complex, as replaced by the accepted law."""
+        rivals = [
+            s.hypothesis_id
+            for s in scored
+            if s.hypothesis_id != accepted and s.success and s.chi2 <= s.bound
+        ]
+        if not rivals:
+            return
+        did = node_id(self.campaign_id, k, "supersede")
+        self.store.add_decision(
+            did,
+            campaign_id=self.campaign_id,
+            iteration_id=self.iteration_id(k),
+            kind="supersede",
+            reason=(
+                f"{len(rivals)} rival law(s) also fit the data but are no simpler; "
+                "the accepted law replaces them"
+            ),
+            hypothesis_id=accepted,
+            evidence={"superseded": rivals},
+        )
+        for hid in rivals:
+            self.store.set_hypothesis_status(hid, "superseded")
+            self.store.link(hid, "hypothesis", accepted, "hypothesis", "replaced-by")
+
     def _bound(self, n: int, k: int, data: Dataset) -> float:
         """The adequacy bound on `n` points with `k` constants, given the data's noise estimate."""
         sd, dof = data.noise()
@@ -452,6 +478,7 @@ class Loop:
                 self.store.link(
                     did, "decision", leader_fit.id, "model_fit", "supported-by"
                 )
+            self._supersede(k, verdict.leader, scored)
         self.store.finish_iteration(
             iid, {"decision": kind, "reason": reason, "measurements": measured}
         )

@@ -29,3 +29,19 @@ def fast_config_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+def dump_diff(a: dict, b: dict, limit: int = 8) -> str:
+    """The first differences between two campaign dumps, for a readable failure."""
+    out = []
+    for table in sorted(set(a) | set(b)):
+        rows_a, rows_b = a.get(table, []), b.get(table, [])
+        if len(rows_a) != len(rows_b):
+            out.append(f"{table}: {len(rows_a)} rows vs {len(rows_b)}")
+        for i, (ra, rb) in enumerate(zip(rows_a, rows_b, strict=False)):
+            for key in sorted(set(ra) | set(rb)):
+                if ra.get(key) != rb.get(key):
+                    out.append(
+                        f"{table}[{i}].{key}: {str(ra.get(key))[:300]!r} != {str(rb.get(key))[:300]!r}"
+                    )
+    return "\n".join(out[:limit]) or "no difference"

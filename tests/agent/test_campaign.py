@@ -6,7 +6,7 @@ import sympy
 
 from agent import CampaignConfig, campaign_summary, start_campaign
 from storage import open_store
-from tests.conftest import FAST
+from tests.conftest import FAST, dump_diff
 from tools import is_equivalent, parse_expression
 
 PENDULUM_VARS = ["L", "theta0", "m", "g"]
@@ -66,6 +66,11 @@ def test_the_record_explains_the_acceptance(pendulum_run):
     assert {c.planner for c in calls} >= {"offline", "sr:operon"}
     edges = {(e.source_id, e.relation, e.target_id) for e in store.edges_for(cid)}
     assert (accepted[0].id, "supported-by", accept[0].id) in edges
+    superseded = store.list_hypotheses(cid, status="superseded")
+    assert (
+        superseded
+    )  # rivals that also fit, with more structure, give way to the accepted law
+    assert all((h.id, "replaced-by", accepted[0].id) in edges for h in superseded)
     assert store.check_lineage(cid) == []
     campaign = store.get_campaign(cid)
     assert campaign.code_version
@@ -82,9 +87,11 @@ def test_same_seed_gives_identical_provenance(pendulum_run, tmp_path):
     )
     s1, s2 = open_store(db), open_store(db2)
     try:
-        assert s1.dump_campaign(summary["campaign_id"]) == s2.dump_campaign(
-            again["campaign_id"]
+        d1, d2 = (
+            s1.dump_campaign(summary["campaign_id"]),
+            s2.dump_campaign(again["campaign_id"]),
         )
+        assert d1 == d2, dump_diff(d1, d2)
     finally:
         s1.close()
         s2.close()

@@ -11,12 +11,24 @@ from prompts import load
 def test_rendered_prompt_summarises_instead_of_dumping():
     rng = np.random.default_rng(0)
     L, g = rng.uniform(0.1, 2, 200), rng.uniform(1, 20, 200)
-    data = Dataset({"L": L, "g": g}, 2 * np.pi * np.sqrt(L / g) * (1 + 0.05 * L), np.zeros(200, dtype=int))
+    data = Dataset(
+        {"L": L, "g": g},
+        2 * np.pi * np.sqrt(L / g) * (1 + 0.05 * L),
+        np.zeros(200, dtype=int),
+    )
     ctx = PlannerContext(
         target=Variable("T", "s"),
         inputs=(Variable("L", "m", 0.1, 2.0), Variable("g", "m/s**2", 1.0, 20.0)),
         data=data,
-        leaders=(LeaderView("c0*sqrt(L/g)", ("c0",), {"c0": 6.4}, {"c0": 0.01}, {"chi2": 40.0, "r2": 0.999, "complexity": 8}),),
+        leaders=(
+            LeaderView(
+                "c0*sqrt(L/g)",
+                ("c0",),
+                {"c0": 6.4},
+                {"c0": 0.01},
+                {"chi2": 40.0, "r2": 0.999, "complexity": 8},
+            ),
+        ),
         rejected=(("c0*L*g", "misfit: reduced chi-square 1e4"),),
         budget={"iterations_left": 3, "llm_calls_left": 5},
     )

@@ -281,6 +281,10 @@ def test_the_call_budget_stops_llm_calls_and_says_so(llm_env, tmp_path):
         summary = start_campaign(llm_config(server, llm_max_calls=1), db)
         assert len(server.completions) == 1
     with open_store(db) as store:
-        skips = [d for d in store.decisions_for(summary["campaign_id"]) if d.kind == "skip-llm"]
+        skips = [
+            d
+            for d in store.decisions_for(summary["campaign_id"])
+            if d.kind == "skip-llm"
+        ]
     assert skips
     assert "1/1 calls" in skips[0].reason

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from storage import open_store
+from tests.conftest import dump_diff
 
 pytestmark = pytest.mark.slow
 
@@ -126,9 +127,8 @@ def test_sigkill_then_resume_gives_the_uninterrupted_record(
 
     a, b = open_store(f"sqlite:///{ref_db}"), open_store(f"sqlite:///{db}")
     try:
-        assert a.dump_campaign(ref_summary["campaign_id"]) == b.dump_campaign(cid), (
-            f"chaos seed {seed}"
-        )
+        da, db_ = a.dump_campaign(ref_summary["campaign_id"]), b.dump_campaign(cid)
+        assert da == db_, f"chaos seed {seed}:\n{dump_diff(da, db_)}"
         assert b.check_lineage(cid) == []
     finally:
         a.close()

@@ -164,4 +164,6 @@ def test_expression_text_reads_back_equal(expr):
     # Equal as sympy builds it; where sympy's automatic evaluation regroups a
     # product (-(x + y)*c reads back as (-x - y)*c), equal after expansion.
     assert back == expr or sympy.expand(back - expr) == 0
-    assert expression_text(back) == expression_text(parse_expression(expression_text(back), ["x", "y", "z"]))
+    assert expression_text(back) == expression_text(
+        parse_expression(expression_text(back), ["x", "y", "z"])
+    )
