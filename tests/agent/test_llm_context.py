@@ -35,7 +35,8 @@ def test_rendered_prompt_summarises_instead_of_dumping():
     text = load("propose_hypotheses").render(**render_values(ctx, max_proposals=4))
     assert "`L` [m]: 0.1 .. 2 (uniform)" in text
     assert "200 measurements" in text
-    assert "Log-log slopes" in text and "`L` +0.5" in text
+    assert "Log-log slopes" in text
+    assert "`L` +0.5" in text
     assert "c0 = 6.4 ± 0.01" in text
     assert "residuals trend with `L`" in text  # the misfit grows with L
     assert "`c0*L*g`: misfit" in text
