@@ -377,6 +377,10 @@ def bench_feynman(
         int, typer.Option(help="Measurements per problem.")
     ] = 10_000,
     seed: Annotated[int, typer.Option(help="Campaign seed.")] = 0,
+    tolerance: Annotated[
+        float | None,
+        typer.Option(help="Relative precision laws must hold to (default 1e-3)."),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -395,6 +399,7 @@ def bench_feynman(
             time_limit=time_limit,
             max_measurements=max_measurements,
             seed=seed,
+            tolerance=tolerance,
             db_url=_db(db),
         )
     if as_json:

@@ -104,6 +104,7 @@ def bench_feynman(
     time_limit: float = 300.0,
     max_measurements: int = 10_000,
     seed: int = 0,
+    tolerance: float | None = None,
     db_url: str,
 ) -> list[dict[str, Any]]:
     """Run one campaign per problem and judge each found law against the truth.
@@ -115,6 +116,8 @@ def bench_feynman(
         time_limit: Wall-clock budget per campaign, seconds.
         max_measurements: Measurement budget per campaign.
         seed: Campaign seed.
+        tolerance: Relative precision to which laws must hold (None: the
+            campaign default, 1e-3).
         db_url: Where the campaigns are recorded.
 
     Returns:
@@ -144,6 +147,7 @@ def bench_feynman(
             max_measurements=max_measurements,
             max_iterations=1000,
             device="cpu",
+            **({"tolerance": tolerance} if tolerance is not None else {}),
             name=f"bench-{pid}-noise{noise:g}-seed{seed}-{time.time_ns()}",
         )
         started = time.perf_counter()
