@@ -16,6 +16,9 @@ from tools import bic, complexity, fit_parameters, parse_expression, r2, rmse
 
 __all__ = ["FitRecord", "fit_hypothesis", "predictor"]
 
+_KNOWN_STARTS = 2
+_FRESH_STARTS = 8
+
 
 @dataclass(frozen=True, slots=True)
 class FitRecord:
@@ -89,6 +92,10 @@ def fit_hypothesis(
     """
     expr = parse_expression(expression, variables, parameters)
     sigma = point_sigma(data.y, noise_sd, tolerance)
+    # Starting values from an earlier fit or from SR sit near the optimum already;
+    # a second start guards against a poor one, eight random ones would mostly
+    # re-find it at several seconds a law for SR's longer expressions.
+    known = all(p in initial for p in parameters)
     result = fit_parameters(
         expr,
         list(parameters),
@@ -97,6 +104,7 @@ def fit_hypothesis(
         sigma=sigma,
         seed=seed,
         initial=dict(initial),
+        n_starts=_KNOWN_STARTS if known else _FRESH_STARTS,
     )
     values = {k: float(v) for k, v in result.values.items()}
     yhat = predictor(expression, variables, parameters, values)(data.inputs)
