@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import experiments
-from agent._config import CampaignConfig
+from agent._config import load_config
 from agent._runner import start_campaign
 from agent.errors import ConfigError
 from tools import ExpressionError, is_equivalent, parse_expression, r2
@@ -135,21 +135,23 @@ def bench_feynman(
         raise ConfigError(msg)
     rows = []
     for pid in chosen:
-        config = CampaignConfig(
-            backend="core/Formula-v0",
-            backend_options={
+        settings: dict[str, Any] = {
+            "backend": "core/Formula-v0",
+            "backend_options": {
                 "problem_file": str(problems_file.resolve()),
                 "problem_id": pid,
             },
-            noise=noise,
-            seed=seed,
-            time_limit=time_limit,
-            max_measurements=max_measurements,
-            max_iterations=1000,
-            device="cpu",
-            **({"tolerance": tolerance} if tolerance is not None else {}),
-            name=f"bench-{pid}-noise{noise:g}-seed{seed}-{time.time_ns()}",
-        )
+            "noise": noise,
+            "seed": seed,
+            "time_limit": time_limit,
+            "max_measurements": max_measurements,
+            "max_iterations": 1000,
+            "device": "cpu",
+            "name": f"bench-{pid}-noise{noise:g}-seed{seed}-{time.time_ns()}",
+        }
+        if tolerance is not None:
+            settings["tolerance"] = tolerance
+        config = load_config(None, settings)  # validated; a bad value is a ConfigError
         started = time.perf_counter()
         summary = start_campaign(config, db_url)
         seconds = time.perf_counter() - started
