@@ -149,6 +149,14 @@ class CampaignConfig(BaseModel):
         ge=1000,
         description="Evaluation budget of one SR search (the normal stop).",
     )
+    sr_threads: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "Threads of the pyoperon search. More is faster, but its parallel search stops "
+            "its evaluation budget at timing-dependent points, so runs with one seed can differ."
+        ),
+    )
     sr_max_points: int = Field(
         default=600, ge=20, description="At most this many points go to SR."
     )

@@ -352,7 +352,9 @@ def _admit(
         return
     # Rows this node wrote before a crash are its own, not earlier proposals:
     # leaving them out keeps a re-run's outcomes those of an uninterrupted run.
-    own = {node_id(loop.campaign_id, k, node, i) for i in range(len(items))}
+    own = {
+        node_id(loop.campaign_id, k, f"{node}.hypothesis", i) for i in range(len(items))
+    }
     known = {
         h.canonical_key: h.id
         for h in loop.store.list_hypotheses(loop.campaign_id)
@@ -378,7 +380,7 @@ def _admit(
                 known[form.key], "hypothesis", call_id, "planner_call", "proposed-by"
             )
         else:
-            hid = node_id(loop.campaign_id, k, node, i)
+            hid = node_id(loop.campaign_id, k, f"{node}.hypothesis", i)
             rejected = form.units_consistent is False
             loop.store.add_hypothesis(
                 hid,

@@ -95,9 +95,12 @@ def _regressor_factory(
     def make() -> Any:
         from tools.sr import DEFAULT_SYMBOLS, make_engine  # noqa: PLC0415 - loads pyoperon lazily
 
-        if config.sr_engine == "operon" and angles:
-            return make_engine("operon", allowed_symbols=DEFAULT_SYMBOLS + ",sin,cos")
-        return make_engine(config.sr_engine)
+        if config.sr_engine != "operon":
+            return make_engine(config.sr_engine)
+        symbols = DEFAULT_SYMBOLS + (",sin,cos" if angles else "")
+        return make_engine(
+            "operon", allowed_symbols=symbols, n_threads=config.sr_threads
+        )
 
     return make
 

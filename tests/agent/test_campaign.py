@@ -72,6 +72,19 @@ def test_the_record_explains_the_acceptance(pendulum_run):
     )  # rivals that also fit, with more structure, give way to the accepted law
     assert all((h.id, "replaced-by", accepted[0].id) in edges for h in superseded)
     assert store.check_lineage(cid) == []
+    ids = [
+        r.id
+        for rows in (
+            store.iterations_for(cid),
+            store.runs_for(cid),
+            calls,
+            store.list_hypotheses(cid),
+            decisions,
+            [f for h in store.list_hypotheses(cid) for f in store.fits_for(h.id)],
+        )
+        for r in rows
+    ]
+    assert len(ids) == len(set(ids)), "a row id is used twice across tables"
     campaign = store.get_campaign(cid)
     assert campaign.code_version
     assert campaign.environment_json["packages"]["torch"]
