@@ -66,6 +66,27 @@ class Loop:
         """The id of iteration `k`'s row."""
         return node_id(self.campaign_id, k, "iteration")
 
+    def record_decision(
+        self,
+        decision_id: str,
+        k: int,
+        kind: str,
+        reason: str,
+        *,
+        hypothesis_id: str | None = None,
+        evidence: Any = None,
+    ) -> None:
+        """Write a decision of iteration `k` (insert-if-absent, like every row)."""
+        self.store.add_decision(
+            decision_id,
+            campaign_id=self.campaign_id,
+            iteration_id=self.iteration_id(k),
+            kind=kind,
+            reason=reason,
+            hypothesis_id=hypothesis_id,
+            evidence=evidence,
+        )
+
     def begin_iteration(self, k: int) -> str:
         """Write the iteration row (once) with the seeds of its nodes."""
         seeds = {
@@ -264,15 +285,12 @@ class Loop:
         if not rivals:
             return
         did = node_id(self.campaign_id, k, "supersede")
-        self.store.add_decision(
+        self.record_decision(
             did,
-            campaign_id=self.campaign_id,
-            iteration_id=self.iteration_id(k),
-            kind="supersede",
-            reason=(
-                f"{len(rivals)} rival law(s) also fit the data but are no simpler; "
-                "the accepted law replaces them"
-            ),
+            k,
+            "supersede",
+            f"{len(rivals)} rival law(s) also fit the data but are no simpler; "
+            "the accepted law replaces them",
             hypothesis_id=accepted,
             evidence={"superseded": rivals},
         )
@@ -400,12 +418,11 @@ class Loop:
         fit_of = {f.hypothesis_id: f for f in fits}
         for hid, why in verdict.rejected:
             rid = node_id(self.campaign_id, k, "reject", hid)
-            self.store.add_decision(
+            self.record_decision(
                 rid,
-                campaign_id=self.campaign_id,
-                iteration_id=iid,
-                kind="reject",
-                reason=why,
+                k,
+                "reject",
+                why,
                 hypothesis_id=hid,
                 evidence={"fit": fit_of[hid].id, "scores": fit_of[hid].scores_json},
             )
@@ -460,14 +477,8 @@ class Loop:
             "measurements": measured,
             "iterations": k + 1,
         }
-        self.store.add_decision(
-            did,
-            campaign_id=self.campaign_id,
-            iteration_id=iid,
-            kind=kind,
-            reason=reason,
-            hypothesis_id=verdict.leader,
-            evidence=evidence,
+        self.record_decision(
+            did, k, kind, reason, hypothesis_id=verdict.leader, evidence=evidence
         )
         if verdict.accept and verdict.leader:
             self.store.set_hypothesis_status(verdict.leader, "accepted")

@@ -192,15 +192,12 @@ def _propose_llm(loop: Loop, k: int) -> None:
     if not any(_recorded(loop, k, j) for j in range(MAX_EXCHANGES)):
         calls, tokens = _llm_usage(loop)
         if calls >= loop.config.llm_max_calls or tokens >= loop.config.llm_max_tokens:
-            loop.store.add_decision(
+            loop.record_decision(
                 skip_id,
-                campaign_id=loop.campaign_id,
-                iteration_id=loop.iteration_id(k),
-                kind="skip-llm",
-                reason=(
-                    f"LLM budget spent ({calls}/{loop.config.llm_max_calls} calls, "
-                    f"{tokens}/{loop.config.llm_max_tokens} tokens); the offline planner and SR go on"
-                ),
+                k,
+                "skip-llm",
+                f"LLM budget spent ({calls}/{loop.config.llm_max_calls} calls, "
+                f"{tokens}/{loop.config.llm_max_tokens} tokens); the offline planner and SR go on",
             )
             return
     llm = loop.llm
@@ -263,12 +260,11 @@ def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
         return
     prev = loop.judgement(k - 1) if k > 0 else None
     if prev and prev.get("leader_adequate"):
-        loop.store.add_decision(
+        loop.record_decision(
             sid,
-            campaign_id=loop.campaign_id,
-            iteration_id=loop.iteration_id(k),
-            kind="skip-search",
-            reason="an adequate law leads; symbolic regression skipped to spend the budget on testing it",
+            k,
+            "skip-search",
+            "an adequate law leads; symbolic regression skipped to spend the budget on testing it",
             hypothesis_id=prev.get("leader"),
             evidence={"leader": prev.get("leader")},
         )
@@ -413,11 +409,10 @@ def _admit(
         o: sum(e["outcome"] == o for e in outcomes)
         for o in ("new", "duplicate", "rejected")
     }
-    loop.store.add_decision(
+    loop.record_decision(
         outcome_id,
-        campaign_id=loop.campaign_id,
-        iteration_id=loop.iteration_id(k),
-        kind="formalize",
-        reason=f"{counts['new']} new, {counts['duplicate']} duplicates, {counts['rejected']} rejected",
+        k,
+        "formalize",
+        f"{counts['new']} new, {counts['duplicate']} duplicates, {counts['rejected']} rejected",
         evidence={"outcomes": outcomes},
     )
