@@ -32,6 +32,9 @@ __all__ = ["Leader", "OfflinePlanner", "is_angle"]
 
 _ANGLE_MAX = 2 * math.pi + 1e-9
 _MAX_VARIANTS = 3
+# Treatments of angle inputs tried (power, sin, cos each): all of them for up to
+# three angles; beyond that the log-log fits would cost more than they tell.
+_MAX_ANGLE_CHOICES = 27
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +135,7 @@ class OfflinePlanner:
             for combo in itertools.product(("power", "sin", "cos"), repeat=len(angles))
         ]
         fits = []
-        for choice in choices[: 3**3]:
+        for choice in choices[:_MAX_ANGLE_CHOICES]:
             fit = self._loglog(data, choice)
             if fit is not None:
                 fits.append(fit)
