@@ -371,20 +371,51 @@ def bench_feynman(
     first: Annotated[
         int | None, typer.Option(help="Only the first N problems of the file.")
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help=(
+                "Comma-separated engines: `lawloop` (the campaign), `operon` and "
+                "`gplearn` (one search on the same number of random inputs)."
+            )
+        ),
+    ] = "lawloop",
     noise: Annotated[float, typer.Option(help="Gaussian noise, RMS units.")] = 0.0,
-    time_limit: Annotated[float, typer.Option(help="Seconds per problem.")] = 300.0,
+    time_limit: Annotated[
+        float, typer.Option(help="Seconds per problem and engine.")
+    ] = 300.0,
     max_measurements: Annotated[
-        int, typer.Option(help="Measurements per problem.")
+        int, typer.Option(help="Measurements per problem and engine.")
     ] = 10_000,
     seed: Annotated[int, typer.Option(help="Campaign seed.")] = 0,
     tolerance: Annotated[
         float | None,
         typer.Option(help="Relative precision laws must hold to (default 1e-3)."),
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help=(
+                "Also write the rows as one JSON list to this file (replaced), "
+                "rewritten after each row; read by benchmarks/feynman_table.py."
+            )
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run each problem as a campaign on core/Formula-v0 and report what was recovered."""
+    """Run each problem with each engine on core/Formula-v0 and report what was recovered."""
+    done: list[dict[str, Any]] = []
+
+    def save(row: dict[str, Any]) -> None:
+        # The whole list each time, replaced atomically: a bench of hours that
+        # stops part-way leaves a valid file holding every finished row.
+        done.append(row)
+        if out is not None:
+            tmp = out.with_name(out.name + ".tmp")
+            tmp.write_text(json.dumps(done, indent=2, default=str) + "\n")
+            tmp.replace(out)
+
     with _errors():
         from agent import bench_feynman as run_bench  # noqa: PLC0415
         from agent import problem_ids  # noqa: PLC0415
@@ -395,32 +426,49 @@ def bench_feynman(
         rows = run_bench(
             problems,
             ids=chosen,
+            engines=[e.strip() for e in engine.split(",") if e.strip()],
             noise=noise,
             time_limit=time_limit,
             max_measurements=max_measurements,
             seed=seed,
             tolerance=tolerance,
             db_url=_db(db),
+            on_row=save,
         )
     if as_json:
         _print_json(rows)
         return
     from rich.table import Table  # noqa: PLC0415
 
-    table = Table("id", "recovered", "seconds", "measurements", "test R2", "expression")
+    table = Table(
+        "id",
+        "engine",
+        "recovered",
+        "seconds",
+        "measurements",
+        "test R2",
+        "expression",
+    )
     for r in rows:
         r2 = "" if r["test_r2"] is None else f"{r['test_r2']:.6f}"
         table.add_row(
             r["id"],
+            r["engine"],
             "yes" if r["recovered"] else "no",
             f"{r['seconds']:.1f}",
             str(r["measurements"]),
             r2,
-            str(r["expression"]),
+            str(r["expression"])
+            if r["status"] != "failed"
+            else f"failed: {r['detail']}",
         )
     console = _console()
     console.print(table)
-    console.print(f"recovered {sum(r['recovered'] for r in rows)}/{len(rows)}")
+    for name in dict.fromkeys(r["engine"] for r in rows):
+        mine = [r for r in rows if r["engine"] == name]
+        console.print(
+            f"{name}: recovered {sum(r['recovered'] for r in mine)}/{len(mine)}"
+        )
 
 
 def main() -> None:

@@ -2,22 +2,26 @@
 
 The campaign sees a blinded `core/Formula-v0`; only this harness opens the
 unblinded backend to read the true formula and to compute the test-set R^2
-on fresh clean points.
+on fresh clean points. Baseline engines (`operon`, `gplearn`) get the same
+measurement budget as random inputs and one symbolic-regression search on
+them, judged by the same rule.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import experiments
-from agent._config import load_config
+from agent._config import CampaignConfig, load_config
+from agent._offline import is_angle
 from agent._runner import start_campaign
 from agent.errors import ConfigError
 from tools import ExpressionError, is_equivalent, parse_expression, r2
@@ -28,6 +32,34 @@ log = logging.getLogger(__name__)
 
 _TEST_POINTS = 1000
 
+_BASELINES = ("operon", "gplearn")
+"""Baseline engines: one search on random inputs, no loop (`tools.sr` names)."""
+_ENGINES = ("lawloop", *_BASELINES)
+"""Engines `bench_feynman` runs: the full campaign and the baselines."""
+
+_GPLEARN_MAX_POINTS = 10_000
+"""Most points gplearn gets; it has no time cap, so the point count is the only lever.
+
+Measured on 2 cores with the engine's defaults (1000 programs x 20
+generations): 16 s on 1,000 points and 22 s on 10,000 (3 inputs, clean),
+19 s on 2,000 and 24 s on 10,000 (6 inputs, 10% noise). Per-program
+overhead dominates, so subsampling below the default budget buys little;
+the cap (SRBench's training-set size) guards larger `--max-measurements`.
+"""
+
+
+def _problems(problems_file: Path) -> list[dict[str, Any]]:
+    """The problem records of a benchmark file, in file order."""
+    try:
+        doc = json.loads(problems_file.read_text())
+        problems = [dict(p) for p in doc["problems"]]
+        for p in problems:
+            p["id"] = str(p["id"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        msg = f"Cannot read benchmark problems from `{problems_file}`: {exc}."
+        raise ConfigError(msg) from exc
+    return problems
+
 
 def problem_ids(problems_file: Path) -> list[str]:
     """The ids of the problems in a benchmark file, in file order.
@@ -35,12 +67,22 @@ def problem_ids(problems_file: Path) -> list[str]:
     Raises:
         ConfigError: The file cannot be read or has no `problems` list.
     """
-    try:
-        doc = json.loads(problems_file.read_text())
-        return [str(p["id"]) for p in doc["problems"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        msg = f"Cannot read benchmark problems from `{problems_file}`: {exc}."
-        raise ConfigError(msg) from exc
+    return [p["id"] for p in _problems(problems_file)]
+
+
+def _check_engines(engines: Sequence[str]) -> list[str]:
+    """The engines to run, duplicates dropped; unknown names are a `ConfigError`."""
+    chosen = list(dict.fromkeys(engines))
+    unknown = [e for e in chosen if e not in _ENGINES]
+    if unknown or not chosen:
+        close = difflib.get_close_matches(unknown[0], _ENGINES, n=1) if unknown else []
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        msg = (
+            f"Unknown bench engine(s) {unknown or chosen}.{hint} "
+            f"Choose from {list(_ENGINES)}."
+        )
+        raise ConfigError(msg)
+    return chosen
 
 
 def _verdict(
@@ -96,79 +138,227 @@ def _verdict(
         }
 
 
+def _campaign_row(
+    problems_file: Path,
+    pid: str,
+    *,
+    noise: float,
+    time_limit: float,
+    max_measurements: int,
+    seed: int,
+    tolerance: float | None,
+    db_url: str,
+) -> dict[str, Any]:
+    """One full campaign on a problem, judged."""
+    settings: dict[str, Any] = {
+        "backend": "core/Formula-v0",
+        "backend_options": {
+            "problem_file": str(problems_file.resolve()),
+            "problem_id": pid,
+        },
+        "noise": noise,
+        "seed": seed,
+        "time_limit": time_limit,
+        "max_measurements": max_measurements,
+        "max_iterations": 1000,
+        "device": "cpu",
+        "name": f"bench-{pid}-noise{noise:g}-seed{seed}-{time.time_ns()}",
+    }
+    if tolerance is not None:
+        settings["tolerance"] = tolerance
+    config = load_config(None, settings)  # validated; a bad value is a ConfigError
+    started = time.perf_counter()
+    summary = start_campaign(config, db_url)
+    seconds = time.perf_counter() - started
+    best = summary.get("best") or {}
+    verdict = _verdict(problems_file, pid, best.get("expression"), seed)
+    return {
+        "recovered": bool(verdict["recovered"]),
+        "expression": best.get("expression"),
+        "seconds": round(seconds, 2),
+        "measurements": summary["measurements"],
+        "points_used": None,
+        "test_r2": verdict["test_r2"],
+        "method": verdict["method"],
+        "detail": verdict["detail"],
+        "campaign_id": summary["campaign_id"],
+        "status": summary["status"],
+        "stop_reason": summary.get("stop_reason"),
+    }
+
+
+def _baseline_engine(name: str, lab: experiments.ExperimentBackend) -> Any:
+    """The engine as a campaign would build it, so the baseline differs only in the loop."""
+    from tools.sr import DEFAULT_SYMBOLS, make_engine  # noqa: PLC0415 - loads SR packages lazily
+
+    if name != "operon":
+        return make_engine(name)
+    # The same primitives and threads as the campaign's search (agent._runner).
+    angles = any(is_angle(v) for v in lab.inputs)
+    return make_engine(
+        "operon",
+        allowed_symbols=DEFAULT_SYMBOLS + (",sin,cos" if angles else ""),
+        n_threads=CampaignConfig.model_fields["sr_threads"].default,
+    )
+
+
+def _baseline_row(
+    problems_file: Path,
+    pid: str,
+    engine: str,
+    *,
+    noise: float,
+    time_limit: float,
+    max_measurements: int,
+    seed: int,
+) -> dict[str, Any]:
+    """One search by a baseline engine on `max_measurements` random inputs, judged."""
+    options = {"problem_file": str(problems_file.resolve()), "problem_id": pid}
+    expression: str | None = None
+    error: str | None = None
+    points_used: int | None = None
+    started = time.perf_counter()
+    try:
+        with experiments.make(
+            "core/Formula-v0", options=options, noise=noise, device="cpu"
+        ) as lab:
+            names = [v.name for v in lab.inputs]
+            rng = np.random.default_rng(seed)
+            inputs = lab.sample_inputs(rng, max_measurements)
+            y = lab.run_batch(inputs, seed=seed).columns[lab.observables[0].name]
+            X = np.column_stack([inputs[n] for n in names])
+            # A campaign drops non-finite measurements too (agent._data.Dataset).
+            keep = np.isfinite(y) & np.all(np.isfinite(X), axis=1)
+            if engine == "gplearn" and keep.sum() > _GPLEARN_MAX_POINTS:
+                chosen = rng.choice(
+                    np.flatnonzero(keep), _GPLEARN_MAX_POINTS, replace=False
+                )
+                keep = np.zeros_like(keep)
+                keep[chosen] = True
+            points_used = int(keep.sum())
+            max_evaluations = (
+                CampaignConfig.model_fields["sr_max_evaluations"].default
+                if engine == "operon"
+                else None
+            )
+            result = _baseline_engine(engine, lab).search(
+                X[keep],
+                y[keep],
+                variable_names=names,
+                seed=seed,
+                time_limit=time_limit,
+                max_evaluations=max_evaluations,
+            )
+            expression = result.best.expression
+    except Exception as exc:  # a failed baseline is a result row, not a failed bench
+        log.warning("bench %s/%s failed: %s", pid, engine, exc)
+        error = f"{type(exc).__name__}: {exc}"[-1500:]
+    seconds = time.perf_counter() - started
+    verdict = _verdict(problems_file, pid, expression, seed)
+    return {
+        "recovered": bool(verdict["recovered"]),
+        "expression": expression,
+        "seconds": round(seconds, 2),
+        "measurements": max_measurements,
+        "points_used": points_used,
+        "test_r2": verdict["test_r2"],
+        "method": verdict["method"],
+        "detail": error or verdict["detail"],
+        "campaign_id": None,
+        "status": "failed" if error else "finished",
+        "stop_reason": None,
+    }
+
+
 def bench_feynman(
     problems_file: Path,
     *,
     ids: Sequence[str] | None = None,
+    engines: Sequence[str] = ("lawloop",),
     noise: float = 0.0,
     time_limit: float = 300.0,
     max_measurements: int = 10_000,
     seed: int = 0,
     tolerance: float | None = None,
     db_url: str,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run one campaign per problem and judge each found law against the truth.
+    """Run each engine on each problem and judge each found law against the truth.
+
+    `lawloop` runs a full campaign. A baseline (`operon`, `gplearn`) draws
+    `max_measurements` random inputs from the blinded backend, measures them
+    with the same noise, and runs one search with `time_limit` as its cap
+    and its default evaluation budget (for `operon`, the campaign's
+    `sr_max_evaluations`, primitives and threads). gplearn ignores time
+    limits, so it gets at most 10,000 of the points (`points_used`).
 
     Args:
         problems_file: A file in the format of `shared/benchmarks/feynman_dev.json`.
         ids: Problem ids to run (default: all, in file order).
+        engines: `lawloop`, `operon` or `gplearn`, run in this order on each
+            problem.
         noise: Gaussian noise in RMS units.
-        time_limit: Wall-clock budget per campaign, seconds.
-        max_measurements: Measurement budget per campaign.
-        seed: Campaign seed.
+        time_limit: Wall-clock budget per problem and engine, seconds.
+        max_measurements: Measurement budget per problem and engine.
+        seed: Campaign seed, also the seed of the baselines' inputs and search.
         tolerance: Relative precision to which laws must hold (None: the
-            campaign default, 1e-3).
+            campaign default, 1e-3); campaigns only.
         db_url: Where the campaigns are recorded.
+        on_row: Called with each row as soon as it is judged, so a long
+            bench can save its progress.
 
     Returns:
-        One row per problem: `id`, `recovered`, `expression`, `seconds`,
-        `measurements`, `test_r2`, `method`, `campaign_id`, `status`.
+        One row per problem and engine: `id`, `engine`, `split` (from the
+        file, or None), `noise`, `recovered`, `expression`, `seconds`,
+        `measurements` (drawn), `points_used` (given to a baseline's search;
+        None for campaigns), `test_r2`, `method`, `detail` (the verdict's, or
+        a baseline's error), `campaign_id`, `status` (`failed` for a baseline
+        that raised), `stop_reason` (campaign-only fields are None for
+        baselines).
 
     Raises:
-        ConfigError: Unknown problem id or unreadable file.
+        ConfigError: Unknown problem id or engine, or unreadable file.
     """
-    known = problem_ids(problems_file)
-    chosen = list(ids) if ids else known
-    unknown = [i for i in chosen if i not in known]
+    problems = {p["id"]: p for p in _problems(problems_file)}
+    chosen = list(ids) if ids else list(problems)
+    unknown = [i for i in chosen if i not in problems]
     if unknown:
         msg = f"Unknown problem id(s) {unknown} in `{problems_file}`."
         raise ConfigError(msg)
+    names = _check_engines(engines)
     rows = []
     for pid in chosen:
-        settings: dict[str, Any] = {
-            "backend": "core/Formula-v0",
-            "backend_options": {
-                "problem_file": str(problems_file.resolve()),
-                "problem_id": pid,
-            },
-            "noise": noise,
-            "seed": seed,
-            "time_limit": time_limit,
-            "max_measurements": max_measurements,
-            "max_iterations": 1000,
-            "device": "cpu",
-            "name": f"bench-{pid}-noise{noise:g}-seed{seed}-{time.time_ns()}",
-        }
-        if tolerance is not None:
-            settings["tolerance"] = tolerance
-        config = load_config(None, settings)  # validated; a bad value is a ConfigError
-        started = time.perf_counter()
-        summary = start_campaign(config, db_url)
-        seconds = time.perf_counter() - started
-        best = summary.get("best") or {}
-        verdict = _verdict(problems_file, pid, best.get("expression"), seed)
-        row = {
-            "id": pid,
-            "recovered": bool(verdict["recovered"]),
-            "expression": best.get("expression"),
-            "seconds": round(seconds, 2),
-            "measurements": summary["measurements"],
-            "test_r2": verdict["test_r2"],
-            "method": verdict["method"],
-            "campaign_id": summary["campaign_id"],
-            "status": summary["status"],
-            "stop_reason": summary.get("stop_reason"),
-        }
-        log.info("bench %s: %s", pid, row)
-        rows.append(row)
+        for engine in names:
+            head = {
+                "id": pid,
+                "engine": engine,
+                "split": problems[pid].get("split"),
+                "noise": noise,
+            }
+            if engine == "lawloop":
+                body = _campaign_row(
+                    problems_file,
+                    pid,
+                    noise=noise,
+                    time_limit=time_limit,
+                    max_measurements=max_measurements,
+                    seed=seed,
+                    tolerance=tolerance,
+                    db_url=db_url,
+                )
+            else:
+                body = _baseline_row(
+                    problems_file,
+                    pid,
+                    engine,
+                    noise=noise,
+                    time_limit=time_limit,
+                    max_measurements=max_measurements,
+                    seed=seed,
+                )
+            row = head | body
+            log.info("bench %s/%s: %s", pid, engine, row)
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
     return rows

@@ -217,3 +217,63 @@ def test_backends_list_json_names_the_builtins():
 def test_help_lists_the_command_groups():
     out = cli("--help", check_code=0).stdout
     assert all(word in out for word in ("campaign", "hypotheses", "backends"))
+
+
+def test_bench_feynman_runs_each_engine_and_writes_the_rows(tmp_path):
+    problems = tmp_path / "product.json"
+    unit = {"m": 0, "s": 0, "kg": 0, "T": 0, "V": 0}
+    variables = [
+        {
+            "name": name,
+            "low": 0.5,
+            "high": 5.0,
+            "sampling": "uniform",
+            "sign": "positive",
+            "integer": False,
+            "units": unit,
+        }
+        for name in ("a", "b")
+    ]
+    problems.write_text(
+        json.dumps(
+            {
+                "problems": [
+                    {
+                        "id": "product",
+                        "formula": "a * b",
+                        "output": "y",
+                        "output_units": unit,
+                        "variables": variables,
+                        "split": "easy",
+                        "units_constants": [],
+                        "notes": None,
+                    }
+                ]
+            }
+        )
+    )
+    out_file = tmp_path / "rows.json"
+    common = [
+        "bench",
+        "feynman",
+        "--problems",
+        str(problems),
+        "--time-limit",
+        "1",
+        "--max-measurements",
+        "200",
+        "--db",
+        f"sqlite:///{tmp_path / 'b.db'}",
+    ]
+    out = cli(
+        *common, "--engine", "operon,gplearn", "--out", str(out_file), check_code=0
+    )
+    rows = json.loads(out_file.read_text())
+    assert [(r["id"], r["engine"]) for r in rows] == [
+        ("product", "operon"),
+        ("product", "gplearn"),
+    ]
+    assert rows[0]["recovered"], rows[0]
+    assert all(r["split"] == "easy" and r["measurements"] == 200 for r in rows)
+    assert "engine" in out.stdout
+    assert "operon: recovered 1/1" in out.stdout

@@ -82,6 +82,8 @@ def test_formula_campaigns_recover_their_laws(problems_file, tmp_path):
     )
     assert [r["id"] for r in rows] == ["kinetic", "gravity"]
     for row in rows:
+        assert row["engine"] == "lawloop"
+        assert row["split"] == "easy"
         assert row["recovered"], row
         assert row["test_r2"] > 0.999999
         assert row["measurements"] <= 2000
@@ -91,4 +93,109 @@ def test_unknown_problem_id_is_a_config_error(problems_file, tmp_path):
     with pytest.raises(ConfigError, match="nope"):
         bench_feynman(
             problems_file, ids=["nope"], db_url=f"sqlite:///{tmp_path / 'b.db'}"
+        )
+
+
+PRODUCT = {
+    "problems": [
+        {
+            "id": "product",
+            "formula": "a * b",
+            "output": "y",
+            "output_units": {**U0, "m": 1, "s": 1},
+            "variables": [
+                _var("a", 0.5, 5.0, {"m": 1}, sampling="uniform"),
+                _var("b", 0.5, 5.0, {"s": 1}, sampling="uniform"),
+            ],
+            "split": "easy",
+            "units_constants": [],
+            "notes": None,
+        },
+    ],
+}
+
+ROW_FIELDS = {
+    "id",
+    "engine",
+    "split",
+    "noise",
+    "recovered",
+    "expression",
+    "seconds",
+    "measurements",
+    "points_used",
+    "test_r2",
+    "method",
+    "detail",
+    "campaign_id",
+    "status",
+    "stop_reason",
+}
+
+
+@pytest.fixture
+def product_file(tmp_path):
+    path = tmp_path / "product.json"
+    path.write_text(json.dumps(PRODUCT))
+    return path
+
+
+def test_operon_baseline_recovers_a_product_from_random_inputs(product_file, tmp_path):
+    (row,) = bench_feynman(
+        product_file,
+        engines=["operon"],
+        noise=0.0,
+        time_limit=1,
+        max_measurements=200,
+        db_url=f"sqlite:///{tmp_path / 'b.db'}",
+    )
+    assert set(row) == ROW_FIELDS
+    assert row["engine"] == "operon"
+    assert row["split"] == "easy"
+    assert row["noise"] == 0.0
+    assert row["recovered"], row
+    assert row["test_r2"] > 0.999999
+    assert row["measurements"] == row["points_used"] == 200
+    assert row["status"] == "finished"
+    assert row["campaign_id"] is None
+    assert row["stop_reason"] is None
+
+
+def test_a_failing_baseline_is_a_row_not_a_crash(product_file, tmp_path):
+    # One measurement is too few for any search: the engine raises SRError.
+    (row,) = bench_feynman(
+        product_file,
+        engines=["operon"],
+        max_measurements=1,
+        db_url=f"sqlite:///{tmp_path / 'b.db'}",
+    )
+    assert row["recovered"] is False
+    assert row["status"] == "failed"
+    assert row["expression"] is None
+    assert "SRError" in row["detail"]
+    assert "2 samples" in row["detail"]
+
+
+def test_gplearn_gets_at_most_its_point_cap(product_file, tmp_path, monkeypatch):
+    monkeypatch.setattr("agent._bench._GPLEARN_MAX_POINTS", 50)
+    (row,) = bench_feynman(
+        product_file,
+        engines=["gplearn"],
+        max_measurements=200,
+        db_url=f"sqlite:///{tmp_path / 'b.db'}",
+    )
+    assert row["engine"] == "gplearn"
+    assert row["status"] == "finished", row["detail"]
+    assert row["measurements"] == 200
+    assert row["points_used"] == 50
+
+
+def test_unknown_engine_is_a_config_error_naming_the_known_ones(product_file, tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"Did you mean `operon`.*'lawloop', 'operon', 'gplearn'"
+    ):
+        bench_feynman(
+            product_file,
+            engines=["lawloop", "operan"],
+            db_url=f"sqlite:///{tmp_path / 'b.db'}",
         )

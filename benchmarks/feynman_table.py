@@ -1,0 +1,158 @@
+"""Markdown tables of `bench feynman` results: recovery per engine, split and noise level.
+
+Run: `.venv/bin/python benchmarks/feynman_table.py RESULTS.json [MORE.json ...]`
+on the row lists that `python run.py bench feynman --out FILE` (or `--json`)
+writes, typically one file per noise level. Prints, for each noise level, a
+summary table (rows: engines; columns: recovered/total and percent per
+split, median seconds and median measurements to recovery over the
+recovered problems) and a per-problem table. Standard library only, so it
+runs anywhere the JSON files are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["load_rows", "markdown_tables"]
+
+SPLITS = ("easy", "medium", "hard")
+"""The splits of `shared/benchmarks/feynman_dev.json`, in column order."""
+
+_MISSING = "-"
+
+
+def load_rows(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Read and concatenate the row lists in `paths`, in order.
+
+    Raises:
+        ValueError: A file does not hold a JSON list of objects.
+    """
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        doc = json.loads(Path(path).read_text())
+        if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
+            msg = f"`{path}` must hold a JSON list of rows (as `bench feynman --out` writes)."
+            raise ValueError(msg)
+        rows.extend(doc)
+    return rows
+
+
+def _recovery(rows: Sequence[Mapping[str, Any]]) -> str:
+    """`k/n (p%)`, or a dash when there are no problems."""
+    if not rows:
+        return _MISSING
+    k = sum(bool(r["recovered"]) for r in rows)
+    return f"{k}/{len(rows)} ({100 * k / len(rows):.0f}%)"
+
+
+def _median(rows: Sequence[Mapping[str, Any]], key: str, digits: int) -> str:
+    """Median of `key` over the recovered rows, to `digits` decimals, or a dash."""
+    values = [r[key] for r in rows if r["recovered"] and r.get(key) is not None]
+    return f"{statistics.median(values):.{digits}f}" if values else _MISSING
+
+
+def _table(header: Sequence[str], body: Iterable[Sequence[str]]) -> list[str]:
+    """A markdown table: header, rule, one line per row."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    return lines
+
+
+def _noise_section(rows: Sequence[Mapping[str, Any]], noise: float) -> list[str]:
+    """The summary and per-problem tables of one noise level."""
+    engines = list(dict.fromkeys(str(r["engine"]) for r in rows))
+    extra = sorted({r["split"] for r in rows if r.get("split")} - set(SPLITS))
+    splits = [*SPLITS, *extra]
+    summary = []
+    for engine in engines:
+        mine = [r for r in rows if r["engine"] == engine]
+        summary.append(
+            [
+                engine,
+                *(_recovery([r for r in mine if r.get("split") == s]) for s in splits),
+                _recovery(mine),
+                _median(mine, "seconds", 1),
+                _median(mine, "measurements", 0),
+            ]
+        )
+    header = [
+        "engine",
+        *splits,
+        "all",
+        "median s to recovery",
+        "median measurements to recovery",
+    ]
+    cells = {(r["id"], r["engine"]): r for r in rows}
+    problems = list(dict.fromkeys(str(r["id"]) for r in rows))
+    split_of = {r["id"]: r.get("split") for r in rows}
+    per_problem = []
+    for pid in problems:
+        line = [pid, str(split_of[pid] or _MISSING)]
+        for engine in engines:
+            row = cells.get((pid, engine))
+            line.append(
+                _MISSING
+                if row is None
+                else f"{'yes' if row['recovered'] else 'no'} {row['seconds']:.1f} s"
+            )
+        per_problem.append(line)
+    return [
+        f"## Noise {noise:g}",
+        "",
+        *_table(header, summary),
+        "",
+        *_table(["id", "split", *engines], per_problem),
+        "",
+    ]
+
+
+def markdown_tables(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Markdown tables of bench rows, one section per noise level.
+
+    A row needs `id`, `engine`, `noise`, `recovered` and `seconds`; `split`
+    and `measurements` may be missing or null. When several rows share a
+    noise level, engine and problem (the same bench run twice), the last
+    one counts.
+
+    Args:
+        rows: Rows as `bench feynman --out` or `--json` writes them.
+
+    Returns:
+        The markdown text, sections in increasing noise.
+    """
+    latest: dict[tuple[float, str, str], Mapping[str, Any]] = {}
+    for r in rows:
+        latest[(float(r["noise"]), str(r["engine"]), str(r["id"]))] = r
+    by_noise: dict[float, list[Mapping[str, Any]]] = {}
+    for (noise, _, _), r in latest.items():
+        by_noise.setdefault(noise, []).append(r)
+    lines: list[str] = []
+    for noise in sorted(by_noise):
+        lines += _noise_section(by_noise[noise], noise)
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the tables of the given result files; 1 when a file is unreadable."""
+    parser = argparse.ArgumentParser(
+        description="Markdown tables of `bench feynman` results."
+    )
+    parser.add_argument("results", nargs="+", type=Path, help="row lists (JSON)")
+    args = parser.parse_args(argv)
+    try:
+        rows = load_rows(args.results)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    sys.stdout.write(markdown_tables(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
