@@ -12,6 +12,9 @@
   architecture (`EquivalenceVerdict`).
 * `parse_unit` / `check_dimensions`: dimensional analysis (`Dimension`,
   `UnitCheck`).
+* `pi_groups`: Buckingham pi groups and a scale for a target (`PiBasis`,
+  `Monomial`); `PHYSICAL_CONSTANTS` (`PhysicalConstant`, CODATA 2018).
+* `repair_units`: free dimensional constants where a law's units clash.
 
 The symbolic-regression engines live in the subpackage `tools.sr`.
 """
@@ -19,19 +22,26 @@ The symbolic-regression engines live in the subpackage `tools.sr`.
 from __future__ import annotations
 
 from tools._canonical import canonical_form, canonical_key
+from tools._constants import PHYSICAL_CONSTANTS, PhysicalConstant
+from tools._dimensional import Monomial, PiBasis, pi_groups
 from tools._equivalence import EquivalenceVerdict, is_equivalent, snap_constants
 from tools._fitting import FitResult, fit_parameters, predict
 from tools._parse import expression_text, make_symbol, parse_expression
+from tools._repair import repair_units
 from tools._scores import bic, complexity, r2, rmse
 from tools._units import Dimension, UnitCheck, check_dimensions, parse_unit
 from tools.errors import ExpressionError, FitError, ToolError, UnitError
 
 __all__ = [
+    "PHYSICAL_CONSTANTS",
     "Dimension",
     "EquivalenceVerdict",
     "ExpressionError",
     "FitError",
     "FitResult",
+    "Monomial",
+    "PhysicalConstant",
+    "PiBasis",
     "ToolError",
     "UnitCheck",
     "UnitError",
@@ -46,8 +56,10 @@ __all__ = [
     "make_symbol",
     "parse_expression",
     "parse_unit",
+    "pi_groups",
     "predict",
     "r2",
+    "repair_units",
     "rmse",
     "snap_constants",
 ]

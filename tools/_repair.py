@@ -1,0 +1,141 @@
+"""Repair a dimensionally inconsistent law with free dimensional constants.
+
+A proposal like ``x + t`` (metres plus seconds) or ``exp(E)`` (an energy in
+an exponent) cannot be fitted honestly. The physicist's repair is to
+supply the constant the author left out: ``x + c1*t``, ``exp(c1*E)``; a law
+of the wrong overall dimension gets a dimensional prefactor. The repaired
+law is a new hypothesis; the original stays rejected on the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from fractions import Fraction
+
+import sympy
+
+from tools._parse import make_symbol
+from tools._units import (
+    Dimension,
+    _Checker,
+    _Inconsistent,
+    check_dimensions,
+    parse_unit,
+)
+
+__all__ = ["repair_units"]
+
+
+def _fresh_names(taken: set[str]) -> Iterator[str]:
+    i = 0
+    while True:
+        name = f"k{i}"
+        i += 1
+        if name not in taken:
+            yield name
+
+
+class _Repairer:
+    """Rebuilds an expression bottom-up, inserting a parameter where dimensions clash."""
+
+    def __init__(self, checker: _Checker, names: Iterator[str]) -> None:
+        self.checker = checker
+        self.names = names
+        self.added: list[str] = []
+
+    def _param(self) -> sympy.Symbol:
+        name = next(self.names)
+        self.added.append(name)
+        self.checker.parameters.add(name)
+        return make_symbol(name)
+
+    def _dim(self, expr: sympy.Expr) -> Dimension | None:
+        try:
+            return self.checker.dim(expr)
+        except _Inconsistent:
+            return None  # repaired below or left for the final check to report
+
+    def _dimensionless(self, expr: sympy.Expr) -> sympy.Expr:
+        d = self._dim(expr)
+        return expr if d is None or d.dimensionless else self._param() * expr
+
+    def repair(self, expr: sympy.Expr, expected: Dimension | None = None) -> sympy.Expr:
+        """`expr` mended; `expected` is the dimension its context asks for, if known."""
+        if not expr.args or expr.is_number:
+            return expr
+        if isinstance(expr, sympy.Add):
+            terms = [self.repair(a, expected) for a in expr.args]
+            dims = [self._dim(t) for t in terms]
+            known = [d for d in dims if d is not None]
+            # The sum keeps the dimension its context expects when a term has
+            # it, else its first term's: the fewest constants are inserted.
+            reference = expected if expected in known else (known[0] if known else None)
+            return sympy.Add(
+                *[
+                    self._param() * t if d is not None and d != reference else t
+                    for t, d in zip(terms, dims, strict=True)
+                ]
+            )
+        if isinstance(expr, sympy.Pow):
+            base, exponent = (self.repair(a) for a in expr.args)
+            if exponent.is_number:
+                return base**exponent
+            return self._dimensionless(base) ** self._dimensionless(exponent)
+        if isinstance(expr, sympy.Function) and not isinstance(expr, sympy.Abs):
+            return expr.func(
+                *[self._dimensionless(self.repair(a, Dimension())) for a in expr.args]
+            )
+        return expr.func(*[self.repair(a) for a in expr.args])
+
+
+def repair_units(
+    expr: sympy.Expr,
+    variable_units: Mapping[str, str | Mapping[str, int | Fraction]],
+    target_unit: str | Mapping[str, int | Fraction],
+    parameters: Sequence[str] = (),
+) -> tuple[sympy.Expr, tuple[str, ...]] | None:
+    """The law with free constants where its dimensions clash, or None if it cannot be mended.
+
+    Terms of a sum that disagree with the first term get a parameter
+    factor; dimensional arguments of functions and of non-numeric powers
+    get one inside; a law of the wrong overall dimension gets a prefactor.
+    New parameters are named `k0, k1, ...` (skipping names in use).
+
+    Args:
+        expr: The inconsistent law.
+        variable_units: Unit of each variable.
+        target_unit: Unit of the target.
+        parameters: The law's existing free parameters.
+
+    Returns:
+        `(repaired law, names of the added parameters)`, or None when the
+        law was consistent already or stays inconsistent after the repair.
+
+    Raises:
+        UnitError: A unit cannot be read.
+
+    Example:
+        >>> x, t = make_symbol("x"), make_symbol("t")
+        >>> repair_units(x + t, {"x": "m", "t": "s"}, "m")
+        (k0*t + x, ('k0',))
+    """
+    if check_dimensions(expr, variable_units, target_unit, parameters).consistent:
+        return None
+    units = {name: parse_unit(u) for name, u in variable_units.items()}
+    checker = _Checker(units, set(parameters), floats_free=False)
+    taken = {s.name for s in expr.free_symbols} | set(parameters)
+    repairer = _Repairer(checker, _fresh_names(taken))
+    target = parse_unit(target_unit)
+    fixed = repairer.repair(expr, target)
+    try:
+        overall = checker.dim(fixed)
+    except _Inconsistent:
+        return None
+    if overall is not None and overall != target:
+        fixed = repairer._param() * fixed
+    names = tuple(repairer.added)
+    if not check_dimensions(
+        fixed, variable_units, target_unit, [*parameters, *names]
+    ).consistent:
+        return None
+    return fixed, names
