@@ -168,7 +168,23 @@ def _campaign_row(
         settings["tolerance"] = tolerance
     config = load_config(None, settings)  # validated; a bad value is a ConfigError
     started = time.perf_counter()
-    summary = start_campaign(config, db_url)
+    try:
+        summary = start_campaign(config, db_url)
+    except Exception as exc:  # a failed campaign is a result; the bench goes on
+        log.exception("bench %s: campaign failed", pid)
+        return {
+            "recovered": False,
+            "expression": None,
+            "seconds": round(time.perf_counter() - started, 2),
+            "measurements": None,
+            "points_used": None,
+            "test_r2": None,
+            "method": "none",
+            "detail": f"campaign failed: {type(exc).__name__}: {exc}"[-500:],
+            "campaign_id": None,
+            "status": "failed",
+            "stop_reason": None,
+        }
     seconds = time.perf_counter() - started
     best = summary.get("best") or {}
     verdict = _verdict(problems_file, pid, best.get("expression"), seed)

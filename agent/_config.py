@@ -117,12 +117,13 @@ class CampaignConfig(BaseModel):
         ge=0,
         description="Points of each design measured twice, to estimate the noise.",
     )
-    tolerance: float = Field(
-        default=1e-3,
+    tolerance: float | None = Field(
+        default=None,
         gt=0,
         description=(
-            "Relative precision to which a law must hold when the data show no noise; "
-            "the same 1e-3 the equivalence rule rounds constants to."
+            "Relative precision to which a law must hold when the data show no noise. "
+            "Default: the backend's declared `precision`, else 1e-3 (the precision "
+            "the equivalence rule rounds constants to)."
         ),
     )
     adequacy_chi2: float = Field(

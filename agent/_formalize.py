@@ -18,9 +18,10 @@ from tools import (
     check_dimensions,
     expression_text,
     parse_expression,
+    repair_units,
 )
 
-__all__ = ["Formalized", "formalize", "parametrize_numbers"]
+__all__ = ["Formalized", "formalize", "parametrize_numbers", "repaired"]
 
 _EXPONENT_DENOMINATORS = 6
 _EXPONENT_SNAP = 2e-2
@@ -89,6 +90,41 @@ def formalize(
         key=canonical_key(expr, params),
         units_consistent=consistent,
         message=unit_msg,
+    )
+
+
+def repaired(
+    form: Formalized,
+    *,
+    variables: Sequence[str],
+    units: Mapping[str, str],
+    target_unit: str,
+    parent_id: str,
+) -> Proposal | None:
+    """A units-inconsistent law mended with free dimensional constants, as a new proposal.
+
+    The original stays rejected; the repair (`tools.repair_units`) is a
+    rival derived from it, fitted and judged like any other.
+    """
+    if form.units_consistent is not False:
+        return None
+    expr = parse_expression(form.expression, variables, form.parameters)
+    try:
+        fixed = repair_units(expr, units, target_unit, form.parameters)
+    except ValueError:
+        return None
+    if fixed is None:
+        return None
+    law, added = fixed
+    prop = form.proposal
+    return Proposal(
+        expression_text(law),
+        (*form.parameters, *added),
+        prop.source,
+        f"{prop.rationale}; units repaired with free constants {', '.join(added)} "
+        f"({form.message})",
+        initial={**prop.initial, **dict.fromkeys(added, 1.0)},
+        parent_id=parent_id,
     )
 
 

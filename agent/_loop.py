@@ -13,7 +13,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from agent._judge import Scored, adequacy_bound, chi2_reduced, judge, point_sigm
 from agent._llm_planner import LLMPlanner
 from agent._models import fit_hypothesis, predictor
 from agent._offline import Leader
+from agent._reduction import Reduction, find_reductions
 from experiments import ExperimentBackend, InvalidDesignError
 from storage import Store
 
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 # Tail of a traceback kept on the record: enough to diagnose, not a dump.
 _MAX_MESSAGE = 1500
 _RIVALS = 3
+DEFAULT_TOLERANCE = 1e-3
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Loop:
     regressor_factory: Callable[[], Any]
     llm: LLMPlanner | None = None
     """The LLM planner, when the campaign uses one (its proposals join the offline ones)."""
+    _reductions: tuple[int, list[Reduction]] | None = field(default=None, repr=False)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -61,6 +64,15 @@ class Loop:
     def target(self) -> str:
         """The observable the campaign explains."""
         return str(self.backend.observables[0].name)
+
+    @property
+    def tolerance(self) -> float:
+        """Relative precision laws must hold to: the config's, else the backend's, else 1e-3."""
+        if self.config.tolerance is not None:
+            return self.config.tolerance
+        declared = self.backend.precision
+        # Below 1e-9 the fits' own rounding, not the law, would decide.
+        return max(declared, 1e-9) if declared else DEFAULT_TOLERANCE
 
     def iteration_id(self, k: int) -> str:
         """The id of iteration `k`'s row."""
@@ -156,6 +168,19 @@ class Loop:
             )
         return out
 
+    def reductions(self, k: int) -> list[Reduction]:
+        """Plausible dimensional reductions of the data of iterations `<= k`, best first.
+
+        A pure function of the recorded data, so a resumed campaign computes
+        the same ones; kept for the iteration because two nodes use them.
+        """
+        if self._reductions is None or self._reductions[0] != k:
+            found = find_reductions(
+                self.backend.inputs, self.backend.observables[0], self.data(until=k)
+            )
+            self._reductions = (k, found)
+        return self._reductions[1]
+
     def measured(self) -> int:
         """Points measured so far (successful or not: the budget was spent)."""
         return sum(r.n_points for r in self.store.runs_for(self.campaign_id))
@@ -191,7 +216,7 @@ class Loop:
                 n,
                 rng,
                 noise_sd=data.noise_sd() or 0.0,
-                tolerance=self.config.tolerance,
+                tolerance=self.tolerance,
                 replicates=min(self.config.replicates // 2, max(0, left - n)),
             )
             design = self._with_llm_designs(k, design, left)
@@ -308,7 +333,7 @@ class Loop:
             k,
             noise_sd=sd,
             noise_dof=dof,
-            tolerance=self.config.tolerance,
+            tolerance=self.tolerance,
             y_rms=y_rms,
         )
 
@@ -346,7 +371,7 @@ class Loop:
                 yhat = predictor(
                     hyp.expression, self.variables, params, last.parameters_json
                 )(fresh.inputs)
-                sigma = point_sigma(fresh.y, noise, self.config.tolerance)
+                sigma = point_sigma(fresh.y, noise, self.tolerance)
                 fresh_chi2 = chi2_reduced(fresh.y, yhat, sigma)
                 fresh_bound = self._bound(len(fresh), 0, data)
                 streak = (
@@ -362,7 +387,7 @@ class Loop:
                 initial=initial,
                 seed=seed,
                 noise_sd=noise,
-                tolerance=self.config.tolerance,
+                tolerance=self.tolerance,
             )
             scores = dict(
                 record.scores,

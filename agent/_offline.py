@@ -10,7 +10,9 @@ Rules, each a physicist's first move:
 * the power law with free exponents, as a rival that shows how far the
   rounded one is from the data;
 * mutations of the leading laws: each variable dropped, each exponent
-  rounded.
+  rounded;
+* laws in the dimensionless groups of each plausible dimensional reduction
+  (`agent._reduced_planner`), mapped back to the inputs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import sympy
 
 from agent._data import Dataset
 from agent._proposal import Proposal, Source
+from agent._reduced_planner import reduced_proposals
+from agent._reduction import Reduction
 from experiments import Variable
 from tools import expression_text, parse_expression
 
@@ -88,18 +92,39 @@ class OfflinePlanner:
         """Create a planner for `target` as a function of `variables`."""
         self.variables = tuple(variables)
         self.target = target
+        self.errors: list[str] = []
+        """What went wrong in the last `propose`, for the record."""
 
-    def propose(self, data: Dataset, leaders: Sequence[Leader]) -> list[Proposal]:
+    def propose(
+        self,
+        data: Dataset,
+        leaders: Sequence[Leader],
+        reductions: Sequence[Reduction] = (),
+        *,
+        seed: int = 0,
+    ) -> list[Proposal]:
         """Proposals for this iteration.
 
         Args:
             data: Every finite measurement so far.
             leaders: The leading laws with their fitted constants, best first.
+            reductions: Plausible dimensional reductions of the data, best first.
+            seed: Seed of the screening fits in reduced space.
 
         Returns:
             Proposals, not yet parsed or deduplicated.
         """
         out = self._power_laws(data)
+        self.errors = []
+        for reduction in reductions:
+            try:
+                out.extend(reduced_proposals(reduction, data, seed=seed))
+            except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+                # Numbers a reduction produces can defeat a screen; that
+                # reduction proposes nothing this time, the rest go on.
+                self.errors.append(
+                    f"reduction {reduction.describe()['groups']}: {type(exc).__name__}: {exc}"
+                )
         for leader in leaders[:2]:
             out.extend(self._mutations(leader))
         return out

@@ -18,11 +18,13 @@ import numpy as np
 
 from agent._context import LeaderView, PlannerContext, render_values
 from agent._formalize import formalize as formalize_one
-from agent._formalize import parametrize_numbers
+from agent._formalize import parametrize_numbers, repaired
 from agent._ids import node_id, node_seed
 from agent._llm_planner import MAX_EXCHANGES, Exchange, Recorded
 from agent._offline import OfflinePlanner
 from agent._proposal import Proposal, Source
+from agent._reduction import Reduction
+from tools import ExpressionError, expression_text, parse_expression
 
 if TYPE_CHECKING:
     from agent._loop import Loop
@@ -30,6 +32,11 @@ if TYPE_CHECKING:
 __all__ = ["formalize", "propose", "search"]
 
 _MAX_MESSAGE = 1500  # tail of an error kept on the record
+SELECTION_RULE = (
+    "engine pick: the shortest front member with MSE <= 1.5 x the front's best "
+    "(tools.sr.select_candidate); every member becomes a hypothesis, and the judge "
+    "keeps the simplest one whose reduced chi-square passes the adequacy bound"
+)
 
 
 def _sha_text(text: str) -> str:
@@ -76,8 +83,10 @@ def _propose_offline(loop: Loop, k: int) -> None:
     data = loop.data(until=k)
     leaders = loop.leaders(k - 1)
     started = time.perf_counter()
-    proposals = OfflinePlanner(loop.backend.inputs, target=loop.target).propose(
-        data, leaders
+    reductions = loop.reductions(k)
+    planner = OfflinePlanner(loop.backend.inputs, target=loop.target)
+    proposals = planner.propose(
+        data, leaders, reductions, seed=node_seed(loop.config.seed, k, "propose")
     )
     context = {
         "target": loop.target,
@@ -91,18 +100,20 @@ def _propose_offline(loop: Loop, k: int) -> None:
             {"id": lead.hypothesis_id, "expression": lead.expression}
             for lead in leaders
         ],
+        "reductions": [r.describe() for r in reductions],
     }
     loop.store.add_planner_call(
         cid,
         campaign_id=loop.campaign_id,
         iteration_id=loop.iteration_id(k),
         planner="offline",
-        template_name="offline-rules-v1",
+        template_name="offline-rules-v2",
         template_sha256=_sha_text(OfflinePlanner.__doc__ or ""),
         prompt=json.dumps(context, sort_keys=True),
         reply=json.dumps([proposal_json(p) for p in proposals], sort_keys=True),
         parsed={"proposals": [proposal_json(p) for p in proposals]},
         latency_s=time.perf_counter() - started,
+        error="; ".join(planner.errors)[-_MAX_MESSAGE:] or None,
     )
 
 
@@ -272,7 +283,19 @@ def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
     cfg = loop.config
     seed = node_seed(cfg.seed, k, "search")
     data = loop.data(until=k).subsample(cfg.sr_max_points, np.random.default_rng(seed))
-    X = np.column_stack([data.inputs[v] for v in loop.variables])
+    reduction = _search_space(loop, k)
+    if reduction is None:
+        X, y, names = (
+            np.column_stack([data.inputs[v] for v in loop.variables]),
+            data.y,
+            loop.variables,
+        )
+    else:
+        X, y = (
+            reduction.features(data.inputs),
+            reduction.reduced_target(data.inputs, data.y),
+        )
+        names = reduction.names
     cap = (
         cfg.sr_time_limit
         if remaining_s is None
@@ -283,8 +306,8 @@ def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
     try:
         result = loop.regressor_factory().search(
             X,
-            data.y,
-            variable_names=loop.variables,
+            y,
+            variable_names=names,
             seed=seed,
             time_limit=cap,
             max_evaluations=cfg.sr_max_evaluations,
@@ -313,12 +336,13 @@ def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
                 "data": list(data.shas),
                 "n_points": len(data),
                 "seed": seed,
+                "space": "raw inputs" if reduction is None else reduction.describe(),
             },
             sort_keys=True,
             default=str,
         ),
         reply=json.dumps(front),
-        parsed={"front": front, "selected": selected},
+        parsed={"front": front, "selected": selected, "rule": SELECTION_RULE},
         latency_s=time.perf_counter() - started,
         error=error,
     )
@@ -328,12 +352,56 @@ def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
         if i == selected:
             why += ", the engine's selected model"
         items.extend(
-            (p, sid)
-            for p in parametrize_numbers(
-                cand["expression"], loop.variables, source=Source.SR, rationale=why
-            )
+            (p, sid) for p in _sr_proposals(loop, reduction, cand["expression"], why)
         )
     _admit(loop, k, "search", items)
+
+
+def _search_space(loop: Loop, k: int) -> Reduction | None:
+    """The space this iteration's search runs in: a reduction, or the raw inputs.
+
+    Successive searches take turns over the plausible reductions, best
+    first, and the raw inputs, so a reduction that looked right but led
+    nowhere does not hold the campaign.
+    """
+    earlier = sum(
+        loop.store.has_row("planner_call", node_id(loop.campaign_id, j, "search"))
+        for j in range(1, k)
+    )
+    # A reduction without groups leaves only a number to find: the offline
+    # planner proposes it; a search would have nothing to search over.
+    choices: list[Reduction | None] = [r for r in loop.reductions(k) if r.groups]
+    choices.append(None)
+    return choices[earlier % len(choices)]
+
+
+def _sr_proposals(
+    loop: Loop, reduction: Reduction | None, text: str, why: str
+) -> list[Proposal]:
+    """An SR formula as proposals in the input variables (mapped back when reduced)."""
+    if reduction is None:
+        return parametrize_numbers(
+            text, loop.variables, source=Source.SR, rationale=why
+        )
+    names = reduction.names
+    out = []
+    for p in parametrize_numbers(text, names, source=Source.SR, rationale=why):
+        try:
+            law = parse_expression(p.expression, names, p.parameters)
+        except ExpressionError:
+            out.append(p)  # kept on the record as the unparsable text it is
+            continue
+        out.append(
+            Proposal(
+                expression_text(reduction.to_original(law)),
+                p.parameters,
+                p.source,
+                f"{p.rationale}; found in the dimensionless groups "
+                f"{reduction.describe()['groups']} times {reduction.describe()['scale']}",
+                initial=p.initial,
+            )
+        )
+    return out
 
 
 # -- admission ---------------------------------------------------------------------
@@ -348,8 +416,10 @@ def _admit(
         return
     # Rows this node wrote before a crash are its own, not earlier proposals:
     # leaving them out keeps a re-run's outcomes those of an uninterrupted run.
+    # Each item may add one repaired law (of a units-inconsistent one) behind the queue.
     own = {
-        node_id(loop.campaign_id, k, f"{node}.hypothesis", i) for i in range(len(items))
+        node_id(loop.campaign_id, k, f"{node}.hypothesis", i)
+        for i in range(2 * len(items))
     }
     known = {
         h.canonical_key: h.id
@@ -359,7 +429,8 @@ def _admit(
     units = {v.name: v.unit for v in loop.backend.inputs}
     target_unit = loop.backend.observables[0].unit
     outcomes = []
-    for i, (prop, call_id) in enumerate(items):
+    queue = list(items)
+    for i, (prop, call_id) in enumerate(queue):
         form = formalize_one(
             prop, variables=loop.variables, units=units, target_unit=target_unit
         )
@@ -404,6 +475,17 @@ def _admit(
             entry.update(outcome="rejected" if rejected else "new", hypothesis=hid)
             if rejected:
                 entry["reason"] = f"units inconsistent: {form.message}"
+                if i < len(items):  # a repair is not repaired again
+                    fix = repaired(
+                        form,
+                        variables=loop.variables,
+                        units=units,
+                        target_unit=target_unit,
+                        parent_id=hid,
+                    )
+                    if fix is not None:
+                        queue.append((fix, call_id))
+                        entry["repair"] = fix.expression
         outcomes.append(entry)
     counts = {
         o: sum(e["outcome"] == o for e in outcomes)

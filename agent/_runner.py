@@ -209,7 +209,7 @@ def _finish(store: Store, loop: Loop, stop_reason: str) -> None:
             list(h.parameters_json),
             values,
             data=data,
-            tolerance=loop.config.tolerance,
+            tolerance=loop.tolerance,
             noise_sd=data.noise_sd(),
             adequacy_chi2=float(fit.scores_json.get("bound", loop.config.adequacy_chi2))
             if fit

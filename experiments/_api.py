@@ -255,6 +255,10 @@ class ExperimentBackend:
     """The measured quantities; the first is the target."""
     deterministic: bool = True
     """Whether `run_batch(x, seed=s)` returns identical columns every time."""
+    precision: float | None = None
+    """Relative precision of the clean measurements (e.g. 1e-12 for a formula
+    evaluated in float64), or None when unknown. A campaign with no
+    `tolerance` of its own demands that laws hold to this precision."""
     spec: BackendSpec | None = None
     """The spec the backend was made from (set by `make`)."""
     id: str | None = None

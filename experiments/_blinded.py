@@ -70,6 +70,11 @@ class Blinded(ExperimentBackend):
         return self.__backend.deterministic
 
     @property
+    def precision(self) -> float | None:  # type: ignore[override]
+        """The wrapped backend's measurement precision."""
+        return self.__backend.precision
+
+    @property
     def metadata(self) -> Mapping[str, Any]:  # type: ignore[override]
         """The wrapped backend's metadata."""
         return self.__backend.metadata

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import storage
 from agent import bench_feynman
 from agent.errors import ConfigError
 
@@ -61,6 +62,21 @@ PROBLEMS = {
             ],
             "notes": None,
         },
+        {
+            # The speed of light is inlined and not declared to the agent: only
+            # dimensional analysis with the constants of nature finds v/c.
+            "id": "relativistic",
+            "formula": "m0 / sqrt(1 - v ** 2 / 299792458.0 ** 2)",
+            "output": "m",
+            "output_units": {**U0, "kg": 1},
+            "variables": [
+                _var("m0", 0.1, 10.0, {"kg": 1}),
+                _var("v", 1e6, 2.5e8, {"m": 1, "s": -1}),
+            ],
+            "split": "easy",
+            "units_constants": [],
+            "notes": None,
+        },
     ],
 }
 
@@ -80,13 +96,19 @@ def test_formula_campaigns_recover_their_laws(problems_file, tmp_path):
         max_measurements=2000,
         db_url=f"sqlite:///{tmp_path / 'bench.db'}",
     )
-    assert [r["id"] for r in rows] == ["kinetic", "gravity"]
+    assert [r["id"] for r in rows] == ["kinetic", "gravity", "relativistic"]
     for row in rows:
         assert row["engine"] == "lawloop"
         assert row["split"] == "easy"
         assert row["recovered"], row
         assert row["test_r2"] > 0.999999
         assert row["measurements"] <= 2000
+    # The record says how the relativistic law was found: in the group v/c.
+    store = storage.open_store(f"sqlite:///{tmp_path / 'bench.db'}")
+    calls = store.planner_calls_for(rows[2]["campaign_id"])
+    reductions = json.loads(calls[0].prompt)["reductions"]
+    assert reductions[0]["groups"] == ["v/const_c"]
+    assert reductions[0]["constants"]["const_c"]["value"] == 299792458.0
 
 
 def test_unknown_problem_id_is_a_config_error(problems_file, tmp_path):
