@@ -51,7 +51,9 @@ def predictor(
 ) -> Callable[[Mapping[str, np.ndarray]], np.ndarray]:
     """A function from input columns to the law's predictions (NaN where undefined)."""
     fn = _compiled(expression, tuple(variables), tuple(parameters))
-    consts = [float(values[p]) for p in parameters]
+    # NumPy scalars, not floats: `k**c` on Python floats raises OverflowError
+    # where NumPy gives inf (then NaN below), and a bad law must not stop a fit.
+    consts = [np.float64(values[p]) for p in parameters]
 
     def predict(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         cols = [np.asarray(inputs[v], dtype=np.float64) for v in variables]

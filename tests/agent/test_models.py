@@ -1,0 +1,24 @@
+"""Predictions of a law never raise: overflow and undefined values become NaN."""
+
+import numpy as np
+
+from agent._models import predictor
+
+
+def test_overflowing_power_of_constants_predicts_nan_instead_of_raising():
+    # A repaired power law, k0**c3 with large constants: Python floats would
+    # raise OverflowError here and fail the whole fit node.
+    predict = predictor(
+        "c0*k0**c3*n**c1",
+        ["n"],
+        ["c0", "c1", "c3", "k0"],
+        {"c0": 1.0, "c1": 1.0, "c3": 400.0, "k0": 1e10},
+    )
+    out = predict({"n": np.ones(3)})
+    assert out.shape == (3,)
+    assert np.all(np.isnan(out))
+
+
+def test_finite_predictions_are_kept():
+    predict = predictor("c0*x**2", ["x"], ["c0"], {"c0": 2.0})
+    assert np.allclose(predict({"x": np.array([1.0, 2.0])}), [2.0, 8.0])
