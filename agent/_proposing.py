@@ -25,6 +25,7 @@ from agent._offline import OfflinePlanner
 from agent._proposal import Proposal, Source
 from agent._reduction import Reduction
 from tools import ExpressionError, expression_text, parse_expression
+from tools.sr import SRUnits
 
 if TYPE_CHECKING:
     from agent._loop import Loop
@@ -308,6 +309,7 @@ def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
             X,
             y,
             variable_names=names,
+            units=_units(loop, reduction),
             seed=seed,
             time_limit=cap,
             max_evaluations=cfg.sr_max_evaluations,
@@ -373,6 +375,16 @@ def _search_space(loop: Loop, k: int) -> Reduction | None:
     choices: list[Reduction | None] = [r for r in loop.reductions(k) if r.groups]
     choices.append(None)
     return choices[earlier % len(choices)]
+
+
+def _units(loop: Loop, reduction: Reduction | None) -> SRUnits:
+    """Units of the search's columns: the inputs', or none at all in groups."""
+    if reduction is None:
+        return SRUnits(
+            tuple(v.unit or "1" for v in loop.backend.inputs),
+            loop.backend.observables[0].unit or "1",
+        )
+    return SRUnits(("1",) * len(reduction.groups), "1")
 
 
 def _sr_proposals(

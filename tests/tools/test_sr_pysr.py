@@ -50,3 +50,20 @@ def test_real_search_recovers_quadratic() -> None:
         x[:, None], 3 * x**2, variable_names=["x"], seed=0, time_limit=300
     )
     assert again.candidates == first.candidates
+
+
+def test_units_become_pysr_fit_arguments() -> None:
+    from tools.sr import SRUnits
+    from tools.sr._pysr import fit_unit_arguments
+
+    args = fit_unit_arguments(2, SRUnits(("m", "1"), "m/s"))
+    assert args == {"X_units": ["m", ""], "y_units": "m/s"}
+    assert fit_unit_arguments(2, None) == {}
+
+
+def test_units_must_match_the_columns() -> None:
+    from tools.sr import SRError, SRUnits
+    from tools.sr._pysr import fit_unit_arguments
+
+    with pytest.raises(SRError, match="2 columns"):
+        fit_unit_arguments(2, SRUnits(("m",), "s"))

@@ -18,7 +18,7 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
-from ._api import SRCandidate, SRResult, SymbolicRegressor
+from ._api import SRCandidate, SRResult, SRUnits, SymbolicRegressor
 from ._errors import EngineUnavailableError, SRError
 from ._gplearn import GplearnEngine
 from ._operon import DEFAULT_SYMBOLS, OperonEngine
@@ -36,6 +36,7 @@ __all__ = [
     "SRCandidate",
     "SRError",
     "SRResult",
+    "SRUnits",
     "SymbolicRegressor",
     "make_engine",
     "pareto_filter",

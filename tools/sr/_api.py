@@ -8,7 +8,21 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["SRCandidate", "SRResult", "SymbolicRegressor"]
+__all__ = ["SRCandidate", "SRResult", "SRUnits", "SymbolicRegressor"]
+
+
+@dataclass(frozen=True, slots=True)
+class SRUnits:
+    """Units of the columns of `X` and of `y`, for engines that use them.
+
+    PySR turns them into a dimensional-constraint penalty; engines without
+    such a feature ignore them and say so in `SRResult.params`.
+    """
+
+    inputs: tuple[str, ...]
+    """One unit string per column of `X` (``"1"`` for dimensionless)."""
+    target: str
+    """Unit string of `y`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +106,7 @@ class SymbolicRegressor(Protocol):
         seed: int,
         time_limit: float | None = None,
         max_evaluations: int | None = None,
+        units: SRUnits | None = None,
     ) -> SRResult:
         """Search for formulas that map the columns of `X` to `y`.
 
@@ -103,6 +118,8 @@ class SymbolicRegressor(Protocol):
             time_limit: Safety cap in seconds; the evaluation budget is the
                 normal stop, so the result stays deterministic.
             max_evaluations: Overrides the engine's evaluation budget.
+            units: Units of the columns and the target, used where the
+                engine supports dimensional constraints (PySR).
 
         Returns:
             The Pareto front and the index of the selected candidate.

@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ._api import SRCandidate, SRResult
+from ._api import SRCandidate, SRResult, SRUnits
 from ._data import check_inputs, scale_data
 from ._errors import EngineUnavailableError, SRError
+
+_IGNORED_UNITS = "given but ignored: the engine has no dimensional constraints"
 
 __all__ = ["GplearnEngine"]
 
@@ -102,6 +104,7 @@ class GplearnEngine:
         seed: int,
         time_limit: float | None = None,
         max_evaluations: int | None = None,
+        units: SRUnits | None = None,
     ) -> SRResult:
         """Fit one gplearn program; see `SymbolicRegressor.search`.
 
@@ -114,6 +117,7 @@ class GplearnEngine:
                 `generations`.
             max_evaluations: If given, caps `generations` at
                 `max_evaluations // population_size`.
+            units: Ignored (gplearn has no dimensional constraints); noted in `params`.
 
         Returns:
             A one-member front and `selected=0`.
@@ -143,6 +147,7 @@ class GplearnEngine:
             "random_state": int(seed),
             "x_scales": list(scaling.x),
             "y_scale": scaling.y,
+            "units": _IGNORED_UNITS if units is not None else None,
         }
         start = time.perf_counter()
         est = SymbolicRegressor(

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._api import SRCandidate, SRResult
+from ._api import SRCandidate, SRResult, SRUnits
 from ._data import check_inputs, scale_data
 from ._errors import EngineUnavailableError, SRError
 from ._selection import pareto_filter, select_candidate
@@ -165,6 +165,7 @@ class OperonEngine:
         seed: int,
         time_limit: float | None = None,
         max_evaluations: int | None = None,
+        units: SRUnits | None = None,
     ) -> SRResult:
         """Search for formulas `y = f(X)`; see `SymbolicRegressor.search`.
 
@@ -175,6 +176,7 @@ class OperonEngine:
             seed: Random seed (pyoperon `random_state`).
             time_limit: Safety cap in seconds (rounded up to whole seconds).
             max_evaluations: Overrides the engine's evaluation budget.
+            units: Ignored (pyoperon has no dimensional constraints); noted in `params`.
 
         Returns:
             The Pareto front in original units, sorted by complexity, and the
@@ -199,6 +201,10 @@ class OperonEngine:
         if max_evaluations is not None:
             params["max_evaluations"] = int(max_evaluations)
         params["random_state"] = int(seed)
+        if units is not None:
+            params["units"] = (
+                "given but ignored: pyoperon has no dimensional constraints"
+            )
         params["max_time"] = None if time_limit is None else math.ceil(time_limit)
         Xs, ys, scaling = scale_data(X, y)
         params["x_scales"] = list(scaling.x)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._api import SRCandidate, SRResult
+from ._api import SRCandidate, SRResult, SRUnits
 from ._data import check_inputs
 from ._errors import EngineUnavailableError, SRError
 from ._selection import pareto_filter, select_candidate
@@ -109,6 +109,7 @@ class PySREngine:
         populations: int = 15,
         max_evaluations: int | None = None,
         startup_allowance: float = 300.0,
+        dimensional_penalty: float = 1000.0,
     ) -> None:
         """Store the settings; nothing is imported until `search`.
 
@@ -122,6 +123,8 @@ class PySREngine:
             max_evaluations: Evaluation budget (PySR `max_evals`), or None.
             startup_allowance: Seconds added to `time_limit` for Julia to start
                 and compile before the child is abandoned.
+            dimensional_penalty: PySR's `dimensional_constraint_penalty`, used
+                when `search` gets units.
 
         Raises:
             SRError: A setting is out of range.
@@ -139,6 +142,7 @@ class PySREngine:
         self.populations = populations
         self.max_evaluations = max_evaluations
         self.startup_allowance = startup_allowance
+        self.dimensional_penalty = dimensional_penalty
 
     def __repr__(self) -> str:
         """Show the settings."""
@@ -157,6 +161,7 @@ class PySREngine:
         seed: int,
         time_limit: float | None = None,
         max_evaluations: int | None = None,
+        units: SRUnits | None = None,
     ) -> SRResult:
         """Search for formulas `y = f(X)`; see `SymbolicRegressor.search`.
 
@@ -167,6 +172,8 @@ class PySREngine:
             seed: Random seed (PySR `random_state`).
             time_limit: Safety cap in seconds (PySR `timeout_in_seconds`).
             max_evaluations: Overrides the engine's evaluation budget.
+            units: Units of the columns and target: PySR `X_units`/`y_units`
+                with a dimensional-constraint penalty.
 
         Returns:
             The Pareto front (PySR's hall of fame), sorted by complexity, and
@@ -197,9 +204,14 @@ class PySREngine:
             "progress": False,
             "verbosity": 0,
         }
+        fit_units = fit_unit_arguments(len(names), units)
+        if fit_units:
+            # PySR penalizes dimensionally inconsistent candidates; constants
+            # may carry units, so laws with dimensional constants stay legal.
+            params["dimensional_constraint_penalty"] = self.dimensional_penalty
         wait = None if time_limit is None else time_limit + self.startup_allowance
         start = time.perf_counter()
-        rows, version = _in_spawned_child(X, y, names, params, wait)
+        rows, version = _in_spawned_child(X, y, names, params, fit_units, wait)
         seconds = time.perf_counter() - start
         candidates = [
             SRCandidate(text, complexity, mse, self.name)
@@ -210,18 +222,40 @@ class PySREngine:
         return SRResult(front, selected, self.name, version, params, seconds)
 
 
+def fit_unit_arguments(n_columns: int, units: SRUnits | None) -> dict[str, Any]:
+    """PySR's `fit` keywords for units (`X_units`, `y_units`); empty without units.
+
+    Raises:
+        SRError: The number of input units does not match the columns.
+    """
+    if units is None:
+        return {}
+    if len(units.inputs) != n_columns:
+        msg = f"`units.inputs` has {len(units.inputs)} entries for {n_columns} columns of `X`."
+        raise SRError(msg)
+    # PySR writes dimensionless as an empty string.
+    clean = ["" if u in ("", "1") else u for u in units.inputs]
+    return {
+        "X_units": clean,
+        "y_units": "" if units.target in ("", "1") else units.target,
+    }
+
+
 def _in_spawned_child(
     X: np.ndarray,
     y: np.ndarray,
     names: list[str],
     params: dict[str, Any],
+    fit_units: dict[str, Any],
     wait: float | None,
 ) -> tuple[list[tuple[str, int, float]], str]:
     """Run `_child_main` in a `spawn` process and return its rows, or raise `SRError`."""
     ctx = multiprocessing.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(
-        target=_child_main, args=(sender, X, y, names, params), daemon=True
+        target=_child_main,
+        args=(sender, X, y, names, params, fit_units),
+        daemon=True,
     )
     child.start()
     sender.close()
@@ -248,11 +282,16 @@ def _in_spawned_child(
 
 
 def _child_main(
-    sender: Any, X: np.ndarray, y: np.ndarray, names: list[str], params: dict[str, Any]
+    sender: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    names: list[str],
+    params: dict[str, Any],
+    fit_units: dict[str, Any],
 ) -> None:
     """Entry point of the child: send `("ok", (rows, version))` or `("error", text)`."""
     try:
-        sender.send(("ok", _run_pysr(X, y, names, params)))
+        sender.send(("ok", _run_pysr(X, y, names, params, fit_units)))
     except Exception as exc:  # the parent turns this into SRError with the reason
         sender.send(("error", f"{type(exc).__name__}: {exc}"[-1500:]))
     finally:
@@ -260,7 +299,11 @@ def _child_main(
 
 
 def _run_pysr(
-    X: np.ndarray, y: np.ndarray, names: list[str], params: dict[str, Any]
+    X: np.ndarray,
+    y: np.ndarray,
+    names: list[str],
+    params: dict[str, Any],
+    fit_units: dict[str, Any],
 ) -> tuple[list[tuple[str, int, float]], str]:
     """Run one PySR fit; executed in the `spawn` child, where importing pysr is safe."""
     import tempfile  # noqa: PLC0415 - loaded only when used (heavy or optional)
@@ -272,7 +315,7 @@ def _run_pysr(
 
     with tempfile.TemporaryDirectory() as tmp:
         model = PySRRegressor(**params, output_directory=tmp)
-        model.fit(X, y, variable_names=names)
+        model.fit(X, y, variable_names=names, **fit_units)
         rows = [
             (
                 _sympy_text(row["sympy_format"]),
