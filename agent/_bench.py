@@ -24,7 +24,13 @@ from agent._config import CampaignConfig, load_config
 from agent._offline import is_angle
 from agent._runner import start_campaign
 from agent.errors import ConfigError
-from tools import ExpressionError, is_equivalent, parse_expression, r2
+from tools import (
+    ExpressionError,
+    is_equivalent,
+    machine_numbers,
+    parse_expression,
+    r2,
+)
 
 __all__ = ["bench_feynman", "problem_ids"]
 
@@ -123,7 +129,9 @@ def _verdict(
         import sympy  # noqa: PLC0415 - already loaded by tools; local to keep the module light
 
         fn = sympy.lambdify(
-            [sympy.Symbol(n, real=True) for n in names], found, modules="numpy"
+            [sympy.Symbol(n, real=True) for n in names],
+            machine_numbers(found),
+            modules="numpy",
         )
         with np.errstate(all="ignore"):
             yhat = np.broadcast_to(

@@ -12,7 +12,15 @@ import sympy
 
 from agent._data import Dataset
 from agent._judge import chi2_reduced, point_sigma
-from tools import bic, complexity, fit_parameters, parse_expression, r2, rmse
+from tools import (
+    bic,
+    complexity,
+    fit_parameters,
+    machine_numbers,
+    parse_expression,
+    r2,
+    rmse,
+)
 
 __all__ = ["FitRecord", "fit_hypothesis", "predictor"]
 
@@ -40,7 +48,7 @@ def _compiled(
     """The law as a NumPy function of (variables..., parameters...); parsed, never evaluated as text."""
     expr = parse_expression(expression, variables, parameters)
     symbols = [sympy.Symbol(n, real=True) for n in (*variables, *parameters)]
-    return sympy.lambdify(symbols, expr, modules="numpy")  # type: ignore[no-any-return]
+    return sympy.lambdify(symbols, machine_numbers(expr), modules="numpy")  # type: ignore[no-any-return]
 
 
 def predictor(

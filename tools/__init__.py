@@ -26,7 +26,12 @@ from tools._constants import PHYSICAL_CONSTANTS, PhysicalConstant
 from tools._dimensional import Monomial, PiBasis, pi_groups
 from tools._equivalence import EquivalenceVerdict, is_equivalent, snap_constants
 from tools._fitting import FitResult, fit_parameters, predict
-from tools._parse import expression_text, make_symbol, parse_expression
+from tools._parse import (
+    expression_text,
+    machine_numbers,
+    make_symbol,
+    parse_expression,
+)
 from tools._repair import repair_units
 from tools._scores import bic, complexity, r2, rmse
 from tools._units import Dimension, UnitCheck, check_dimensions, parse_unit
@@ -53,6 +58,7 @@ __all__ = [
     "expression_text",
     "fit_parameters",
     "is_equivalent",
+    "machine_numbers",
     "make_symbol",
     "parse_expression",
     "parse_unit",

@@ -10,6 +10,7 @@ import numpy as np
 import sympy
 from scipy.optimize import least_squares
 
+from tools._parse import machine_numbers
 from tools.errors import FitError
 
 __all__ = ["FitResult", "fit_parameters", "predict"]
@@ -53,7 +54,9 @@ class FitResult:
 
 def _compile(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Compiled:
     """Lambdify with numpy; dummified so any symbol name is safe."""
-    func: _Compiled = sympy.lambdify(list(symbols), expr, modules="numpy", dummify=True)
+    func: _Compiled = sympy.lambdify(
+        list(symbols), machine_numbers(expr), modules="numpy", dummify=True
+    )
     return func
 
 

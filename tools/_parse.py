@@ -26,6 +26,7 @@ __all__ = [
     "MAX_LENGTH",
     "MAX_LITERAL",
     "expression_text",
+    "machine_numbers",
     "make_symbol",
     "parse_expression",
 ]
@@ -353,6 +354,26 @@ class _ReadBackPrinter(StrPrinter):  # type: ignore[misc]  # sympy is untyped
 
     def _print_Float(self, expr: sympy.Float) -> str:
         return repr(float(expr))
+
+
+def machine_numbers(expr: sympy.Expr) -> sympy.Expr:
+    """`expr` with exact numbers beyond float64 integers turned into floats.
+
+    Laws keep constants of nature as exact decimals (so snapping leaves
+    them alone), but NumPy cannot take `sqrt` of a Python integer above
+    2**63; this is the form to evaluate numerically.
+
+    Example:
+        >>> machine_numbers(sympy.sqrt(sympy.Integer(10) ** 20 + 1) * make_symbol("x"))
+        10000000000.0*x
+    """
+    big = {
+        r: sympy.Float(r)
+        for r in expr.atoms(sympy.Rational)
+        if not r.is_Integer or abs(int(r)) > 2**53
+    }
+    small_ratios = {r for r in big if not r.is_Integer and abs(r.q) <= 12}  # exponents
+    return expr.xreplace({r: f for r, f in big.items() if r not in small_ratios})
 
 
 def expression_text(expr: sympy.Expr) -> str:

@@ -22,3 +22,16 @@ def test_overflowing_power_of_constants_predicts_nan_instead_of_raising():
 def test_finite_predictions_are_kept():
     predict = predictor("c0*x**2", ["x"], ["c0"], {"c0": 2.0})
     assert np.allclose(predict({"x": np.array([1.0, 2.0])}), [2.0, 8.0])
+
+
+def test_exact_constants_beyond_int64_evaluate():
+    # Laws mapped back from dimensionless groups carry constants of nature as
+    # exact decimals; sqrt of a Python int above 2**63 is not a NumPy operation.
+    predict = predictor(
+        "c0*sqrt(24143766171762264090)*x/2650428060000000000000000000000",
+        ["x"],
+        ["c0"],
+        {"c0": 1.0},
+    )
+    out = predict({"x": np.array([1.0])})
+    assert np.allclose(out, [24143766171762264090**0.5 / 2.65042806e30])

@@ -167,3 +167,21 @@ def test_expression_text_reads_back_equal(expr):
     assert expression_text(back) == expression_text(
         parse_expression(expression_text(back), ["x", "y", "z"])
     )
+
+
+def test_machine_numbers_turns_huge_exact_numbers_into_floats():
+    import sympy
+
+    from tools import machine_numbers, make_symbol
+
+    x = make_symbol("x")
+    expr = (
+        sympy.sqrt(sympy.Integer(24143766171762264090)) * x ** sympy.Rational(5, 2) / 3
+    )
+    out = machine_numbers(expr)
+    assert not any(
+        isinstance(a, sympy.Integer) and abs(a) > 2**53
+        for a in out.atoms(sympy.Integer)
+    )
+    assert out.has(x ** sympy.Rational(5, 2))  # small exponents stay exact
+    assert float(out.subs(x, 1)) == float(expr.subs(x, 1))
