@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -48,8 +49,14 @@ def law_with_constants(
         (expression text, whether constants were snapped).
     """
     expr = parse_expression(expression, variables, parameters)
+    # Enough digits that printing does not spoil the precision the law was
+    # held to (6 for the default 1e-3; 11 for a float64 formula's 1e-9).
+    digits = max(6, math.ceil(-math.log10(tolerance)) + 2)
     subs = {
-        sympy.Symbol(p, real=True): sympy.Float(float(f"{values[p]:.6g}"), 6)
+        # Binary precision of a float64 beyond 6 digits, so the text is the rounded value.
+        sympy.Symbol(p, real=True): sympy.Float(
+            float(f"{values[p]:.{digits}g}"), 6 if digits == 6 else 15
+        )
         for p in parameters
     }
     raw = expr.xreplace(subs)

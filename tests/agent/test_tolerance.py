@@ -26,7 +26,9 @@ def _loop(precision: float | None, tolerance: float | None) -> Loop:
         (1e-12, 1e-3, 1e-3),  # the user's choice wins
     ],
 )
-def test_tolerance_comes_from_config_then_backend(precision, tolerance, expected) -> None:  # type: ignore[no-untyped-def]
+def test_tolerance_comes_from_config_then_backend(
+    precision, tolerance, expected
+) -> None:  # type: ignore[no-untyped-def]
     assert _loop(precision, tolerance).tolerance == pytest.approx(expected)
 
 
@@ -43,3 +45,16 @@ def test_formula_backend_declares_float64_precision(tmp_path) -> None:  # type: 
     ) as lab:
         assert lab.precision is not None
         assert lab.precision <= 1e-9
+
+
+def test_reported_constants_keep_the_precision_the_law_was_held_to() -> None:
+    from agent import law_with_constants
+
+    values = {"c0": 1.2345678912345, "c1": 7.102927452493147e23}
+    tight, _ = law_with_constants(
+        "c0*exp(-c1*x)", ["x"], ["c0", "c1"], values, tolerance=1e-9
+    )
+    assert "1.2345678912" in tight
+    assert "7.1029274525e+23" in tight
+    loose, _ = law_with_constants("c0*exp(-c1*x)", ["x"], ["c0", "c1"], values)
+    assert "7.10293" in loose
