@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import functools
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -17,6 +19,9 @@ __all__ = ["FitResult", "fit_parameters", "predict"]
 
 _PENALTY = 1e8  # residual given to points where the model is not finite
 _SINGULAR = 1e-12  # smallest singular value ratio for a determined covariance
+_LM_MAX_ITER = 100  # bootstrap refits start at the optimum; a few steps suffice
+_LM_TOL = 1e-10  # relative step or cost change at which a bootstrap refit stops
+_BATCH_ELEMENTS = 2_000_000  # floats in one batch of bootstrap Jacobians
 _Array = np.ndarray
 _Compiled = Callable[..., object]
 
@@ -50,24 +55,42 @@ class FitResult:
     """Whether the optimizer converged to finite predictions."""
     message: str
     """What happened, for people and for the provenance record."""
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Bootstrap percentile interval (low, high) of each parameter, by name.
+
+    Empty unless `fit_parameters` was asked for `bootstrap` resamples, the
+    fit succeeded and at least half of the resamples converged.
+    """
+    bootstrap_n: int = 0
+    """Number of bootstrap resamples that converged (0 when not requested)."""
 
 
 def _compile(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Compiled:
     """Lambdify with numpy; dummified so any symbol name is safe."""
+    return _compile_cached(expr, tuple(symbols))
+
+
+# Lambdify is most of the cost of a fit started near its optimum, and the loop
+# refits the same laws every iteration; compiled functions are pure, so reuse them.
+@functools.lru_cache(maxsize=512)
+def _compile_cached(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> _Compiled:
+    """`_compile`, remembered by expression and argument symbols."""
     func: _Compiled = sympy.lambdify(
         list(symbols), machine_numbers(expr), modules="numpy", dummify=True
     )
     return func
 
 
-def _evaluate(func: _Compiled, args: Sequence[object], n: int) -> _Array:
-    """Evaluate a compiled expression, broadcast to `n` float values."""
+def _evaluate(
+    func: _Compiled, args: Sequence[object], n: int | tuple[int, ...]
+) -> _Array:
+    """Evaluate a compiled expression, broadcast to `n` (a length or shape) floats."""
     with np.errstate(all="ignore"):
         try:
             out = np.asarray(func(*args))
             if np.iscomplexobj(out):
                 out = np.where(np.abs(out.imag) > 0, np.nan, out.real)
-            return np.broadcast_to(out.astype(float), (n,)).copy()
+            return np.broadcast_to(out.astype(float), n).copy()
         except (
             ValueError,
             TypeError,
@@ -176,6 +199,233 @@ def _covariance(jac: _Array, s2: float) -> tuple[_Array, str]:
     return s2 * inner / np.outer(norms, norms), ""
 
 
+class _Problem:
+    """The compiled model and its rows, with residuals scaled for the optimizer."""
+
+    __slots__ = ("cols", "func", "grad_funcs", "k", "linear", "n", "scale", "y")
+
+    def __init__(
+        self,
+        func: _Compiled,
+        grad_funcs: Sequence[_Compiled],
+        linear: Sequence[int],
+        cols: Sequence[_Array],
+        y: _Array,
+        scale: _Array,
+    ) -> None:
+        self.func = func
+        self.grad_funcs = list(grad_funcs)
+        self.linear = list(linear)
+        self.cols = list(cols)
+        self.y = y
+        self.scale = scale
+        self.n = y.size
+        self.k = len(self.grad_funcs)
+
+    def predictions(self, theta: _Array) -> _Array:
+        """Model values at the parameters `theta`."""
+        return _evaluate(self.func, [*self.cols, *theta], self.n)
+
+    def gradients(self, theta: _Array) -> _Array:
+        """Unscaled Jacobian of the model (n x k) at `theta`."""
+        return np.column_stack(
+            [_evaluate(g, [*self.cols, *theta], self.n) for g in self.grad_funcs]
+        )
+
+    def residuals(self, theta: _Array) -> _Array:
+        """Scaled residuals; non-finite ones get the penalty."""
+        r = (self.predictions(theta) - self.y) / self.scale
+        return np.where(np.isfinite(r), r, _PENALTY)
+
+    def jacobian(self, theta: _Array) -> _Array:
+        """Scaled Jacobian; non-finite entries are zero."""
+        jac = self.gradients(theta) / self.scale[:, None]
+        return np.where(np.isfinite(jac), jac, 0.0)
+
+    def project(self, theta: _Array) -> _Array:
+        """Solve the linear parameters given the others."""
+        if not self.linear:
+            return theta
+        base = theta.copy()
+        base[self.linear] = 0.0
+        cols = [*self.cols, *base]
+        offset = _evaluate(self.func, cols, self.n)
+        design = (
+            np.column_stack(
+                [_evaluate(self.grad_funcs[i], cols, self.n) for i in self.linear]
+            )
+            / self.scale[:, None]
+        )
+        rhs = (self.y - offset) / self.scale
+        if not (np.all(np.isfinite(design)) and np.all(np.isfinite(rhs))):
+            return theta
+        norms = np.linalg.norm(design, axis=0)
+        norms[norms == 0] = 1.0
+        solution = np.linalg.lstsq(design / norms, rhs, rcond=None)[0] / norms
+        out = theta.copy()
+        out[self.linear] = solution
+        return out
+
+
+_Best = tuple[float, _Array, str, bool]  # (cost, theta, optimizer message, converged)
+
+
+def _solve(problem: _Problem, starts: Sequence[_Array]) -> tuple[_Best | None, str]:
+    """Least squares from each start; the lowest finite cost and the last failure."""
+    best: _Best | None = None
+    failure = ""
+    for start in starts:
+        try:
+            # Overflow at wild starts is expected; the penalty handles it.
+            with np.errstate(all="ignore"):
+                theta0 = problem.project(start)
+                sol = least_squares(
+                    problem.residuals,
+                    theta0,
+                    jac=problem.jacobian,
+                    method="trf",
+                    x_scale="jac",
+                    ftol=1e-12,
+                    xtol=1e-12,
+                    gtol=1e-12,
+                    max_nfev=200 * (problem.k + 1),
+                )
+        except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
+            failure = f"start failed: {exc}"
+            continue
+        cost = float(np.sum(sol.fun**2))
+        if (
+            np.isfinite(cost)
+            and np.all(np.isfinite(sol.x))
+            and (best is None or cost < best[0])
+        ):
+            best = (cost, sol.x, sol.message, sol.status > 0)
+    return best, failure
+
+
+def _refit_resamples(
+    problem: _Problem, theta: _Array, rows: _Array
+) -> tuple[_Array, _Array]:
+    """Levenberg-Marquardt refits of many resamples at once, from `theta`.
+
+    Each row of `rows` (b x n indices) is one resample; all are iterated
+    together with array operations, each with its own damping, because a
+    scipy call per resample costs more than the whole batch. Returns the
+    (b x k) estimates and which of them converged.
+    """
+    b, n = rows.shape
+    cols = [col[rows] for col in problem.cols]
+    y = problem.y[rows]
+    scale = problem.scale[rows]
+
+    def residuals(th: _Array) -> tuple[_Array, _Array]:
+        """Scaled residuals (b x n) and their sums of squares (inf if not finite)."""
+        pred = _evaluate(problem.func, [*cols, *th.T[:, :, None]], (b, n))
+        r = (pred - y) / scale
+        cost = np.sum(r**2, axis=1)
+        return r, np.where(np.isfinite(cost), cost, np.inf)
+
+    def jacobian(th: _Array) -> _Array:
+        """Scaled Jacobian (b x n x k); non-finite entries are zero."""
+        args = [*cols, *th.T[:, :, None]]
+        jac = np.stack([_evaluate(g, args, (b, n)) for g in problem.grad_funcs], -1)
+        jac /= scale[:, :, None]
+        return np.where(np.isfinite(jac), jac, 0.0)
+
+    th = np.tile(theta, (b, 1))
+    r, cost = residuals(th)
+    damping = np.full(b, 1e-3)
+    done = np.zeros(b, dtype=bool)
+    live = np.isfinite(cost)
+    eye = np.eye(problem.k)
+    for _ in range(_LM_MAX_ITER):
+        if not np.any(live & ~done):
+            break
+        jac = jacobian(th)
+        # Columns scaled to unit norm, as `x_scale="jac"` does for the full fit.
+        norms = np.sqrt(np.sum(jac**2, axis=1))
+        norms[norms == 0] = 1.0
+        jac /= norms[:, None, :]
+        jac_t = jac.transpose(0, 2, 1)
+        normal = jac_t @ jac + damping[:, None, None] * eye
+        scaled_step = -np.linalg.solve(normal, jac_t @ r[:, :, None])[:, :, 0]
+        trial = th + scaled_step / norms
+        r_trial, cost_trial = residuals(trial)
+        active = live & ~done
+        better = active & (cost_trial < cost)
+        small_step = np.linalg.norm(scaled_step, axis=1) <= _LM_TOL * (
+            np.linalg.norm(th * norms, axis=1) + _LM_TOL
+        )
+        small_gain = cost - cost_trial <= _LM_TOL * cost
+        th[better] = trial[better]
+        r[better] = r_trial[better]
+        cost[better] = cost_trial[better]
+        done |= active & (small_step | (better & small_gain))
+        damping = np.where(better, np.maximum(damping / 10.0, 1e-12), damping * 10.0)
+        # A step no damping can make smaller than the cost: stuck, not converged.
+        live &= damping < 1e12
+    return th, live & done
+
+
+def _bootstrap(
+    problem: _Problem,
+    theta: _Array,
+    names: Sequence[str],
+    resamples: int,
+    confidence: float,
+    seed: int,
+) -> tuple[dict[str, tuple[float, float]], int, str]:
+    """Percentile intervals from refits on rows drawn with replacement.
+
+    Returns the intervals (empty when fewer than half of the resamples
+    converged), the number that converged and a note for the message.
+    """
+    # A stream of its own, so asking for intervals leaves the starts unchanged.
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    # Batches small enough that the b x n x k Jacobian stays a few megabytes.
+    batch = max(1, _BATCH_ELEMENTS // (problem.n * (problem.k + 1)))
+    samples: list[_Array] = []
+    for start in range(0, resamples, batch):
+        rows = rng.integers(
+            0, problem.n, size=(min(batch, resamples - start), problem.n)
+        )
+        try:
+            with np.errstate(all="ignore"):
+                estimates, ok = _refit_resamples(problem, theta, rows)
+        except np.linalg.LinAlgError:
+            continue  # the batch counts as failed resamples
+        samples.extend(estimates[ok])
+    converged = len(samples)
+    if 2 * converged < resamples:
+        note = (
+            f"bootstrap: only {converged} of {resamples} resamples converged "
+            "(fewer than half); no intervals"
+        )
+        return {}, converged, note
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(np.array(samples), [tail, 1.0 - tail], axis=0)
+    intervals = {
+        name: (float(lo), float(hi))
+        for name, lo, hi in zip(names, low, high, strict=True)
+    }
+    note = f"bootstrap: {converged} of {resamples} resamples converged"
+    return intervals, converged, note
+
+
+def _check_bootstrap(bootstrap: int, confidence: float) -> None:
+    """Refuse a negative resample count or a confidence outside (0, 1)."""
+    if (
+        isinstance(bootstrap, bool)
+        or not isinstance(bootstrap, numbers.Integral)
+        or bootstrap < 0
+    ):
+        msg = f"`bootstrap` must be a non-negative integer (0 turns it off); got {bootstrap!r}."
+        raise FitError(msg)
+    if not (isinstance(confidence, numbers.Real) and 0.0 < confidence < 1.0):
+        msg = f"`confidence` must be a number strictly between 0 and 1, e.g. 0.95; got {confidence!r}."
+        raise FitError(msg)
+
+
 def fit_parameters(
     expr: sympy.Expr,
     parameters: Sequence[str],
@@ -186,6 +436,8 @@ def fit_parameters(
     seed: int = 0,
     n_starts: int = 8,
     initial: Mapping[str, float] | None = None,
+    bootstrap: int = 0,
+    confidence: float = 0.95,
 ) -> FitResult:
     """Fit the free constants of `expr` to data by multi-start least squares.
 
@@ -199,6 +451,15 @@ def fit_parameters(
     deterministic for a seed. Covariance is s^2 (J^T J)^-1 with
     s^2 = rss/(n-k), or with the absolute `sigma` when given.
 
+    With `bootstrap` > 0 the fit is repeated on that many case resamples
+    (n rows drawn with replacement, with their `sigma`), each from the
+    full-data optimum, and `intervals` holds the percentile interval of
+    each parameter at `confidence`. Resamples that do not converge are
+    skipped (`bootstrap_n` counts those that did); if fewer than half
+    converge, `intervals` is empty and `message` says so. The resamples
+    come from their own stream derived from `seed`, so they are
+    reproducible and do not change the fit itself.
+
     Args:
         expr: The model, e.g. from `parse_expression`.
         parameters: Names of the symbols of `expr` to fit; every other
@@ -206,9 +467,12 @@ def fit_parameters(
         data: Column per variable name, each of the length of `y`.
         y: Observed target values.
         sigma: Absolute standard deviation of `y` (number or per point).
-        seed: Seed of the random starts.
+        seed: Seed of the random starts and of the bootstrap resamples.
         n_starts: Number of starts, the given one included.
         initial: Starting values by name.
+        bootstrap: Number of bootstrap resamples; 0 (the default) skips
+            the bootstrap.
+        confidence: Coverage of the bootstrap intervals, in (0, 1).
 
     Returns:
         The `FitResult`; a poor or failed fit has `success=False` and a
@@ -216,8 +480,10 @@ def fit_parameters(
 
     Raises:
         FitError: Bad arguments: unknown or repeated parameters, missing or
-            mis-sized columns, non-finite `y`, invalid `sigma`.
+            mis-sized columns, non-finite `y`, invalid `sigma`, negative
+            `bootstrap` or `confidence` outside (0, 1).
     """
+    _check_bootstrap(bootstrap, confidence)
     variables, params = _split_symbols(expr, parameters, data)
     y = np.asarray(y, dtype=float).ravel()
     n = y.size
@@ -250,88 +516,25 @@ def fit_parameters(
     linear = _linear_parameters(expr, params)
     ry = float(np.sqrt(np.mean(y**2))) or 1.0
     scale = w if w is not None else np.full(n, ry)
-
-    def residuals(theta: _Array) -> _Array:
-        r = (_evaluate(func, [*cols, *theta], n) - y) / scale
-        return np.where(np.isfinite(r), r, _PENALTY)
-
-    def jacobian(theta: _Array) -> _Array:
-        jac = (
-            np.column_stack([_evaluate(g, [*cols, *theta], n) for g in grad_funcs])
-            / scale[:, None]
-        )
-        return np.where(np.isfinite(jac), jac, 0.0)
-
-    def project(theta: _Array) -> _Array:
-        """Solve the linear parameters given the others."""
-        if not linear:
-            return theta
-        base = theta.copy()
-        base[linear] = 0.0
-        offset = _evaluate(func, [*cols, *base], n)
-        design = (
-            np.column_stack(
-                [_evaluate(grad_funcs[i], [*cols, *base], n) for i in linear]
-            )
-            / scale[:, None]
-        )
-        rhs = (y - offset) / scale
-        if not (np.all(np.isfinite(design)) and np.all(np.isfinite(rhs))):
-            return theta
-        norms = np.linalg.norm(design, axis=0)
-        norms[norms == 0] = 1.0
-        solution = np.linalg.lstsq(design / norms, rhs, rcond=None)[0] / norms
-        out = theta.copy()
-        out[linear] = solution
-        return out
+    problem = _Problem(func, grad_funcs, linear, cols, y, scale)
 
     given = dict(initial or {})
     x0 = np.array([float(given.get(p.name, 1.0)) for p in params])
     starts = [x0] if len(linear) == k else _starts(k, n_starts, x0, seed)
-    best: tuple[float, _Array, str, bool] | None = None
-    notes: list[str] = []
-    for start in starts:
-        try:
-            # Overflow at wild starts is expected; the penalty handles it.
-            with np.errstate(all="ignore"):
-                theta0 = project(start)
-                sol = least_squares(
-                    residuals,
-                    theta0,
-                    jac=jacobian,
-                    method="trf",
-                    x_scale="jac",
-                    ftol=1e-12,
-                    xtol=1e-12,
-                    gtol=1e-12,
-                    max_nfev=200 * (k + 1),
-                )
-        except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
-            notes.append(f"start failed: {exc}")
-            continue
-        cost = float(np.sum(sol.fun**2))
-        if (
-            np.isfinite(cost)
-            and np.all(np.isfinite(sol.x))
-            and (best is None or cost < best[0])
-        ):
-            best = (cost, sol.x, sol.message, sol.status > 0)
+    best, failure = _solve(problem, starts)
     if best is None:
         nan = {p.name: float("nan") for p in params}
-        reason = notes[-1] if notes else "no start converged"
+        reason = failure or "no start converged"
         return FitResult(
             nan, dict(nan), np.full((k, k), np.inf), float("inf"), n, False, reason
         )
 
     _, theta, message, converged = best
-    pred = _evaluate(func, [*cols, *theta], n)
+    pred = problem.predictions(theta)
     finite = bool(np.all(np.isfinite(pred)))
     rss = float(np.sum((y - pred) ** 2)) if finite else float("inf")
     unit_w = w if w is not None else np.ones(n)
-    jac = (
-        np.column_stack([_evaluate(g, [*cols, *theta], n) for g in grad_funcs])
-        / unit_w[:, None]
-    )
+    jac = problem.gradients(theta) / unit_w[:, None]
     s2 = 1.0 if w is not None else (rss / (n - k) if n > k else float("nan"))
     with np.errstate(all="ignore"):
         cov, cov_note = _covariance(jac, s2)
@@ -342,14 +545,26 @@ def fit_parameters(
         else [f"prediction not finite at {int(np.sum(~np.isfinite(pred)))} points"]
     )
     parts += [cov_note] if cov_note else []
+    success = bool(converged and finite)
+    intervals: dict[str, tuple[float, float]] = {}
+    bootstrap_n = 0
+    if bootstrap and success:
+        intervals, bootstrap_n, note = _bootstrap(
+            problem, theta, [p.name for p in params], bootstrap, confidence, seed
+        )
+        parts.append(note)
+    elif bootstrap:
+        parts.append("bootstrap skipped (the fit did not succeed)")
     return FitResult(
         values={p.name: float(v) for p, v in zip(params, theta, strict=True)},
         stderr={p.name: float(s) for p, s in zip(params, stderr, strict=True)},
         covariance=cov,
         rss=rss,
         n=n,
-        success=bool(converged and finite),
+        success=success,
         message="; ".join(parts),
+        intervals=intervals,
+        bootstrap_n=bootstrap_n,
     )
 
 

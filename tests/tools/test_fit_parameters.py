@@ -134,3 +134,47 @@ def test_bad_arguments_raise_fit_error(kwargs, match):
     expr = parse_expression("a*x", ["x"], ["a"])
     with pytest.raises(FitError, match=match):
         fit_parameters(expr, args["parameters"], args["data"], args["y"], sigma=sigma)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"bootstrap": -1}, "`bootstrap` must be a non-negative integer"),
+        ({"bootstrap": 2.5}, "`bootstrap` must be a non-negative integer"),
+        ({"bootstrap": True}, "`bootstrap` must be a non-negative integer"),
+        ({"confidence": 0.0}, "`confidence` must be a number strictly between"),
+        ({"confidence": 1.0}, "`confidence` must be a number strictly between"),
+        ({"confidence": float("nan")}, "`confidence` must be a number strictly"),
+    ],
+    ids=["negative", "fractional", "bool", "zero", "one", "nan"],
+)
+def test_bad_bootstrap_arguments_raise_fit_error(options, match):
+    x = np.linspace(1, 2, 10)
+    expr = parse_expression("a*x", ["x"], ["a"])
+    with pytest.raises(FitError, match=match):
+        fit_parameters(expr, ["a"], {"x": x}, 2 * x, **options)
+
+
+def test_bootstrap_is_skipped_when_the_fit_fails():
+    x = np.linspace(-2, 2, 30)
+    fit = fit_parameters(
+        parse_expression("log(x)*a", ["x"], ["a"]), ["a"], {"x": x}, x, bootstrap=20
+    )
+    assert not fit.success
+    assert fit.intervals == {}
+    assert fit.bootstrap_n == 0
+    assert "bootstrap skipped" in fit.message
+
+
+def test_bootstrap_of_an_exact_linear_fit_gives_point_intervals():
+    x = np.linspace(1, 2, 20)
+    fit = fit_parameters(
+        parse_expression("a + b*x", ["x"], ["a", "b"]),
+        ["a", "b"],
+        {"x": x},
+        1 + 3 * x,
+        bootstrap=30,
+    )
+    assert fit.bootstrap_n == 30
+    assert fit.intervals["a"] == pytest.approx((1.0, 1.0), abs=1e-8)
+    assert fit.intervals["b"] == pytest.approx((3.0, 3.0), abs=1e-8)
