@@ -8,7 +8,9 @@ which are what is guaranteed:
 * Every parameter, number and constant subexpression (``2*pi``,
   ``sqrt(2)``, ``exp(3)``, ``c0**2``) becomes `_C`; several constants that
   multiply (or add) together become one `_C` (so ``c0*c1*x`` and ``3*x``
-  agree, as do ``x + 1`` and ``x + c0 + 2``).
+  agree, as do ``x + 1`` and ``x + c0 + 2``). Constants are abstracted
+  last, so factors that differ in constants stay apart:
+  ``(x + c0)*(x + c1)`` agrees with ``(x + 1)*(x + 2)``.
 * Every term of a sum, and the whole expression, carry one multiplicative
   `_C`, so ``x + y``, ``x - y`` and ``c0*x + c1*y`` agree, and ``x`` agrees
   with ``2*x`` (a model with free constants covers them all).
@@ -20,7 +22,22 @@ which are what is guaranteed:
   fraction (``L**0.5`` is ``sqrt(L)``); any other constant exponent
   becomes `_C`.
 * Powers of products are split and nested powers joined, as if all
-  symbols were positive: ``sqrt(L/g)`` is ``L**(1/2)*g**(-1/2)``.
+  symbols were positive: ``sqrt(L/g)`` is ``L**(1/2)*g**(-1/2)``. Under
+  a fractional power, factors with variables come out of a sum first
+  (``sqrt(x*y + x*z)`` is ``sqrt(x)*sqrt(y + z)``), constant factors go
+  into one (``sqrt(2*(x + y))`` is ``sqrt(2*x + 2*y)``), and the sign of
+  a constant factor is dropped (``sqrt(-c0*x)`` is ``sqrt(c0*x)``), so no
+  imaginary unit appears.
+* Products of exponentials are joined (``exp(x)*exp(y)`` is
+  ``exp(x + y)``), a constant term of an exponential's argument is a
+  factor (``exp(x + 1)`` agrees with ``exp(x)``), a constant to a
+  variable power is an exponential (``2**x`` agrees with ``exp(c0*x)``),
+  and logarithms of products and powers are split (``log(2*x/y**2)`` is
+  ``log(2) + log(x) - 2*log(y)``), their arguments' factors found as
+  under fractional powers (``log(x**2 + x*y)`` is ``log(x) + log(x + y)``).
+* `Abs` of a product of symbols is dropped (``sqrt(x**2)`` is ``x``);
+  any other `Abs` is kept, whatever the signs of the constants inside
+  (``Abs(x - c0)`` agrees with ``Abs(x + 2*c0)``).
 * Functions keep their arguments' structure: ``exp(x)`` and
   ``exp(c0*x)`` differ.
 
@@ -43,6 +60,10 @@ PLACEHOLDER = sympy.Symbol("_C")
 
 _MAX_PASSES = 4  # abstraction can expose new constant groups; a few passes settle
 _MAX_EXPANDED_TERMS = 64  # expand_mul is skipped when it could produce more terms
+# `Abs` stands in as an undefined function during the rewrites, which treat
+# every symbol as positive and would drop it wherever the constants inside
+# happen to be positive.
+_KEPT_ABS = sympy.Function("_Abs")
 
 
 def _rational_exponents(expr: sympy.Expr) -> sympy.Expr:
@@ -60,6 +81,89 @@ def _rational_exponents(expr: sympy.Expr) -> sympy.Expr:
     return expr.xreplace(replacements) if replacements else expr
 
 
+def _factors(expr: sympy.Basic, constants: set[sympy.Basic]) -> list[sympy.Basic]:
+    """Factors of `expr`, with those of a sum taken out and constants put in one.
+
+    Factors with variables come out of a sum (``x*y + x*z`` gives ``x`` and
+    ``y + z``) and constant factors go into a sum (``2*(x + y)`` gives
+    ``2*x + 2*y``), so expanded and factored forms split alike and no
+    constant factor is left that a sum with free coefficients covers.
+    `constants` are the symbols that stand for constants.
+    """
+    factors = sympy.Mul.make_args(sympy.factor_terms(expr) if expr.is_Add else expr)
+    fixed = [f for f in factors if not (f.free_symbols - constants)]
+    varying = [f for f in factors if f.free_symbols - constants]
+    sums = [i for i, f in enumerate(varying) if f.is_Add]
+    if fixed and sums:
+        varying[sums[0]] = sympy.expand_mul(sympy.Mul(*fixed) * varying[sums[0]])
+        fixed = []
+    return fixed + varying
+
+
+def _fractional_bases(expr: sympy.Basic, constants: set[sympy.Basic]) -> sympy.Basic:
+    """Normalize the base of every power with a non-integer exponent (`_factors`).
+
+    The sign of a constant factor is dropped.
+    """
+    if not expr.args:
+        return expr
+    args = [_fractional_bases(arg, constants) for arg in expr.args]
+    if not (isinstance(expr, sympy.Pow) and not args[1].is_integer):
+        return expr.func(*args) if args != list(expr.args) else expr
+    base = sympy.Mul(*_factors(args[0], constants))
+    # Forced splitting would turn (-c*x)**(1/2) into I*c**(1/2)*x**(1/2),
+    # and the I turns cos into cosh; the sign is a constant, so it goes.
+    coeff, rest = base.as_coeff_Mul()
+    if coeff.is_negative:
+        base = -coeff * rest
+    return sympy.Pow(base, args[1])
+
+
+def _split_logs(expr: sympy.Basic, constants: set[sympy.Basic]) -> sympy.Basic:
+    """Write the log of a product or power as a sum of logs, bottom-up."""
+    if not expr.args:
+        return expr
+    args = [_split_logs(arg, constants) for arg in expr.args]
+    if isinstance(expr, sympy.log) and args[0].free_symbols - constants:
+        return _log_terms(args[0], constants)
+    return expr.func(*args) if args != list(expr.args) else expr
+
+
+def _log_terms(arg: sympy.Basic, constants: set[sympy.Basic]) -> sympy.Basic:
+    """``log(arg)`` as a sum over the `_factors` of `arg`, as if all were positive.
+
+    Not `sympy.expand_log`: with ``force=True`` it loops forever on a
+    negative constant such as ``log(x*cos(3))`` and turns ``log((1 - pi)**2)``
+    into a sum with ``2*I*pi``. Constant factors stay in one logarithm, with
+    their sign dropped (it is a constant, like the logarithm itself).
+    """
+    constant: sympy.Basic = sympy.Integer(1)
+    terms: list[sympy.Basic] = []
+    for factor in _factors(arg, constants):
+        if not (factor.free_symbols - constants):
+            constant *= factor
+        elif isinstance(factor, sympy.exp):
+            terms.append(factor.args[0])
+        elif isinstance(factor, sympy.Pow):
+            terms.append(factor.exp * _log_terms(factor.base, constants))
+        else:
+            terms.append(sympy.log(factor))
+    if constant.is_negative:
+        constant = -constant
+    if constant != 1:
+        terms.append(sympy.log(constant))
+    return sympy.Add(*terms)
+
+
+def _monomial(expr: sympy.Basic) -> bool:
+    """Whether `expr` is a product of numbers and powers of symbols."""
+    if expr.is_Symbol or expr.is_Number:
+        return True
+    if isinstance(expr, sympy.Pow):
+        return expr.exp.is_Number is True and _monomial(expr.base)
+    return isinstance(expr, sympy.Mul) and all(_monomial(arg) for arg in expr.args)
+
+
 def _abstract(expr: sympy.Basic) -> sympy.Basic:
     """One bottom-up pass replacing constant subexpressions by the placeholder."""
     if not (expr.free_symbols - {PLACEHOLDER}):
@@ -68,6 +172,15 @@ def _abstract(expr: sympy.Basic) -> sympy.Basic:
         return expr
     if isinstance(expr, sympy.Pow) and expr.exp.is_Rational:
         return sympy.Pow(_abstract(expr.base), expr.exp)
+    if isinstance(expr, sympy.Pow) and not (expr.base.free_symbols - {PLACEHOLDER}):
+        # c**u is exp(log(c)*u): one form for both (`powsimp` makes either).
+        return _abstract(sympy.exp(sympy.expand_mul(PLACEHOLDER * expr.exp)))
+    if isinstance(expr, sympy.exp) and isinstance(expr.args[0], sympy.Add):
+        # exp(a + c) is e**c*exp(a): a constant term of the argument is a factor.
+        terms = expr.args[0].args
+        kept = [term for term in terms if term.free_symbols - {PLACEHOLDER}]
+        if len(kept) < len(terms):
+            return sympy.Mul(PLACEHOLDER, _abstract(sympy.exp(sympy.Add(*kept))))
     args = [_abstract(arg) for arg in expr.args]
     if isinstance(expr, sympy.Add):
         args = [_scaled(arg) for arg in args]
@@ -110,6 +223,66 @@ def _small_enough_to_expand(expr: sympy.Basic) -> bool:
     )
 
 
+def _rewrite(expr: sympy.Expr, parameters: Sequence[str] = ()) -> sympy.Expr:
+    """The value-level rewrites of `canonical_form`, constants still in place.
+
+    Over plain symbols; the value is unchanged wherever every power base,
+    logarithm argument and each of their factors is positive.
+    """
+    symbols = [s for s in expr.free_symbols if isinstance(s, sympy.Symbol)]
+    constants = {PLACEHOLDER, *(sympy.Symbol(name) for name in parameters)}
+    # |x| is x for positive symbols (as `sqrt(x**2)` becomes); any other `Abs`
+    # is kept whatever the signs of the constants inside.
+    form = expr.replace(
+        lambda node: isinstance(node, sympy.Abs) and _monomial(node.args[0]),
+        lambda node: node.args[0],
+    )
+    form = form.replace(sympy.Abs, _KEPT_ABS)
+    # Whole floats become integers too, so that `x + 1.0*y` and `x + y` are
+    # one sum and cancel where they meet.
+    whole = {
+        f: sympy.Integer(int(f))
+        for f in form.atoms(sympy.Float)
+        if float(f).is_integer()
+    }
+    form = form.xreplace({**whole, **{s: sympy.Symbol(s.name) for s in symbols}})
+    form = _split_logs(_rational_exponents(form), constants)
+    form = _fractional_bases(form, constants)
+    # Distributed before `powdenest`, which would join (x - y)*(y - x) into
+    # -(x - y)**2, a power of a sum that is never expanded.
+    form = _expand_mul_if_small(form)
+    form = sympy.powdenest(sympy.expand_power_base(form, force=True), force=True)
+    form = _rational_exponents(_join_exponentials(form))
+    # Distributing can bring exponentials together again (exp(-y)*exp(x + y)).
+    return _restore_abs(_join_exponentials(_expand_mul_if_small(form)))
+
+
+def _expand_mul_if_small(expr: sympy.Basic) -> sympy.Basic:
+    """`sympy.expand_mul`, unless some product would expand past the term limit."""
+    return sympy.expand_mul(expr) if _small_enough_to_expand(expr) else expr
+
+
+def _join_exponentials(expr: sympy.Basic) -> sympy.Basic:
+    """Join the exponentials of every product: ``exp(a)*exp(b)`` is ``exp(a + b)``."""
+    if not expr.args:
+        return expr
+    args = [_join_exponentials(arg) for arg in expr.args]
+    if isinstance(expr, sympy.Mul):
+        exps = [arg for arg in args if isinstance(arg, sympy.exp)]
+        if len(exps) > 1:
+            rest = [arg for arg in args if not isinstance(arg, sympy.exp)]
+            return sympy.Mul(*rest, sympy.exp(sympy.Add(*(e.args[0] for e in exps))))
+    return expr.func(*args) if args != list(expr.args) else expr
+
+
+def _restore_abs(expr: sympy.Basic) -> sympy.Expr:
+    """Put `Abs` back for its stand-in, unevaluated so that it stays as it is."""
+    result: sympy.Expr = expr.replace(
+        _KEPT_ABS, lambda arg: sympy.Abs(arg, evaluate=False)
+    )
+    return result
+
+
 def canonical_form(expr: sympy.Expr, parameters: Sequence[str] = ()) -> sympy.Expr:
     """Rewrite `expr` with all free constants replaced by `PLACEHOLDER`.
 
@@ -122,24 +295,16 @@ def canonical_form(expr: sympy.Expr, parameters: Sequence[str] = ()) -> sympy.Ex
         `PLACEHOLDER`. See the module docstring for the rules.
     """
     names = set(parameters)
-    plain = {
-        s: (PLACEHOLDER if s.name in names else sympy.Symbol(s.name))
-        for s in expr.free_symbols
-        if isinstance(s, sympy.Symbol)
-    }
-    form = expr.xreplace(plain)
-    form = _rational_exponents(form)
-    form = sympy.powdenest(sympy.expand_power_base(form, force=True), force=True)
-    form = _rational_exponents(form)
-    if _small_enough_to_expand(form):
-        form = sympy.expand_mul(form)
+    # Parameters stay distinct symbols through the rewrites: made one symbol
+    # early, (x + c0)*(x + c1) would merge into a power that is not expanded.
+    form = _rewrite(expr, parameters).replace(sympy.Abs, _KEPT_ABS)
+    form = form.xreplace({s: PLACEHOLDER for s in form.free_symbols if str(s) in names})
     for _ in range(_MAX_PASSES):
         new = _scaled(_abstract(form))
         if new == form:
             break
         form = new
-    result: sympy.Expr = form
-    return result
+    return _restore_abs(form)
 
 
 def canonical_key(expr: sympy.Expr, parameters: Sequence[str] = ()) -> str:
