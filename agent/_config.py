@@ -126,6 +126,15 @@ class CampaignConfig(BaseModel):
             "the equivalence rule rounds constants to)."
         ),
     )
+    bootstrap: int = Field(
+        default=0,
+        ge=0,
+        le=10_000,
+        description=(
+            "Case-resampling bootstrap refits per fit, for 95% percentile intervals "
+            "of the constants next to the covariance errors (0: off; 200 is typical)."
+        ),
+    )
     adequacy_chi2: float = Field(
         default=2.0,
         gt=1.0,

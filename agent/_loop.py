@@ -388,6 +388,7 @@ class Loop:
                 seed=seed,
                 noise_sd=noise,
                 tolerance=self.tolerance,
+                bootstrap=self.config.bootstrap,
             )
             scores = dict(
                 record.scores,

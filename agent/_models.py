@@ -84,6 +84,7 @@ def fit_hypothesis(
     seed: int,
     noise_sd: float | None,
     tolerance: float,
+    bootstrap: int = 0,
 ) -> FitRecord:
     """Fit the free constants of a law on `data` and score it.
 
@@ -96,6 +97,8 @@ def fit_hypothesis(
         seed: The fit node's random stream (multi-start).
         noise_sd: Noise estimated from replicates, or None.
         tolerance: Relative precision floor of the measurement uncertainty.
+        bootstrap: Case resamples for percentile intervals (0: none); the
+            intervals land in `scores["bootstrap"]`.
 
     Returns:
         The fit and its scores; a failed fit is a record with `success=False`.
@@ -115,6 +118,7 @@ def fit_hypothesis(
         seed=seed,
         initial=dict(initial),
         n_starts=_KNOWN_STARTS if known else _FRESH_STARTS,
+        bootstrap=bootstrap,
     )
     values = {k: float(v) for k, v in result.values.items()}
     yhat = predictor(expression, variables, parameters, values)(data.inputs)
@@ -132,6 +136,13 @@ def fit_hypothesis(
         "complexity": int(complexity(expr)),
         "noise_sd": noise_sd,
     }
+    if bootstrap:
+        scores["bootstrap"] = {
+            "resamples": bootstrap,
+            "converged": result.bootstrap_n,
+            "confidence": 0.95,
+            "intervals": {p: list(v) for p, v in result.intervals.items()},
+        }
     cov = (
         np.asarray(result.covariance, dtype=np.float64).reshape(k, k)
         if k

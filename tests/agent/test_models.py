@@ -35,3 +35,41 @@ def test_exact_constants_beyond_int64_evaluate():
     )
     out = predict({"x": np.array([1.0])})
     assert np.allclose(out, [24143766171762264090**0.5 / 2.65042806e30])
+
+
+def test_fit_with_bootstrap_records_intervals_around_the_constant():
+    from agent._data import Dataset
+    from agent._models import fit_hypothesis
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1.0, 2.0, 200)
+    y = 3.0 * x**2 * (1 + 0.01 * rng.standard_normal(200))
+    data = Dataset({"x": x}, y, np.zeros(200, dtype=int))
+    record = fit_hypothesis(
+        "c0*x**2",
+        ["x"],
+        ["c0"],
+        data,
+        initial={},
+        seed=0,
+        noise_sd=0.03,
+        tolerance=1e-3,
+        bootstrap=100,
+    )
+    boot = record.scores["bootstrap"]
+    low, high = boot["intervals"]["c0"]
+    assert boot["converged"] == 100
+    assert low < record.values["c0"] < high
+    assert low < 3.0 < high
+    assert high - low < 0.01
+    plain = fit_hypothesis(
+        "c0*x**2",
+        ["x"],
+        ["c0"],
+        data,
+        initial={},
+        seed=0,
+        noise_sd=0.03,
+        tolerance=1e-3,
+    )
+    assert "bootstrap" not in plain.scores
