@@ -356,6 +356,9 @@ class Loop:
         for hid in order[: self.config.max_fit_hypotheses]:
             fid = node_id(self.campaign_id, k, "fit", hid)
             if self.store.has_row("model_fit", fid):
+                # A crash between the row and its edges would lose the edges:
+                # they are insert-if-absent, so a resumed run writes them here.
+                self._link_fit(hid, fid, runs)
                 continue
             hyp = open_hyps[hid]
             params = tuple(hyp.parameters_json)
@@ -414,9 +417,13 @@ class Loop:
                 success=record.success,
                 message=record.message,
             )
-            self.store.link(hid, "hypothesis", fid, "model_fit", "tested-by")
-            for run_id in runs:
-                self.store.link(fid, "model_fit", run_id, "experiment_run", "fitted-on")
+            self._link_fit(hid, fid, runs)
+
+    def _link_fit(self, hid: str, fid: str, runs: list[str]) -> None:
+        """The fit's lineage: the hypothesis it tests and the runs it was fitted on."""
+        self.store.link(hid, "hypothesis", fid, "model_fit", "tested-by")
+        for run_id in runs:
+            self.store.link(fid, "model_fit", run_id, "experiment_run", "fitted-on")
 
     def decide(self, k: int, elapsed_s: float) -> tuple[bool, str]:
         """Judge this iteration's fits; accept, reject, stop or go on. Returns (done, reason)."""
