@@ -34,7 +34,8 @@ which are what is guaranteed:
   variable power is an exponential (``2**x`` agrees with ``exp(c0*x)``),
   and logarithms of products and powers are split (``log(2*x/y**2)`` is
   ``log(2) + log(x) - 2*log(y)``), their arguments' factors found as
-  under fractional powers (``log(x**2 + x*y)`` is ``log(x) + log(x + y)``).
+  under fractional powers (``log(x**2 + x*y)`` is ``log(x) + log(x + y)``;
+  ``log(2*(x + y))`` is ``log(2*x + 2*y)``, not ``log(2) + log(x + y)``).
 * `Abs` of a product of symbols is dropped (``sqrt(x**2)`` is ``x``);
   any other `Abs` is kept, whatever the signs of the constants inside
   (``Abs(x - c0)`` agrees with ``Abs(x + 2*c0)``).
@@ -85,12 +86,13 @@ def _factors(expr: sympy.Basic, constants: set[sympy.Basic]) -> list[sympy.Basic
     """Factors of `expr`, with those of a sum taken out and constants put in one.
 
     Factors with variables come out of a sum (``x*y + x*z`` gives ``x`` and
-    ``y + z``) and constant factors go into a sum (``2*(x + y)`` gives
-    ``2*x + 2*y``), so expanded and factored forms split alike and no
-    constant factor is left that a sum with free coefficients covers.
+    ``y + z``, ``1 + y/x`` gives ``x + y`` and ``1/x``) and constant factors
+    go into a sum (``2*(x + y)`` gives ``2*x + 2*y``), so expanded and
+    factored forms split alike and no constant factor is left that a sum
+    with free coefficients covers.
     `constants` are the symbols that stand for constants.
     """
-    factors = sympy.Mul.make_args(sympy.factor_terms(expr) if expr.is_Add else expr)
+    factors = sympy.Mul.make_args(sympy.factor_terms(expr, fraction=True))
     fixed = [f for f in factors if not (f.free_symbols - constants)]
     varying = [f for f in factors if f.free_symbols - constants]
     sums = [i for i, f in enumerate(varying) if f.is_Add]
@@ -164,24 +166,30 @@ def _monomial(expr: sympy.Basic) -> bool:
     return isinstance(expr, sympy.Mul) and all(_monomial(arg) for arg in expr.args)
 
 
-def _abstract(expr: sympy.Basic) -> sympy.Basic:
-    """One bottom-up pass replacing constant subexpressions by the placeholder."""
-    if not (expr.free_symbols - {PLACEHOLDER}):
+def _abstract(expr: sympy.Basic, constants: set[sympy.Basic]) -> sympy.Basic:
+    """One bottom-up pass replacing constant subexpressions by the placeholder.
+
+    A subexpression is constant when all its symbols are in `constants`
+    (the parameters and the placeholder). Parameters are replaced here, not
+    before, so that ``c0 - c1`` becomes one `_C` and not ``_C - _C = 0``.
+    """
+    if not (expr.free_symbols - constants):
         return PLACEHOLDER
     if expr.is_Symbol:
         return expr
     if isinstance(expr, sympy.Pow) and expr.exp.is_Rational:
-        return sympy.Pow(_abstract(expr.base), expr.exp)
-    if isinstance(expr, sympy.Pow) and not (expr.base.free_symbols - {PLACEHOLDER}):
-        # c**u is exp(log(c)*u): one form for both (`powsimp` makes either).
-        return _abstract(sympy.exp(sympy.expand_mul(PLACEHOLDER * expr.exp)))
+        return sympy.Pow(_abstract(expr.base, constants), expr.exp)
+    if isinstance(expr, sympy.Pow) and not (expr.base.free_symbols - constants):
+        # c**u is exp(log(c)*u): one form for both.
+        return _abstract(sympy.exp(sympy.expand_mul(PLACEHOLDER * expr.exp)), constants)
     if isinstance(expr, sympy.exp) and isinstance(expr.args[0], sympy.Add):
         # exp(a + c) is e**c*exp(a): a constant term of the argument is a factor.
         terms = expr.args[0].args
-        kept = [term for term in terms if term.free_symbols - {PLACEHOLDER}]
+        kept = [term for term in terms if term.free_symbols - constants]
         if len(kept) < len(terms):
-            return sympy.Mul(PLACEHOLDER, _abstract(sympy.exp(sympy.Add(*kept))))
-    args = [_abstract(arg) for arg in expr.args]
+            inner = sympy.exp(sympy.Add(*kept))
+            return sympy.Mul(PLACEHOLDER, _abstract(inner, constants))
+    args = [_abstract(arg, constants) for arg in expr.args]
     if isinstance(expr, sympy.Add):
         args = [_scaled(arg) for arg in args]
     if isinstance(expr, sympy.Mul | sympy.Add):
@@ -247,11 +255,11 @@ def _rewrite(expr: sympy.Expr, parameters: Sequence[str] = ()) -> sympy.Expr:
     }
     form = form.xreplace({**whole, **{s: sympy.Symbol(s.name) for s in symbols}})
     form = _split_logs(_rational_exponents(form), constants)
-    form = _fractional_bases(form, constants)
-    # Distributed before `powdenest`, which would join (x - y)*(y - x) into
-    # -(x - y)**2, a power of a sum that is never expanded.
-    form = _expand_mul_if_small(form)
-    form = sympy.powdenest(sympy.expand_power_base(form, force=True), force=True)
+    # Split before distributing, which would turn sqrt(x*(y + z)) back into
+    # the square root of a sum; distributed before `powdenest`, which would
+    # join (x - y)*(y - x) into -(x - y)**2, a power of a sum never expanded.
+    form = sympy.expand_power_base(_fractional_bases(form, constants), force=True)
+    form = sympy.powdenest(_expand_mul_if_small(form), force=True)
     form = _rational_exponents(_join_exponentials(form))
     # Distributing can bring exponentials together again (exp(-y)*exp(x + y)).
     return _restore_abs(_join_exponentials(_expand_mul_if_small(form)))
@@ -294,13 +302,12 @@ def canonical_form(expr: sympy.Expr, parameters: Sequence[str] = ()) -> sympy.Ex
         The canonical expression, over plain (assumption-free) symbols and
         `PLACEHOLDER`. See the module docstring for the rules.
     """
-    names = set(parameters)
+    constants = {PLACEHOLDER, *(sympy.Symbol(name) for name in parameters)}
     # Parameters stay distinct symbols through the rewrites: made one symbol
     # early, (x + c0)*(x + c1) would merge into a power that is not expanded.
     form = _rewrite(expr, parameters).replace(sympy.Abs, _KEPT_ABS)
-    form = form.xreplace({s: PLACEHOLDER for s in form.free_symbols if str(s) in names})
     for _ in range(_MAX_PASSES):
-        new = _scaled(_abstract(form))
+        new = _scaled(_abstract(form, constants))
         if new == form:
             break
         form = new

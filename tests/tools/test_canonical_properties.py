@@ -134,22 +134,36 @@ def test_constants_folded_into_parameters_get_the_same_key(tree, template):
     assert key(expr) == key(parse(render(tree)))
 
 
+def splits_a_logarithm(rewritten, expr):
+    """Whether `rewritten` has more logarithms than `expr`.
+
+    `expand` and `factor` split log(2*(x + y)) into log(2) + log(x + y),
+    where the module keeps a constant factor inside the logarithm of a sum
+    (its documented rule), so such pairs differ by an additive constant.
+    """
+    return len(rewritten.atoms(sympy.log)) > len(expr.atoms(sympy.log))
+
+
 @SETTINGS
 @given(trees)
 def test_expanded_form_gets_the_same_key(tree):
     # Powers of sums stay unexpanded (the module's rule), so no multinomials.
     expr = parse(render(tree))
-    assert key(sympy.expand(expr, multinomial=False)) == key(expr)
+    expanded = sympy.expand(expr, multinomial=False)
+    assume(not splits_a_logarithm(expanded, expr))
+    assert key(expanded) == key(expr)
 
 
 @SETTINGS
 @given(trees)
 def test_factored_form_gets_the_same_key_unless_it_makes_powers_of_sums(tree):
     expr = parse(render(tree))
-    factored = sympy.factor(expr)
+    # Factoring floats leaves round-off terms (-4e-16*x**2); factor exact numbers.
+    factored = sympy.factor(sympy.nsimplify(expr, rational=True))
     # `factor` puts sums over common denominators and squares them, and the
     # module expands neither (its documented rule): those pairs differ.
     assume(not has_power_of_sum(expr) and not has_power_of_sum(factored))
+    assume(not splits_a_logarithm(factored, expr))
     assert key(factored) == key(expr)
 
 
@@ -218,3 +232,43 @@ def test_expression_text_reads_back_with_the_same_key_and_values(tree, values):
 def test_expression_text_reads_back_structurally_equal():
     expr = parse_expression("(x + y)/(x/2)", VARIABLES)
     assert parse_expression(expression_text(expr), VARIABLES) == expr
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("cos(x/sqrt(-c0))", "cos(x/sqrt(c0))"),
+        ("abs(z - c0)", "abs(z + 2.5*c0)"),
+        ("(x + c0)*(x + c1)", "(x + 1)*(x + 2)"),
+        ("x + c0 - c1", "x + c0"),
+        ("(x - y)*(y - x)", "x**2 + x*y + y**2"),
+        ("sqrt(x*(c0 + 2))", "sqrt(c0*x)"),
+        ("exp(sqrt(c0*(x + y)))", "exp(sqrt(x + y))"),
+        ("log(x*cos(3))", "log(x) + 1"),
+        ("log(x**2 + x*y)", "log(x) + log(x + y)"),
+        ("exp(x + 1)", "exp(x)"),
+        ("2**x", "exp(c0*x)"),
+        ("sqrt((x + y)/x)", "sqrt(1 + y/x)"),
+        ("sqrt(x*(x + x**2))", "x*sqrt(x + 1)"),
+    ],
+    ids=[
+        "no-cosh-from-negative-base",
+        "abs-kept-whatever-the-sign",
+        "constants-abstracted-last",
+        "constants-do-not-cancel",
+        "no-power-from-opposite-sums",
+        "constant-factor-under-root",
+        "constant-into-sum-under-root",
+        "log-of-negative-constant",
+        "log-of-factorable-sum",
+        "exp-constant-term",
+        "constant-base-power",
+        "common-denominator-under-root",
+        "factor-of-a-factor-under-root",
+    ],
+)
+def test_rewrites_found_by_the_properties_get_the_same_key(a, b):
+    """Pairs that differ in constants only and got different keys (or hung)."""
+    assert key(parse_expression(a, VARIABLES, PARAMETERS)) == key(
+        parse_expression(b, VARIABLES, PARAMETERS)
+    )
