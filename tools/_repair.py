@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 
+import numpy as np
 import sympy
 
 from tools._parse import make_symbol
@@ -24,6 +25,9 @@ from tools._units import (
 )
 
 __all__ = ["repair_units"]
+
+_PROBE_POINTS = 24
+_RANK_RTOL = 1e-7
 
 
 def _fresh_names(taken: set[str]) -> Iterator[str]:
@@ -138,4 +142,56 @@ def repair_units(
         fixed, variable_units, target_unit, [*parameters, *names]
     ).consistent:
         return None
+    if _adds_redundancy(fixed, parameters, names):
+        return None
     return fixed, names
+
+
+def _jacobian(expr: sympy.Expr, params: Sequence[str]) -> np.ndarray | None:
+    """The derivatives of `expr` in `params`: one random parameter vector, random inputs.
+
+    None when a derivative is not finite there: the test cannot tell.
+    """
+    rng = np.random.default_rng(0)
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    by_name = {s.name: s for s in symbols}
+    columns = [sympy.diff(expr, by_name[p]) if p in by_name else 0 for p in params]
+    f = sympy.lambdify(symbols, columns, modules="numpy")
+    # Positive values near 1: logs and fractional powers stay real, and a
+    # constant like `k0` in `(k0*L)**c1` is probed off its special points.
+    values = [
+        10.0 ** rng.uniform(-0.3, 0.3, 1 if s.name in params else _PROBE_POINTS)
+        for s in symbols
+    ]
+    with np.errstate(all="ignore"):
+        jac = np.column_stack(
+            [
+                np.broadcast_to(np.asarray(c, dtype=float), (_PROBE_POINTS,))
+                for c in f(*values)
+            ]
+        )
+    return jac if np.isfinite(jac).all() else None
+
+
+def _rank(matrix: np.ndarray) -> int:
+    if matrix.shape[1] == 0:
+        return 0
+    s = np.linalg.svd(matrix, compute_uv=False)
+    return int(np.sum(s > _RANK_RTOL * s[0])) if s[0] > 0 else 0
+
+
+def _adds_redundancy(
+    expr: sympy.Expr, parameters: Sequence[str], added: Sequence[str]
+) -> bool:
+    """Whether some added constant only trades off against the law's other constants.
+
+    ``c0*(k0*L)**c1`` mends the units of ``c0*L**c1`` but ``k0**c1`` is
+    absorbed by ``c0``: the fit would wander along a valley and land
+    wherever rounding sends it, and such a law says nothing the original
+    does not. Checked numerically: the added constants must raise the rank
+    of the Jacobian by their number.
+    """
+    jac = _jacobian(expr, [*parameters, *added])
+    if jac is None:
+        return False  # cannot tell: the fit will report what it finds
+    return _rank(jac) < _rank(jac[:, : len(parameters)]) + len(added)

@@ -42,3 +42,19 @@ def test_new_parameter_names_avoid_names_in_use() -> None:
     fixed = repair_units(expr, UNITS, "m", ["k0"])
     assert fixed is not None
     assert fixed[1] == ("k1",)
+
+
+def test_a_repair_whose_constants_the_law_absorbs_is_refused() -> None:
+    """`c0*(k0*x)**c1` is `c0*x**c1` again: `k0` would only wander along a valley."""
+    params = ["c0", "c1", "c2"]
+    expr = parse_expression("c0*x**c1*t**c2", NAMES, params)
+    assert not check_dimensions(expr, UNITS, "m", params).consistent
+    assert repair_units(expr, UNITS, "m", params) is None
+
+
+def test_a_repair_that_adds_freedom_is_kept() -> None:
+    """`x + c0*exp(E)`: the `k0` inside the exponential is a new rate, not a rescaling."""
+    expr = parse_expression("x + c0*exp(E)", NAMES, ["c0"])
+    fixed = repair_units(expr, UNITS, "m", ["c0"])
+    assert fixed is not None
+    assert fixed[1] == ("k0",)
