@@ -117,6 +117,22 @@ class CampaignConfig(BaseModel):
         ge=0,
         description="Points of each design measured twice, to estimate the noise.",
     )
+    chunk_points: int = Field(
+        default=65_536,
+        ge=1,
+        description=(
+            "Most points the executor gives the backend in one call (memory); larger "
+            "designs run as several chunks, each with its own seed and record."
+        ),
+    )
+    run_timeout_s: float | None = Field(
+        default=600.0,
+        gt=0,
+        description=(
+            "Wall-clock limit per chunk of measurements; a backend past it is recorded "
+            "as timed out and the campaign goes on (None: no limit)."
+        ),
+    )
     tolerance: float | None = Field(
         default=None,
         gt=0,

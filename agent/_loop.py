@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,14 +25,14 @@ from agent._llm_planner import LLMPlanner
 from agent._models import fit_hypothesis, predictor
 from agent._offline import Leader
 from agent._reduction import Reduction, find_reductions
-from experiments import ExperimentBackend, InvalidDesignError
+from experiments import Executor, ExperimentBackend, InvalidDesignError
 from storage import Store
 
 __all__ = ["Loop"]
 
 log = logging.getLogger(__name__)
 
-# Tail of a traceback kept on the record: enough to diagnose, not a dump.
+# Tail of a failure message kept on the record: enough to diagnose, not a dump.
 _MAX_MESSAGE = 1500
 _RIVALS = 3
 DEFAULT_TOLERANCE = 1e-3
@@ -52,6 +50,7 @@ class Loop:
     llm: LLMPlanner | None = None
     """The LLM planner, when the campaign uses one (its proposals join the offline ones)."""
     _reductions: tuple[int, list[Reduction]] | None = field(default=None, repr=False)
+    _executor: Executor | None = field(default=None, repr=False)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -64,6 +63,17 @@ class Loop:
     def target(self) -> str:
         """The observable the campaign explains."""
         return str(self.backend.observables[0].name)
+
+    @property
+    def executor(self) -> Executor:
+        """Runs the backend: chunks, per-chunk seeds, time limit, failures as records."""
+        if self._executor is None:
+            self._executor = Executor(
+                self.backend,
+                chunk_points=self.config.chunk_points,
+                timeout_s=self.config.run_timeout_s,
+            )
+        return self._executor
 
     @property
     def tolerance(self) -> float:
@@ -260,45 +270,54 @@ class Loop:
         return Design(inputs, reason)
 
     def run_experiments(self, k: int, inputs_sha: str, reason: str) -> None:
-        """Measure the designed inputs; a failure is recorded, never raised."""
-        rid = node_id(self.campaign_id, k, "run")
-        if self.store.has_row("experiment_run", rid):
-            return  # measured before a crash: never measure twice
+        """Measure the designed inputs, chunk by chunk; a failure is recorded, never raised.
+
+        Each chunk is one run row with its own inputs, seed, timing and
+        status, so a failed chunk loses only its points; a chunk measured
+        before a crash is never measured again.
+        """
         inputs = self.store.get_arrays(inputs_sha)
         seed = node_seed(self.config.seed, k, "run_experiments")
         n = int(next(iter(inputs.values())).shape[0])
-        started = time.perf_counter()
-        data_sha, code, message = None, 0, ""
-        try:
-            result = self.backend.run_batch(inputs, seed=seed)
-            code, message = int(result.status.code), result.status.message or ""
-            if code == 0:
-                data_sha = self.store.put_arrays(dict(result.columns))
-        except Exception as exc:  # the one place a backend's failure becomes data
-            code = 99
-            message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"[
-                -_MAX_MESSAGE:
-            ]
-        self.store.add_run(
-            rid,
-            campaign_id=self.campaign_id,
-            iteration_id=self.iteration_id(k),
-            backend_id=str(self.backend.id),
-            design_reason=reason,
-            inputs_sha256=inputs_sha,
-            data_sha256=data_sha,
-            seed=seed,
-            n_points=n,
-            device=str(self.backend.device),
-            status_code=code,
-            status_message=message,
-            cost=float(
-                n
-                * sum(v.cost for v in self.backend.inputs)
-                / max(1, len(self.backend.inputs))
-            ),
-            duration_s=time.perf_counter() - started,
+        per_input = sum(v.cost for v in self.backend.inputs) / max(
+            1, len(self.backend.inputs)
         )
+        bounds = self.executor.bounds(n)
+        for i, (start, stop) in enumerate(bounds):
+            rid = node_id(self.campaign_id, k, "run", i)
+            if self.store.has_row("experiment_run", rid):
+                continue
+            chunk = self.executor.run_chunk(inputs, i, start, stop, seed=seed)
+            result = chunk.result
+            data_sha = (
+                self.store.put_arrays(dict(result.columns))
+                if result.status.ok
+                else None
+            )
+            part = (
+                inputs_sha
+                if len(bounds) == 1
+                else self.store.put_arrays(
+                    {v: a[start:stop] for v, a in inputs.items()}
+                )
+            )
+            where = f" (chunk {i + 1} of {len(bounds)})" if len(bounds) > 1 else ""
+            self.store.add_run(
+                rid,
+                campaign_id=self.campaign_id,
+                iteration_id=self.iteration_id(k),
+                backend_id=str(self.backend.id),
+                design_reason=reason + where,
+                inputs_sha256=part,
+                data_sha256=data_sha,
+                seed=chunk.seed,
+                n_points=chunk.n,
+                device=str(self.backend.device),
+                status_code=int(result.status.code),
+                status_message=(result.status.message or "")[-_MAX_MESSAGE:],
+                cost=float(chunk.n * per_input),
+                duration_s=chunk.elapsed_s,
+            )
 
     def _supersede(self, k: int, accepted: str, scored: list[Scored]) -> None:
         """Mark rivals that also fit, but are more complex, as replaced by the accepted law."""

@@ -27,6 +27,7 @@ from experiments._api import (
 )
 from experiments._blinded import Blinded
 from experiments._checker import CheckReport, check_backend
+from experiments._executor import Chunk, Executor, chunk_seed, result_problem
 from experiments._formula_eval import FormulaError, compile_formula
 from experiments._options import Option, parse_float, parse_options
 from experiments._registration import (
@@ -54,7 +55,9 @@ __all__ = [
     "BatchResult",
     "Blinded",
     "CheckReport",
+    "Chunk",
     "DependencyNotInstalledError",
+    "Executor",
     "ExperimentBackend",
     "ExperimentError",
     "FormulaError",
@@ -65,6 +68,7 @@ __all__ = [
     "UnitSyntaxError",
     "Variable",
     "check_backend",
+    "chunk_seed",
     "compile_formula",
     "format_unit",
     "list_backends",
@@ -73,6 +77,7 @@ __all__ = [
     "parse_options",
     "parse_unit",
     "register",
+    "result_problem",
     "spec",
 ]
 

@@ -259,6 +259,9 @@ class ExperimentBackend:
     """Relative precision of the clean measurements (e.g. 1e-12 for a formula
     evaluated in float64), or None when unknown. A campaign with no
     `tolerance` of its own demands that laws hold to this precision."""
+    max_batch: int | None = None
+    """Most points one `run_batch` call may take (memory), or None for no limit;
+    the executor splits larger batches into chunks of at most this size."""
     spec: BackendSpec | None = None
     """The spec the backend was made from (set by `make`)."""
     id: str | None = None

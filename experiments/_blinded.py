@@ -75,6 +75,11 @@ class Blinded(ExperimentBackend):
         return self.__backend.precision
 
     @property
+    def max_batch(self) -> int | None:  # type: ignore[override]
+        """The wrapped backend's largest batch."""
+        return self.__backend.max_batch
+
+    @property
     def metadata(self) -> Mapping[str, Any]:  # type: ignore[override]
         """The wrapped backend's metadata."""
         return self.__backend.metadata

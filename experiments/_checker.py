@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from experiments._api import BatchResult, ExperimentBackend, RunStatus, Variable
+from experiments._api import ExperimentBackend, Variable
+from experiments._executor import result_problem
 from experiments._registration import make
 from experiments._units import UnitSyntaxError, parse_unit
 from experiments.errors import BackendContractError, InvalidDesignError
@@ -94,6 +95,7 @@ def check_backend(
         ("units", lambda: _check_units(backend)),
         ("sampling", lambda: _check_sampling(backend, seed)),
         ("columns", lambda: _check_run(backend, 10, seed)),
+        ("edges", lambda: _check_edges(backend, seed)),
         ("reproducible", lambda: _check_reproducible(backend, seed)),
         ("out_of_range", lambda: _check_out_of_range(backend, seed)),
         ("batch_of_1", lambda: _check_run(backend, 1, seed)),
@@ -193,26 +195,37 @@ def _check_sampling(backend: ExperimentBackend, seed: int) -> str | None:
     return None
 
 
-def _columns_problem(backend: ExperimentBackend, result: object, n: int) -> str | None:
-    """Describe what is wrong with a `BatchResult`, or return `None`."""
-    if not isinstance(result, BatchResult) or not isinstance(result.status, RunStatus):
-        return f"`run_batch` returned {type(result).__name__}, not a `BatchResult` with a `RunStatus`"
-    expected = [v.name for v in backend.observables]
-    if list(result.columns) != expected:
-        return f"columns {list(result.columns)}, expected the observables {expected}"
-    for name, col in result.columns.items():
-        if type(col) is not np.ndarray or col.dtype != np.float64 or col.shape != (n,):
-            kind = f"{type(col).__name__} {getattr(col, 'dtype', '?')} {getattr(col, 'shape', '?')}"
-            return f"column `{name}` is {kind}, expected a float64 NumPy array of shape ({n},)"
-        if result.status.ok and not np.isfinite(col).all():
-            return f"column `{name}` has non-finite values but the status is OK"
-    return None
-
-
 def _check_run(backend: ExperimentBackend, n: int, seed: int) -> str | None:
     """A batch of `n` sampled points runs and returns well-formed columns."""
     inputs = backend.sample_inputs(np.random.default_rng(seed + n), n)
-    return _columns_problem(backend, backend.run_batch(inputs, seed=seed), n)
+    return result_problem(backend, backend.run_batch(inputs, seed=seed), n)
+
+
+def _check_edges(backend: ExperimentBackend, seed: int) -> str | None:
+    """At the corners of the declared ranges the outputs are finite or the status says why.
+
+    Simulations break at their edges (a step too coarse at the longest
+    length, an overflow at the highest temperature); there they must
+    return a failed status, which the campaign records, not raise or
+    return NaN marked OK.
+    """
+    rng = np.random.default_rng(seed)
+    names = [v.name for v in backend.inputs]
+    corners = rng.integers(0, 2, size=(min(64, 2 ** len(names)), len(names)))
+    inputs = {}
+    for j, var in enumerate(backend.inputs):
+        low, high = float(var.low or 0.0), float(var.high or 0.0)
+        if var.integer:
+            low, high = float(np.ceil(low)), float(np.floor(high))
+        values = np.where(corners[:, j] == 1, high, low)
+        if var.sign == "negative":
+            values = -values
+        inputs[var.name] = values
+    try:
+        result = backend.run_batch(inputs, seed=seed)
+    except Exception as exc:  # the point of the check: say what escaped
+        return f"raised {type(exc).__name__} at the corners of the ranges instead of returning a failed status: {exc}"
+    return result_problem(backend, result, len(corners))
 
 
 def _check_reproducible(backend: ExperimentBackend, seed: int) -> str | None:

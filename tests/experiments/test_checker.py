@@ -76,3 +76,26 @@ def test_units_print_and_parse_back(powers, text):
 def test_unit_parser_rejects_non_units(text):
     with pytest.raises(UnitSyntaxError):
         parse_unit(text)
+
+
+def test_checker_flags_a_backend_that_raises_at_the_edge_of_its_range():
+    import numpy as np
+
+    from experiments import ExperimentBackend, Variable
+
+    class BreaksAtTheTop(ExperimentBackend):
+        inputs = (Variable("x", "m", 0.5, 2.0), Variable("t", "s", 1.0, 3.0))
+        observables = (Variable("y", "m"),)
+
+        def _simulate(self, inputs, rng):
+            if (inputs["x"] >= 2.0).any():
+                raise FloatingPointError("step too coarse at x = 2")
+            return {"y": inputs["x"] * np.ones_like(inputs["t"])}
+
+    with pytest.raises(BackendContractError) as info:
+        check_backend(BreaksAtTheTop(), large_batch=10)
+    found = info.value.report.violations
+    assert any(
+        v.startswith("edges: raised FloatingPointError") and "step too coarse" in v
+        for v in found
+    ), found
