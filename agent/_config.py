@@ -36,7 +36,20 @@ class CampaignConfig(BaseModel):
     noise: float = Field(
         default=0.0,
         ge=0.0,
-        description="Gaussian noise, in units of the RMS of the clean observable.",
+        description=(
+            "Noise level added to the measurements: for `gaussian` the standard "
+            "deviation in units of the RMS of the clean observable, for "
+            "`heteroscedastic` relative to each value."
+        ),
+    )
+    noise_model: Literal["gaussian", "heteroscedastic", "poisson"] = Field(
+        default="gaussian",
+        description="Distribution of the added noise (`poisson`: counts drawn from the value).",
+    )
+    noise_offset: float = Field(
+        default=0.0,
+        allow_inf_nan=False,
+        description="Systematic shift of every measurement, in units of the observable's RMS.",
     )
     device: str | None = Field(
         default=None,

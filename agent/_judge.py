@@ -17,8 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from experiments import NoiseModel
 
 __all__ = [
     "Judgement",
@@ -30,9 +34,20 @@ __all__ = [
 ]
 
 
-def point_sigma(y: np.ndarray, noise_sd: float | None, tolerance: float) -> np.ndarray:
-    """The measurement uncertainty at each point: noise and relative precision in quadrature."""
-    noise = noise_sd or 0.0
+def point_sigma(
+    y: np.ndarray,
+    noise_sd: float | None,
+    tolerance: float,
+    declared: NoiseModel | None = None,
+) -> np.ndarray:
+    """The measurement uncertainty at each point: noise and relative precision in quadrature.
+
+    The noise is the backend's declared model where it fixes the spread at
+    each point (Poisson counts, a relative error), else `noise_sd`, the
+    estimate from repeated measurements.
+    """
+    fixed = declared.sigma(y) if declared is not None else None
+    noise = fixed if fixed is not None else (noise_sd or 0.0)
     sigma = np.sqrt(noise**2 + (tolerance * np.abs(y)) ** 2)
     # A point measured exactly zero with no noise would get zero weight otherwise.
     floor = tolerance * float(np.sqrt(np.mean(y**2))) * 1e-3 if y.size else 0.0

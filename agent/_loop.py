@@ -393,7 +393,9 @@ class Loop:
                 yhat = predictor(
                     hyp.expression, self.variables, params, last.parameters_json
                 )(fresh.inputs)
-                sigma = point_sigma(fresh.y, noise, self.tolerance)
+                sigma = point_sigma(
+                    fresh.y, noise, self.tolerance, self.backend.declared_noise
+                )
                 fresh_chi2 = chi2_reduced(fresh.y, yhat, sigma)
                 fresh_bound = self._bound(len(fresh), 0, data)
                 streak = (
@@ -411,6 +413,7 @@ class Loop:
                 noise_sd=noise,
                 tolerance=self.tolerance,
                 bootstrap=self.config.bootstrap,
+                declared=self.backend.declared_noise,
             )
             scores = dict(
                 record.scores,

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy
+
+if TYPE_CHECKING:
+    from experiments import NoiseModel
 
 from agent._data import Dataset
 from agent._judge import chi2_reduced, point_sigma
@@ -85,6 +88,7 @@ def fit_hypothesis(
     noise_sd: float | None,
     tolerance: float,
     bootstrap: int = 0,
+    declared: NoiseModel | None = None,
 ) -> FitRecord:
     """Fit the free constants of a law on `data` and score it.
 
@@ -99,12 +103,14 @@ def fit_hypothesis(
         tolerance: Relative precision floor of the measurement uncertainty.
         bootstrap: Case resamples for percentile intervals (0: none); the
             intervals land in `scores["bootstrap"]`.
+        declared: The backend's declared noise model, which weights the
+            points where it fixes their spread (see `point_sigma`).
 
     Returns:
         The fit and its scores; a failed fit is a record with `success=False`.
     """
     expr = parse_expression(expression, variables, parameters)
-    sigma = point_sigma(data.y, noise_sd, tolerance)
+    sigma = point_sigma(data.y, noise_sd, tolerance, declared)
     # Starting values from an earlier fit or from SR sit near the optimum already;
     # a second start guards against a poor one, eight random ones would mostly
     # re-find it at several seconds a law for SR's longer expressions.

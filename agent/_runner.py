@@ -74,6 +74,8 @@ def _make_backend(config: CampaignConfig) -> experiments.ExperimentBackend:
         return experiments.make(
             config.backend,
             noise=config.noise,
+            noise_model=config.noise_model,
+            noise_offset=config.noise_offset,
             options=dict(config.backend_options),
             device=config.device,
         )

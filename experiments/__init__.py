@@ -29,6 +29,7 @@ from experiments._blinded import Blinded
 from experiments._checker import CheckReport, check_backend
 from experiments._executor import Chunk, Executor, chunk_seed, result_problem
 from experiments._formula_eval import FormulaError, compile_formula
+from experiments._noise import NOISE_KINDS, NoiseModel
 from experiments._options import Option, parse_float, parse_options
 from experiments._registration import (
     BackendSpec,
@@ -48,6 +49,7 @@ from experiments.errors import (
 )
 
 __all__ = [
+    "NOISE_KINDS",
     "BackendContractError",
     "BackendNotFoundError",
     "BackendRegistrationError",
@@ -62,6 +64,7 @@ __all__ = [
     "ExperimentError",
     "FormulaError",
     "InvalidDesignError",
+    "NoiseModel",
     "Option",
     "RunCode",
     "RunStatus",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from experiments._noise import NoiseModel
 from experiments.errors import InvalidDesignError
 
 if TYPE_CHECKING:
@@ -268,6 +269,12 @@ class ExperimentBackend:
     """The full versioned id, for provenance (set by `make`)."""
     noise: float = 0.0
     """Relative noise level gamma (set by `make`)."""
+    noise_model: NoiseModel = NoiseModel()
+    """The noise `run_batch` adds to the clean observables (set by `make`)."""
+    declared_noise: ClassVar[NoiseModel | None] = None
+    """The noise the backend itself declares (e.g. Poisson counts of a
+    counter), which the agent may use to weight its fits; None: undeclared,
+    the agent estimates the noise from repeated measurements."""
     blinded_attributes: ClassVar[frozenset[str]] = frozenset()
     """Attributes besides `ground_truth` that `Blinded` hides (they would reveal the law)."""
     secret_options: ClassVar[frozenset[str]] = frozenset()
@@ -444,14 +451,23 @@ class ExperimentBackend:
                 RunCode.SIMULATION_DIVERGED, f"Non-finite output: {counts}."
             )
             return BatchResult(clean, status, info)
-        if self.noise > 0 and n:
-            rms = self.reference_rms()
+        model = self.noise_model
+        if model.active and n:
+            # The range-wide RMS costs a reference run: only scales that need it pay.
+            needs_rms = model.offset != 0 or model.kind == "gaussian"
+            rms = self.reference_rms() if needs_rms else dict.fromkeys(clean, 0.0)
             noise_rng = np.random.default_rng(noise_seq)
             for name, col in clean.items():
-                clean[name] = col + noise_rng.normal(
-                    0.0, self.noise * rms[name], size=n
-                )
-            info["noise_std"] = {name: self.noise * rms[name] for name in clean}
+                clean[name], problem = model.apply(col, rms[name], noise_rng)
+                if problem is not None:
+                    info["elapsed_s"] = time.perf_counter() - start
+                    status = RunStatus(
+                        RunCode.SIMULATION_DIVERGED, f"`{name}`: {problem}."
+                    )
+                    return BatchResult(clean, status, info)
+            info["noise_model"] = model.to_json()
+            if model.kind == "gaussian":
+                info["noise_std"] = {name: model.level * rms[name] for name in clean}
         info["elapsed_s"] = time.perf_counter() - start
         return BatchResult(clean, RunStatus(), info)
 

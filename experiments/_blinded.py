@@ -12,7 +12,13 @@ from experiments._api import BatchResult, ExperimentBackend, Variable
 if TYPE_CHECKING:
     from experiments._registration import BackendSpec
 
-_HIDDEN = frozenset({"ground_truth"})
+_HIDDEN = {
+    "ground_truth": "`ground_truth` is hidden on a blinded backend; use `make(..., blind=False)` in benchmarks.",
+    "noise_model": (
+        "`noise_model` is hidden on a blinded backend: the agent estimates the "
+        "noise from its data, or uses `declared_noise` if the backend declares one."
+    ),
+}
 
 
 class Blinded(ExperimentBackend):
@@ -40,13 +46,15 @@ class Blinded(ExperimentBackend):
     @property
     def ground_truth(self) -> Any:
         """Not available on a blinded backend; raises `AttributeError`."""
-        msg = "`ground_truth` is hidden on a blinded backend; use `make(..., blind=False)` in benchmarks."
-        raise AttributeError(msg)
+        raise AttributeError(_HIDDEN["ground_truth"])
 
     def __getattr__(self, name: str) -> Any:
         """Forward other attributes (e.g. backend-specific ones) to the backend."""
         # Private attributes may hold the truth (e.g. a formula): never forwarded.
-        if name in _HIDDEN or name.startswith("_"):
+        if name in _HIDDEN:
+            # A property below that refused sends Python here: refuse again, saying why.
+            raise AttributeError(_HIDDEN[name])
+        if name.startswith("_"):
             raise AttributeError(name)
         if name in type(self.__backend).blinded_attributes:
             msg = f"`{name}` is hidden on a blinded backend; it would reveal the law."
@@ -98,6 +106,16 @@ class Blinded(ExperimentBackend):
     def noise(self) -> float:  # type: ignore[override]
         """The wrapped backend's noise level."""
         return self.__backend.noise
+
+    @property
+    def noise_model(self) -> Any:  # type: ignore[override]
+        """Not available: the agent learns a noise model only from `declared_noise`."""
+        raise AttributeError(_HIDDEN["noise_model"])
+
+    @property
+    def declared_noise(self) -> Any:  # type: ignore[override]
+        """The noise model the wrapped backend declares, if any."""
+        return self.__backend.declared_noise
 
     @property
     def device(self) -> str:  # type: ignore[override]

@@ -13,6 +13,7 @@ from typing import Any
 
 from experiments._api import ExperimentBackend
 from experiments._blinded import Blinded
+from experiments._noise import NoiseModel
 from experiments.errors import (
     BackendNotFoundError,
     BackendRegistrationError,
@@ -203,6 +204,8 @@ def make(
     id: str | BackendSpec,
     *,
     noise: float = 0.0,
+    noise_model: str = "gaussian",
+    noise_offset: float = 0.0,
     options: Mapping[str, str] | None = None,
     device: str | None = None,
     blind: bool = True,
@@ -212,7 +215,13 @@ def make(
     Args:
         id: A registered id, an entry-point name in `lawloop.experiments`,
             `module:Class`, or a `BackendSpec`.
-        noise: Relative noise gamma: std = gamma * RMS of the clean observable.
+        noise: Relative noise level gamma; for `gaussian` the standard
+            deviation is gamma times the RMS of the clean observable.
+        noise_model: `gaussian`, `heteroscedastic` (standard deviation gamma
+            times the value) or `poisson` (counts drawn from the value); see
+            `NoiseModel`.
+        noise_offset: A systematic shift of every measurement, in units of
+            the RMS of the clean observable.
         options: Backend options (`--option KEY=VALUE`); each backend parses its own.
         device: Torch device; `None` picks `cuda` when available, else `cpu`.
         blind: Wrap in `Blinded`, hiding `ground_truth` (the default).
@@ -223,13 +232,17 @@ def make(
     Raises:
         BackendNotFoundError: For an unknown id (with a suggestion).
         BackendRegistrationError: If the entry point is not a backend class.
-        ExperimentError: For a negative noise level.
+        ExperimentError: For a bad noise level, model or offset.
         InvalidDesignError: For unknown or malformed options.
     """
     entry = id if isinstance(id, BackendSpec) else spec(id)
     if not (isinstance(noise, int | float) and math.isfinite(noise) and noise >= 0):
         msg = f"`noise` must be a finite number >= 0, got {noise!r}."
         raise ExperimentError(msg)
+    try:
+        model = NoiseModel(noise_model, float(noise), float(noise_offset))  # type: ignore[arg-type]  # checked in __post_init__
+    except (TypeError, ValueError) as exc:
+        raise ExperimentError(str(exc)) from None
     factory = _load(entry)
     backend = factory(
         device=device if device is not None else _default_device(factory),
@@ -242,4 +255,5 @@ def make(
     backend.spec = entry
     backend.id = entry.id
     backend.noise = float(noise)
+    backend.noise_model = model
     return Blinded(backend) if blind else backend
