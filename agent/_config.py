@@ -125,6 +125,21 @@ class CampaignConfig(BaseModel):
         default=96, ge=8, description="Space-filling points of the first design."
     )
     batch_points: int = Field(default=64, ge=4, description="Points per later design.")
+    initial_span: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description=(
+            "Fraction of each input range (centred, in its sampling scale) the first "
+            "design covers; later designs probe beyond it to stress the leading law."
+        ),
+    )
+    probe_fraction: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="Share of a later design spent beyond the range measured so far.",
+    )
     replicates: int = Field(
         default=12,
         ge=0,

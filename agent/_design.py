@@ -16,7 +16,16 @@ from scipy.stats import qmc
 
 from experiments import Variable
 
-__all__ = ["Design", "bounds", "disagreement_design", "from_unit_cube", "space_filling"]
+__all__ = [
+    "Design",
+    "bounds",
+    "disagreement_design",
+    "from_unit_cube",
+    "probe_design",
+    "seen_box",
+    "space_filling",
+    "to_unit_cube",
+]
 
 Predictor = Callable[[Mapping[str, np.ndarray]], np.ndarray]
 
@@ -80,6 +89,35 @@ def from_unit_cube(
     return out
 
 
+def to_unit_cube(
+    inputs: Mapping[str, np.ndarray], variables: Sequence[Variable]
+) -> np.ndarray:
+    """Map input values back to the unit cube (magnitudes; the sign dimensions are left out)."""
+    cols = []
+    for var in variables:
+        low, high = bounds(var)
+        mag = np.asarray(inputs[var.name], dtype=np.float64)
+        if not (var.sign == "both" and low < 0):
+            mag = np.abs(mag)
+        with np.errstate(all="ignore"):
+            if var.sampling == "log-uniform":
+                u = (np.log(mag) - math.log(low)) / (math.log(high) - math.log(low))
+            else:
+                u = (mag - low) / (high - low) if high > low else np.zeros_like(mag)
+        cols.append(np.clip(np.nan_to_num(u, nan=0.5), 0.0, 1.0))
+    return np.column_stack(cols) if cols else np.empty((0, 0))
+
+
+def seen_box(
+    inputs: Mapping[str, np.ndarray], variables: Sequence[Variable]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The smallest box of the unit cube holding every measured point: (low, high) per variable."""
+    u = to_unit_cube(inputs, variables)
+    if not u.size:
+        return np.full(len(variables), 0.5), np.full(len(variables), 0.5)
+    return u.min(axis=0), u.max(axis=0)
+
+
 def _sobol(n: int, dims: int, rng: np.random.Generator) -> np.ndarray:
     """The first `n` points of a scrambled Sobol sequence (power-of-two draw, no warning)."""
     m = max(1, math.ceil(math.log2(max(n, 2))))
@@ -102,22 +140,31 @@ def space_filling(
     rng: np.random.Generator,
     *,
     replicates: int = 0,
+    span: float = 1.0,
 ) -> Design:
-    """A scrambled Sobol design over the whole declared range.
+    """A scrambled Sobol design over the central `span` of the declared ranges.
 
     Args:
         variables: The backend's input variables.
         n: Number of distinct points.
         rng: The design node's random stream.
         replicates: How many of the points to measure twice (noise estimate).
+        span: Fraction of each range covered, centred (in the variable's
+            sampling scale); 1 is the whole range. A first design on the
+            core leaves room to test the laws it suggests beyond it.
 
     Returns:
         The design, `n + replicates` points.
     """
     u = _sobol(n, _unit_dims(variables), rng)
-    reason = (
-        f"space-filling: scrambled Sobol design of {n} points over the declared ranges"
+    m = len(variables)
+    u[:, :m] = 0.5 + (u[:, :m] - 0.5) * span
+    where = (
+        "the declared ranges"
+        if span >= 1
+        else f"the central {span:.0%} of each declared range"
     )
+    reason = f"space-filling: scrambled Sobol design of {n} points over {where}"
     if replicates:
         reason += f", {replicates} of them measured twice to estimate the noise"
     return Design(_with_replicates(from_unit_cube(u, variables), replicates), reason)
@@ -143,6 +190,31 @@ def _spread_pick(scores: np.ndarray, u: np.ndarray, k: int) -> np.ndarray:
     return np.array(chosen, dtype=int)
 
 
+RESOLVE = 3.0
+"""Rival predictions this many measurement sigmas apart are told apart by one measurement."""
+_MAX_REPEATS = 16
+
+
+def _repeats_to_resolve(spread: np.ndarray, budget: int) -> np.ndarray:
+    """Extra measurements of each point so that the mean resolves the rivals' spread there.
+
+    A point where the rivals differ by `s` sigmas needs about
+    `(RESOLVE / s)**2` measurements; points with no difference at all
+    (s ~ 0) cannot be resolved and get none. The most resolvable points
+    are served first, within `budget` extra measurements.
+    """
+    copies = np.zeros(spread.size, dtype=int)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = np.ceil((RESOLVE / spread) ** 2) - 1
+    hidden = np.isfinite(need) & (spread > 0.2) & (spread < RESOLVE)
+    for i in np.argsort(-np.where(hidden, spread, -np.inf), kind="stable"):
+        if not hidden[i] or budget <= 0:
+            break
+        copies[i] = int(min(need[i], _MAX_REPEATS, budget))
+        budget -= copies[i]
+    return copies
+
+
 def disagreement_design(
     variables: Sequence[Variable],
     rivals: Sequence[tuple[str, Predictor]],
@@ -158,8 +230,11 @@ def disagreement_design(
 
     The disagreement at a point is the spread of the rivals' predictions in
     units of the measurement uncertainty there, so a design is spent where a
-    measurement can tell the rivals apart. The space-filling half keeps the
-    fresh data an unbiased test of whichever law leads.
+    measurement can tell the rivals apart. Where the rivals differ by less
+    than `RESOLVE` sigmas the replicates go to repeats of those points,
+    whose mean the noise hides less; otherwise they are plain repeats for
+    the noise estimate. The space-filling half keeps the fresh data an
+    unbiased test of whichever law leads.
 
     Args:
         variables: The backend's input variables.
@@ -168,7 +243,7 @@ def disagreement_design(
         rng: The design node's random stream.
         noise_sd: Estimated noise standard deviation of the target.
         tolerance: Relative precision floor (see `CampaignConfig.tolerance`).
-        replicates: How many points to measure twice.
+        replicates: Extra measurements of chosen points (repeats).
         pool_size: Candidate points scored for disagreement.
 
     Returns:
@@ -205,6 +280,65 @@ def disagreement_design(
         f"disagreement: {n_dis} points where the rivals [{labels}] disagree most "
         f"(largest spread {top} measurement sigmas), {n - n_dis} space-filling points"
     )
+    copies = _repeats_to_resolve(spread[picked], replicates)
+    if copies.sum():
+        # Repeats of the points whose difference the noise hides: the mean
+        # of m repeats has sqrt(m) times less noise.
+        rows = np.repeat(np.arange(len(picked)), copies)
+        u = np.vstack([u, u[rows]])
+        reason += (
+            f", {int(copies.sum())} repeats of {int((copies > 0).sum())} points where "
+            f"the rivals differ by less than {RESOLVE:g} sigmas (noise hides the difference)"
+        )
+        return Design(from_unit_cube(u, variables), reason)
     if replicates:
         reason += f", {replicates} measured twice"
     return Design(_with_replicates(from_unit_cube(u, variables), replicates), reason)
+
+
+def probe_design(
+    variables: Sequence[Variable],
+    seen: tuple[np.ndarray, np.ndarray],
+    n: int,
+    rng: np.random.Generator,
+    *,
+    law: str,
+    pool_size: int = 1024,
+) -> Design | None:
+    """Points beyond the range measured so far, to stress the leading law there.
+
+    A law fitted on part of the ranges is a claim about all of them; these
+    points are where that claim is untested. Candidates outside the seen
+    box are ranked by how far outside they lie, and spread out.
+
+    Returns:
+        The design, or None when the data already span the declared ranges.
+    """
+    low, high = seen
+    if n <= 0 or ((low <= 1e-3).all() and (high >= 1 - 1e-3).all()):
+        return None
+    dims = _unit_dims(variables)
+    pool_u = _sobol(pool_size, dims, rng)
+    m = len(variables)
+    outside = np.maximum(low - pool_u[:, :m], 0) + np.maximum(pool_u[:, :m] - high, 0)
+    distance = outside.sum(axis=1)
+    if not (distance > 0).any():
+        return None
+    picked = _spread_pick(np.where(distance > 0, distance, -np.inf), pool_u, n)
+    picked = picked[distance[picked] > 0]
+    names = ", ".join(
+        f"{v.name} {_direction(lo, hi)}"
+        for v, lo, hi in zip(variables, low, high, strict=True)
+        if _direction(lo, hi)
+    )
+    reason = (
+        f"probe: {len(picked)} points beyond the range measured so far ({names}) "
+        f"to stress the leading law {law}"
+    )
+    return Design(from_unit_cube(pool_u[picked], variables), reason)
+
+
+def _direction(low: float, high: float) -> str:
+    """Which way a variable's seen range can still grow: `up`, `down`, `up/down` or ``."""
+    ways = [w for w, room in (("up", high < 1 - 1e-3), ("down", low > 1e-3)) if room]
+    return "/".join(ways)

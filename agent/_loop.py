@@ -18,7 +18,13 @@ import numpy as np
 
 from agent._config import CampaignConfig
 from agent._data import Dataset, concat
-from agent._design import Design, disagreement_design, space_filling
+from agent._design import (
+    Design,
+    disagreement_design,
+    probe_design,
+    seen_box,
+    space_filling,
+)
 from agent._ids import node_id, node_seed
 from agent._judge import Scored, adequacy_bound, chi2_reduced, judge, point_sigma
 from agent._llm_planner import LLMPlanner
@@ -206,11 +212,16 @@ class Loop:
         if k == 0:
             n = min(self.config.initial_points, max(1, left - self.config.replicates))
             design = space_filling(
-                inputs, n, rng, replicates=min(self.config.replicates, max(0, left - n))
+                inputs,
+                n,
+                rng,
+                replicates=min(self.config.replicates, max(0, left - n)),
+                span=self.config.initial_span,
             )
         else:
             n = min(self.config.batch_points, max(1, left - self.config.replicates))
             data = self.data(until=k - 1)
+            leaders = self.leaders(k - 1)
             rivals = [
                 (
                     lead.expression,
@@ -218,17 +229,37 @@ class Loop:
                         lead.expression, self.variables, lead.parameters, lead.values
                     ),
                 )
-                for lead in self.leaders(k - 1)
+                for lead in leaders
             ]
+            probe = (
+                probe_design(
+                    inputs,
+                    seen_box(data.inputs, inputs),
+                    round(n * self.config.probe_fraction),
+                    rng,
+                    law=leaders[0].expression,
+                )
+                if leaders and len(data)
+                else None
+            )
+            n_probe = len(next(iter(probe.inputs.values()))) if probe else 0
             design = disagreement_design(
                 inputs,
                 rivals,
-                n,
+                n - n_probe,
                 rng,
                 noise_sd=data.noise_sd() or 0.0,
                 tolerance=self.tolerance,
                 replicates=min(self.config.replicates // 2, max(0, left - n)),
             )
+            if probe is not None:
+                design = Design(
+                    {
+                        v: np.concatenate([design.inputs[v], probe.inputs[v]])
+                        for v in self.variables
+                    },
+                    f"{design.reason}; {probe.reason}",
+                )
             design = self._with_llm_designs(k, design, left)
         return self.store.put_arrays(design.inputs), design.reason
 

@@ -46,3 +46,72 @@ def test_disagreement_design_puts_half_the_points_where_rivals_differ():
     x = d.inputs["x"]
     assert np.all(x[:10] > 0.8)  # the disagreement half
     assert "disagree" in d.reason
+
+
+def test_a_core_design_covers_the_central_span_in_the_sampling_scale():
+    from agent._design import to_unit_cube
+
+    d = space_filling(VARS, 64, np.random.default_rng(1), span=0.5)
+    u = to_unit_cube(d.inputs, VARS)
+    assert u.min() >= 0.25 - 1e-12
+    assert u.max() <= 0.75 + 1e-12
+    # log-uniform `a`: the core is 10**-1 .. 10**1, the middle of its decades
+    assert 0.099 < d.inputs["a"].min() and d.inputs["a"].max() < 10.01
+    assert "central 50%" in d.reason
+
+
+def test_to_unit_cube_inverts_from_unit_cube():
+    from agent._design import from_unit_cube, to_unit_cube
+
+    smooth = (VARS[0], VARS[1])
+    u = np.random.default_rng(2).uniform(size=(50, 3))
+    back = to_unit_cube(from_unit_cube(u, smooth), smooth)
+    np.testing.assert_allclose(back, u[:, :2], atol=1e-12)
+
+
+def test_probes_go_beyond_the_seen_range_and_say_which_way():
+    from agent._design import probe_design, seen_box, to_unit_cube
+
+    core = space_filling(VARS[:2], 64, np.random.default_rng(3), span=0.5)
+    seen = seen_box(core.inputs, VARS[:2])
+    probe = probe_design(VARS[:2], seen, 8, np.random.default_rng(4), law="c0*a")
+    assert probe is not None
+    u = to_unit_cube(probe.inputs, VARS[:2])
+    outside = (u < seen[0] - 1e-12) | (u > seen[1] + 1e-12)
+    assert outside.any(axis=1).all()  # every probe leaves the seen box
+    assert len(u) == 8
+    assert "beyond the range measured so far" in probe.reason
+    assert "a up/down" in probe.reason and "c0*a" in probe.reason
+    full = (np.zeros(2), np.ones(2))
+    assert probe_design(VARS[:2], full, 8, np.random.default_rng(4), law="x") is None
+
+
+def test_repeats_go_where_noise_hides_the_rivals_difference():
+    smooth = (VARS[0],)
+    # rivals 1 sigma apart everywhere: one measurement cannot tell them apart
+    rivals = [("a", lambda x: x["a"]), ("a + 1", lambda x: x["a"] + 1.0)]
+    d = disagreement_design(
+        smooth,
+        rivals,
+        8,
+        np.random.default_rng(5),
+        noise_sd=1.0,
+        tolerance=1e-9,
+        replicates=20,
+    )
+    assert len(d.inputs["a"]) == 8 + 20
+    values, counts = np.unique(d.inputs["a"], return_counts=True)
+    assert counts.max() >= 9  # (3 sigma / 1 sigma)**2 measurements of a point
+    assert "noise hides the difference" in d.reason
+    # far apart rivals: plain repeats for the noise estimate
+    apart = [("a", lambda x: x["a"]), ("a + 100", lambda x: x["a"] + 100.0)]
+    d2 = disagreement_design(
+        smooth,
+        apart,
+        8,
+        np.random.default_rng(5),
+        noise_sd=1.0,
+        tolerance=1e-9,
+        replicates=4,
+    )
+    assert len(d2.inputs["a"]) == 12 and "measured twice" in d2.reason
