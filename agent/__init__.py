@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from agent._bench import bench_feynman, problem_ids
+from agent._bench import bench_feynman, judge_recovery, problem_ids
 from agent._config import CampaignConfig, load_config
 from agent._runner import (
     checkpoint_path,
@@ -36,6 +36,7 @@ __all__ = [
     "checkpoint_path",
     "describe_backend",
     "hypothesis_view",
+    "judge_recovery",
     "law_with_constants",
     "load_config",
     "problem_ids",

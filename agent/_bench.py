@@ -13,7 +13,7 @@ import difflib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,16 +94,35 @@ def _check_engines(engines: Sequence[str]) -> list[str]:
 def _verdict(
     problems_file: Path, problem_id: str, expression: str | None, seed: int
 ) -> dict[str, Any]:
-    """Recovered by the equivalence rule, and R^2 on fresh clean test points."""
+    """`judge_recovery` on a problem of a benchmark file."""
     options = {"problem_file": str(problems_file), "problem_id": problem_id}
+    return judge_recovery("core/Formula-v0", options, expression, seed)
+
+
+def judge_recovery(
+    backend_id: str,
+    options: Mapping[str, str],
+    expression: str | None,
+    seed: int,
+) -> dict[str, Any]:
+    """Whether `expression` is the backend's hidden law: the equivalence rule, and R^2 on fresh clean points.
+
+    For benchmarks only: it opens the backend unblinded to read its truth.
+
+    Returns:
+        `recovered`, `method` and `detail` of the equivalence rule, `test_r2`.
+
+    Raises:
+        ConfigError: The backend declares no truth for its first observable.
+    """
     with experiments.make(
-        "core/Formula-v0", options=options, blind=False, device="cpu"
+        backend_id, options=dict(options), blind=False, device="cpu"
     ) as lab:
         names = [v.name for v in lab.inputs]
         target = lab.observables[0].name
         truths = lab.ground_truth() or {}
         if target not in truths:
-            msg = f"Problem `{problem_id}` has no ground truth for `{target}`."
+            msg = f"Backend `{backend_id}` has no ground truth for `{target}`."
             raise ConfigError(msg)
         truth = parse_expression(truths[target], names)
         rng = np.random.default_rng(seed + 1_000_003)

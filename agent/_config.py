@@ -125,6 +125,14 @@ class CampaignConfig(BaseModel):
         default=96, ge=8, description="Space-filling points of the first design."
     )
     batch_points: int = Field(default=64, ge=4, description="Points per later design.")
+    design: Literal["active", "random"] = Field(
+        default="active",
+        description=(
+            "`active`: a space-filling start, then disagreement, repeats and probes; "
+            "`random`: every design drawn at random over the declared ranges (the "
+            "baseline of the design benchmark)."
+        ),
+    )
     initial_span: float = Field(
         default=0.5,
         gt=0,

@@ -22,6 +22,7 @@ __all__ = [
     "disagreement_design",
     "from_unit_cube",
     "probe_design",
+    "random_design",
     "seen_box",
     "space_filling",
     "to_unit_cube",
@@ -167,6 +168,21 @@ def space_filling(
     reason = f"space-filling: scrambled Sobol design of {n} points over {where}"
     if replicates:
         reason += f", {replicates} of them measured twice to estimate the noise"
+    return Design(_with_replicates(from_unit_cube(u, variables), replicates), reason)
+
+
+def random_design(
+    variables: Sequence[Variable],
+    n: int,
+    rng: np.random.Generator,
+    *,
+    replicates: int = 0,
+) -> Design:
+    """Independent uniform points over the declared ranges: the baseline active design must beat."""
+    u = rng.uniform(size=(n, _unit_dims(variables)))
+    reason = f"random: {n} independent uniform points over the declared ranges"
+    if replicates:
+        reason += f", {replicates} of them measured twice"
     return Design(_with_replicates(from_unit_cube(u, variables), replicates), reason)
 
 

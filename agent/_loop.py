@@ -22,6 +22,7 @@ from agent._design import (
     Design,
     disagreement_design,
     probe_design,
+    random_design,
     seen_box,
     space_filling,
 )
@@ -209,7 +210,14 @@ class Loop:
         rng = np.random.default_rng(node_seed(self.config.seed, k, "design"))
         left = self.config.max_measurements - self.measured()
         inputs = self.backend.inputs
-        if k == 0:
+        if self.config.design == "random":
+            size = self.config.initial_points if k == 0 else self.config.batch_points
+            n = min(size, max(1, left - self.config.replicates))
+            reps = self.config.replicates if k == 0 else self.config.replicates // 2
+            design = random_design(
+                inputs, n, rng, replicates=min(reps, max(0, left - n))
+            )
+        elif k == 0:
             n = min(self.config.initial_points, max(1, left - self.config.replicates))
             design = space_filling(
                 inputs,

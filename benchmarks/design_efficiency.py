@@ -1,0 +1,158 @@
+"""Measurements needed to recover a law: active design against random design.
+
+Each problem runs twice as a full campaign with the same seed and budget,
+once with lawloop's designs (a core start, disagreement, repeats, probes)
+and once with every design drawn at random over the declared ranges
+(`CampaignConfig.design = "random"`); everything else is the same. A
+campaign needs a law to be *recovered* (the hidden truth by the
+equivalence rule, judged unblinded after the run) and reports the
+measurements it spent; an unrecovered law counts as the whole budget, a
+lower bound on what it would have needed.
+
+    .venv/bin/python benchmarks/design_efficiency.py --time-limit 60 --out design.json
+
+prints a markdown table and the median ratio random/active.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agent import CampaignConfig, judge_recovery, start_campaign  # noqa: E402
+
+FEYNMAN = ROOT.parent / "shared" / "benchmarks" / "feynman_dev.json"
+LAB = ["core/Pendulum-v0", "core/Kepler-v0", "core/Blackbody-v0"]
+# Every sixth problem of the dev file: a spread of easy, medium and hard ones.
+FEYNMAN_IDS = [
+    "I.12.1", "I.47.23", "II.38.3", "I.37.4", "II.11.27",
+    "III.9.52", "bonus.20", "I.18.4", "I.48.2", "III.15.12",
+]  # fmt: skip
+
+
+def _problems(args: argparse.Namespace) -> list[tuple[str, str, dict[str, str]]]:
+    """(label, backend id, options) of every problem to run."""
+    out = [(b, b, {}) for b in args.backends]
+    out += [
+        (
+            pid,
+            "core/Formula-v0",
+            {"problem_file": str(args.problems), "problem_id": pid},
+        )
+        for pid in args.ids
+    ]
+    return out
+
+
+def run_one(
+    backend: str,
+    options: dict[str, str],
+    design: str,
+    args: argparse.Namespace,
+    db: str,
+) -> dict[str, Any]:
+    """One campaign, judged: measurements spent and whether the truth was found."""
+    config = CampaignConfig(
+        backend=backend,
+        backend_options=options,
+        seed=args.seed,
+        noise=args.noise,
+        design=design,  # type: ignore[arg-type]
+        max_measurements=args.budget,
+        max_iterations=1000,
+        time_limit=args.time_limit,
+        device="cpu",
+        name=f"design-{design}-{backend}-{time.time_ns()}",
+    )
+    started = time.perf_counter()
+    try:
+        summary = start_campaign(config, db)
+    except Exception as exc:  # a failed campaign is a row of the table
+        return {"recovered": False, "measurements": None, "error": repr(exc)[-300:]}
+    best = (summary.get("best") or {}).get("expression")
+    verdict = judge_recovery(backend, options, best, args.seed)
+    return {
+        "recovered": bool(verdict["recovered"]),
+        "measurements": summary["measurements"],
+        "expression": best,
+        "stop_reason": summary.get("stop_reason"),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _needed(row: dict[str, Any], budget: int) -> int:
+    """Measurements to recovery; the budget (a lower bound) when not recovered."""
+    return int(row["measurements"]) if row["recovered"] else budget
+
+
+def table(rows: list[dict[str, Any]], budget: int) -> str:
+    """The markdown table and the median ratio."""
+    lines = [
+        "| problem | active: found | active: measurements | random: found | random: measurements | random / active |",
+        "|---|---|---|---|---|---|",
+    ]
+    ratios = []
+    for r in rows:
+        a, b = r["active"], r["random"]
+        if a["recovered"] or b["recovered"]:
+            ratio = _needed(b, budget) / _needed(a, budget)
+            ratios.append(ratio)
+            shown = f"{ratio:.2f}" + ("+" if not b["recovered"] else "")
+        else:
+            shown = "neither"
+        lines.append(
+            f"| {r['problem']} | {'yes' if a['recovered'] else 'no'} | {a['measurements']} "
+            f"| {'yes' if b['recovered'] else 'no'} | {b['measurements']} | {shown} |"
+        )
+    if ratios:
+        lines.append("")
+        lines.append(
+            f"median random/active over {len(ratios)} problems recovered by either: "
+            f"{statistics.median(ratios):.2f} (a `+`: random did not recover it within "
+            f"the budget of {budget}, so the ratio is a lower bound)"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the table; write JSON rows with --out."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", nargs="*", default=LAB)
+    parser.add_argument("--ids", nargs="*", default=FEYNMAN_IDS)
+    parser.add_argument("--problems", type=Path, default=FEYNMAN)
+    parser.add_argument(
+        "--budget", type=int, default=3000, help="measurements per campaign"
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=60.0, help="seconds per campaign"
+    )
+    parser.add_argument("--noise", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        db = f"sqlite:///{Path(tmp) / 'design.db'}"
+        for label, backend, options in _problems(args):
+            row = {"problem": label}
+            for design in ("active", "random"):
+                row[design] = run_one(backend, options, design, args, db)
+                print(f"{label} {design}: {row[design]}", file=sys.stderr, flush=True)
+            rows.append(row)
+    print(table(rows, args.budget))
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
