@@ -115,3 +115,13 @@ def test_repeats_go_where_noise_hides_the_rivals_difference():
         replicates=4,
     )
     assert len(d2.inputs["a"]) == 12 and "measured twice" in d2.reason
+
+
+def test_random_design_is_uniform_over_the_full_ranges_and_says_so():
+    from agent._design import random_design, to_unit_cube
+
+    d = random_design(VARS[:2], 400, np.random.default_rng(6), replicates=4)
+    u = to_unit_cube(d.inputs, VARS[:2])
+    assert len(u) == 404 and d.reason.startswith("random: 400 independent")
+    assert u.min() < 0.05 and u.max() > 0.95  # not confined to a core
+    assert abs(u[:400].mean() - 0.5) < 0.05
