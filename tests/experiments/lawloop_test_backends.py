@@ -59,5 +59,33 @@ class WrongDtype(Square):
         )
 
 
+class WrongShape(Square):
+    """Returns one value too many: every column has the wrong shape."""
+
+    def _simulate(self, inputs, rng):
+        y = inputs["a"] * inputs["x"] ** 2
+        return {"y": np.append(y, 0.0)}
+
+
+class IgnoresRange(Square):
+    """Skips the range check: out-of-range inputs are measured instead of refused."""
+
+    def validate_inputs(self, inputs):
+        names = [v.name for v in self.inputs]
+        if sorted(inputs) != sorted(names):
+            return super().validate_inputs(inputs)
+        return {
+            n: np.atleast_1d(np.asarray(inputs[n], dtype=np.float64)) for n in names
+        }
+
+
+class CrashesOnInit(Square):
+    """A constructor that fails with a plain exception, not an `ExperimentError`."""
+
+    def __init__(self, **kwargs):
+        msg = "no calibration file"
+        raise RuntimeError(msg)
+
+
 class NotABackend:
     """Not an `ExperimentBackend` subclass."""
