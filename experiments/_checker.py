@@ -245,20 +245,36 @@ def _check_reproducible(backend: ExperimentBackend, seed: int) -> str | None:
     return None
 
 
+def _outside(var: Variable) -> list[float]:
+    """Values just outside each bound of `var` that are still finite and of its sign."""
+    if var.low is None or var.high is None:
+        return []
+    low, high = float(var.low), float(var.high)
+    width = max(high - low, abs(high), 1.0)
+    below, above = low - 0.5 * width, high + 0.5 * width
+    if var.signed_interval:
+        # A log-uniform variable's lower bound is positive: its `below` may be too.
+        return [below, above]
+    sign = -1.0 if var.sign == "negative" else 1.0
+    values = [sign * above]
+    if low > 0:  # a magnitude below `low`, with the variable's sign
+        values.append(sign * low / 2)
+    return values
+
+
 def _check_out_of_range(backend: ExperimentBackend, seed: int) -> str | None:
-    """Out-of-range values and missing inputs raise `InvalidDesignError`."""
+    """Every input refuses values below and above its range; a missing input is refused."""
     inputs = backend.sample_inputs(np.random.default_rng(seed), 4)
+    for var in backend.inputs:
+        for value in _outside(var):
+            bad = dict(inputs)
+            bad[var.name] = np.full(4, value)
+            try:
+                backend.run_batch(bad, seed=seed)
+            except InvalidDesignError:
+                continue
+            return f"`{var.name}` = {value!r} outside its range ({var.range_text()}) did not raise `InvalidDesignError`"
     var = backend.inputs[0]
-    bad = dict(inputs)
-    high = float(var.high) if var.high is not None else 0.0
-    outside = 2 * abs(high) + 1.0
-    bad[var.name] = np.full(4, -outside if var.sign == "negative" else outside)
-    try:
-        backend.run_batch(bad, seed=seed)
-    except InvalidDesignError:
-        pass
-    else:
-        return f"`{var.name}` = {bad[var.name][0]} outside its range did not raise `InvalidDesignError`"
     missing = {k: v for k, v in inputs.items() if k != var.name}
     try:
         backend.run_batch(missing, seed=seed)

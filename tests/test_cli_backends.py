@@ -109,7 +109,7 @@ def test_check_of_formula_with_options_gives_an_ok_json_report():
         ),
         (
             "IgnoresRange",
-            "out_of_range: `x` = 5.0 outside its range did not raise `InvalidDesignError`",
+            "out_of_range: `x` = -0.5 outside its range (`x` in [0.5, 2]) did not raise `InvalidDesignError`",
         ),
         ("Unseeded", "reproducible: `run_batch(x, seed=0)` twice gave different"),
         ("CrashesOnInit", "make: raised RuntimeError: no calibration file"),
@@ -135,7 +135,7 @@ def test_human_report_marks_the_failing_check():
     out = check_in_subprocess(
         "lawloop_test_backends:IgnoresRange", "--large-batch", "10", check_code=1
     )
-    assert "  FAIL out_of_range: `x` = 5.0 outside its range" in out.stdout
+    assert "  FAIL out_of_range: `x` = -0.5 outside its range" in out.stdout
     assert "  pass columns" in out.stdout.splitlines()
     assert out.stdout.splitlines()[-1] == "violations found"
     assert "1 violation(s)" in flat(out.stderr)

@@ -99,3 +99,28 @@ def test_checker_flags_a_backend_that_raises_at_the_edge_of_its_range():
         v.startswith("edges: raised FloatingPointError") and "step too coarse" in v
         for v in found
     ), found
+
+
+def test_checker_tries_every_input_on_both_sides_of_its_range():
+    import numpy as np
+
+    from experiments import ExperimentBackend, InvalidDesignError, Variable
+
+    class ChecksOnlyTheFirst(ExperimentBackend):
+        inputs = (Variable("x", "m", 0.5, 2.0), Variable("t", "s", 1.0, 3.0))
+        observables = (Variable("y", "m"),)
+
+        def validate_inputs(self, inputs):
+            x = np.asarray(inputs["x"], dtype=float)
+            if ((x < 0.5) | (x > 2.0)).any():
+                raise InvalidDesignError("x out of range")
+            return {k: np.asarray(v, dtype=float) for k, v in inputs.items()}
+
+        def _simulate(self, inputs, rng):
+            return {"y": inputs["x"] * inputs["t"] / inputs["t"]}
+
+    with pytest.raises(BackendContractError) as info:
+        check_backend(ChecksOnlyTheFirst(), large_batch=10)
+    assert any(
+        v.startswith("out_of_range: `t` =") for v in info.value.report.violations
+    ), info.value.report.violations
