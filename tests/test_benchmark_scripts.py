@@ -1,0 +1,81 @@
+"""The benchmark scripts run end to end on tiny sizes and print what they promise."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+THROUGHPUT = ROOT / "benchmarks" / "executor_throughput.py"
+
+
+def _cells(line):
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def test_executor_throughput_prints_numpy_and_torch_cpu_rows(tmp_path):
+    out = tmp_path / "rows.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(THROUGHPUT),
+            "--sizes",
+            "100",
+            "--steps",
+            "50",
+            "--repeats",
+            "1",
+            "--batches",
+            "50",
+            "--exec-repeats",
+            "1",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("CPU: ")
+    table = {
+        (cells[0], cells[1], cells[2]): cells
+        for cells in map(_cells, lines)
+        if len(cells) == 9 and cells[3] == "100"
+    }
+    for key in [
+        ("numpy", "cpu", "1"),
+        ("torch _rk4", "cpu", "1"),
+        ("torch _rk4_block", "cpu", "1"),
+    ]:
+        assert key in table, done.stdout
+        assert table[key][4] == "50"
+        assert float(table[key][5].rstrip("kMG")) > 0  # best steps/s
+    document = json.loads(out.read_text())
+    assert document["machine"]["torch"]
+    timed = [r for r in document["rk4"] if "note" not in r]
+    assert {r["implementation"] for r in timed} >= {
+        "numpy",
+        "torch _rk4",
+        "torch _rk4_block",
+    }
+    for row in timed:
+        assert row["best_steps_per_s"] > 0
+        assert row["median_steps_per_s"] > 0
+        assert row["diff_vs_numpy"] < 1e-12, (
+            row
+        )  # every path integrates the same pendulum
+    pendulum = [
+        r
+        for r in document["executor"]
+        if r["backend"] == "core/Pendulum-v0" and r["device"] == "cpu"
+    ]
+    assert [(r["points"], r["status"]) for r in pendulum] == [(50, "OK")]
+    assert pendulum[0]["best_per_s"] > 0
+    formula = [
+        r for r in document["executor"] if r["backend"].startswith("core/Formula-v0")
+    ]
+    assert formula[0]["status"] == "OK"
