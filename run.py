@@ -157,7 +157,19 @@ def campaign_start(
     ] = None,
     noise: Annotated[
         float | None,
-        typer.Option(help="Gaussian noise, in RMS units of the clean observable."),
+        typer.Option(
+            help="Noise level: Gaussian in RMS units of the clean observable, or relative with --noise-model heteroscedastic."
+        ),
+    ] = None,
+    noise_model: Annotated[
+        str | None,
+        typer.Option(
+            help="gaussian, heteroscedastic or poisson (counts drawn from the value)."
+        ),
+    ] = None,
+    design: Annotated[
+        str | None,
+        typer.Option(help="active (default: disagreement, repeats, probes) or random."),
     ] = None,
     option: Annotated[
         list[str] | None, typer.Option(help="Backend option KEY=VALUE (repeatable).")
@@ -189,6 +201,8 @@ def campaign_start(
             "max_measurements": max_measurements,
             "time_limit": time_limit,
             "noise": noise,
+            "noise_model": noise_model,
+            "design": design,
             "name": name,
             "backend_options": _parse_options(option or []) or None,
         }

@@ -173,6 +173,8 @@ def test_unknown_backend_suggests_the_closest(tmp_path):
         (["--planner", "llm"], "--model"),
         (["--seed", "-3"], "seed"),
         (["--noise", "-1"], "noise"),
+        (["--noise-model", "lognormal"], "noise_model"),
+        (["--design", "clever"], "design"),
     ],
     ids=[
         "bad-option",
@@ -180,6 +182,8 @@ def test_unknown_backend_suggests_the_closest(tmp_path):
         "llm-without-model",
         "negative-seed",
         "negative-noise",
+        "unknown-noise-model",
+        "unknown-design",
     ],
 )
 def test_bad_arguments_exit_1_with_a_message(tmp_path, args, message):
