@@ -1,9 +1,11 @@
-"""Helpers shared by the trajectory backends: a batched RK4 step and Hermite crossings."""
+"""Helpers shared by the trajectory backends: RK4, Hermite crossings, one CPU thread."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -77,3 +79,41 @@ def hermite_value(
         + (u3 - u2) * m1
     )
     return value
+
+
+@contextlib.contextmanager
+def cpu_single_thread(device: str) -> Iterator[None]:
+    """Run torch's CPU kernels on one intra-op thread while inside; restore the count after."""
+    import torch  # noqa: PLC0415 - loaded only when used (heavy or optional)
+
+    # float64 `torch.sin` (MKL's vector math in the x86 wheels) splits even a
+    # 1024-element call over the intra-op threads; `add` and `mul` do not.
+    # When the other cores are busy (a shared 2-core machine, or the
+    # campaign's own fits), every call then waits for a descheduled thread:
+    # 15 us became 0.2-3 ms per call, and a batch ran 3-19x slower than on
+    # one thread. `set_num_threads` is per calling thread for OpenMP and MKL,
+    # so the executor's worker thread changes only its own setting (and
+    # torch's default for threads started meanwhile, hence the restore).
+    previous = torch.get_num_threads()
+    if torch.device(device).type != "cpu" or previous == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+_Simulate = TypeVar("_Simulate", bound=Callable[..., Any])
+
+
+def single_cpu_thread(simulate: _Simulate) -> _Simulate:
+    """Decorate a backend's `_simulate` to run under `cpu_single_thread(self.device)`."""
+
+    @functools.wraps(simulate)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with cpu_single_thread(self.device):
+            return simulate(self, *args, **kwargs)
+
+    return cast("_Simulate", wrapper)

@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from experiments._api import ExperimentBackend, Variable
-from experiments.builtin._ode import hermite_root, hermite_value, rk4_step
+from experiments.builtin._ode import (
+    hermite_root,
+    hermite_value,
+    rk4_step,
+    single_cpu_thread,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -120,6 +125,7 @@ class Kepler(ExperimentBackend):
             "r_p": f"{a}*(1 - Abs(f**2 - 1))",
         }
 
+    @single_cpu_thread
     def _simulate(
         self, inputs: dict[str, np.ndarray], rng: np.random.Generator
     ) -> dict[str, np.ndarray]:

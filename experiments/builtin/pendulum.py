@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from experiments._api import ExperimentBackend, Variable
 from experiments._options import Option, parse_float, parse_options
-from experiments.builtin._ode import hermite_root
+from experiments.builtin._ode import cpu_single_thread, hermite_root
 
 if TYPE_CHECKING:
     import torch
@@ -106,7 +105,7 @@ class Pendulum(ExperimentBackend):
         n = inputs["L"].size
         out = np.empty(n)
         chunk = CHUNK.get(torch.device(self.device).type, CHUNK["cpu"])
-        with _cpu_single_thread(self.device):
+        with cpu_single_thread(self.device):
             for start in range(0, n, chunk):
                 part = slice(start, min(start + chunk, n))
                 tensors = {
@@ -121,30 +120,6 @@ class Pendulum(ExperimentBackend):
                 )
                 out[part] = period * tau.cpu().numpy()
         return {"T": out}
-
-
-@contextlib.contextmanager
-def _cpu_single_thread(device: str) -> Iterator[None]:
-    """Run torch's CPU kernels on one intra-op thread while inside; restore the count after."""
-    import torch  # noqa: PLC0415 - loaded only when used (heavy or optional)
-
-    # float64 `torch.sin` (MKL's vector math in the x86 wheels) splits even a
-    # 1024-element call over the intra-op threads; `add` and `mul` do not.
-    # When the other cores are busy (a shared 2-core machine, or the
-    # campaign's own fits), every call then waits for a descheduled thread:
-    # 15 us became 0.2-3 ms per call, and a batch ran 3-19x slower than on
-    # one thread. `set_num_threads` is per calling thread for OpenMP and MKL,
-    # so the executor's worker thread changes only its own setting (and
-    # torch's default for threads started meanwhile, hence the restore).
-    previous = torch.get_num_threads()
-    if torch.device(device).type != "cpu" or previous == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _dimensionless_period(theta0: torch.Tensor, beta: torch.Tensor) -> np.ndarray:

@@ -9,7 +9,12 @@ import numpy as np
 
 from experiments._api import ExperimentBackend, Variable
 from experiments._options import Option, parse_float, parse_options
-from experiments.builtin._ode import hermite_root, hermite_value, rk4_step
+from experiments.builtin._ode import (
+    hermite_root,
+    hermite_value,
+    rk4_step,
+    single_cpu_thread,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -109,6 +114,7 @@ class Projectile(ExperimentBackend):
         g = self.options["g"]
         return {"R": f"v0**2*sin(2*theta)/{g!r}", "t_f": f"2*v0*sin(theta)/{g!r}"}
 
+    @single_cpu_thread
     def _simulate(
         self, inputs: dict[str, np.ndarray], rng: np.random.Generator
     ) -> dict[str, np.ndarray]:
