@@ -68,6 +68,9 @@ def run_one(
         noise=args.noise,
         design=design,  # type: ignore[arg-type]
         max_measurements=args.budget,
+        initial_points=args.initial_points,
+        batch_points=args.batch_points,
+        replicates=args.replicates,
         max_iterations=1000,
         time_limit=args.time_limit,
         device="cpu",
@@ -136,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         "--time-limit", type=float, default=60.0, help="seconds per campaign"
     )
     parser.add_argument("--noise", type=float, default=0.0)
+    # Small designs make the count fine-grained: with the defaults (96, then
+    # 64 a turn) both designs often find a law in the same turn.
+    parser.add_argument("--initial-points", type=int, default=96)
+    parser.add_argument("--batch-points", type=int, default=64)
+    parser.add_argument("--replicates", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
