@@ -79,3 +79,44 @@ def test_executor_throughput_prints_numpy_and_torch_cpu_rows(tmp_path):
         r for r in document["executor"] if r["backend"].startswith("core/Formula-v0")
     ]
     assert formula[0]["status"] == "OK"
+
+
+def test_design_efficiency_runs_both_designs_and_reports_the_ratio(tmp_path):
+    out = tmp_path / "design.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "design_efficiency.py"),
+            "--backends",
+            "lawloop_test_backends:Square",
+            "--ids",
+            "--budget",
+            "200",
+            "--time-limit",
+            "30",
+            "--initial-points",
+            "16",
+            "--batch-points",
+            "8",
+            "--replicates",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            "PYTHONPATH": str(ROOT / "tests" / "experiments"),
+            "PATH": "/usr/bin:/bin",
+        },
+        check=True,
+    )
+    (row,) = json.loads(out.read_text())
+    for design in ("active", "random"):
+        assert row[design]["recovered"], row
+        assert 0 < row[design]["measurements"] <= 200
+    ratio = row["random"]["measurements"] / row["active"]["measurements"]
+    table = [s for s in done.stdout.splitlines() if s.startswith("| lawloop_test")]
+    assert _cells(table[0])[-1] == f"{ratio:.2f}"
+    assert "median random/active over 1 problems" in done.stdout
