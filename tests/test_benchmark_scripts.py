@@ -7,6 +7,7 @@ import sys
 from tests.conftest import ROOT
 
 THROUGHPUT = ROOT / "benchmarks" / "executor_throughput.py"
+FEYNMAN = ROOT.parent / "shared" / "benchmarks" / "feynman_dev.json"
 
 
 def _cells(line):
@@ -78,7 +79,10 @@ def test_executor_throughput_prints_numpy_and_torch_cpu_rows(tmp_path):
     formula = [
         r for r in document["executor"] if r["backend"].startswith("core/Formula-v0")
     ]
-    assert formula[0]["status"] == "OK"
+    if FEYNMAN.is_file():
+        assert formula[0]["status"] == "OK"
+    else:  # a clone without ../shared: the row says why it was skipped
+        assert formula[0]["note"].startswith("skipped: Problem file")
 
 
 def test_design_efficiency_runs_both_designs_and_reports_the_ratio(tmp_path):
@@ -119,4 +123,4 @@ def test_design_efficiency_runs_both_designs_and_reports_the_ratio(tmp_path):
     ratio = row["random"]["measurements"] / row["active"]["measurements"]
     table = [s for s in done.stdout.splitlines() if s.startswith("| lawloop_test")]
     assert _cells(table[0])[-1] == f"{ratio:.2f}"
-    assert "median random/active over 1 problems" in done.stdout
+    assert "median random/active measurements over the 1 problems both" in done.stdout
