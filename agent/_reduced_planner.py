@@ -109,19 +109,28 @@ def _forms(
             others *= make_symbol(other) ** power
             with np.errstate(all="ignore"):
                 rest = rest / Z[:, i] ** float(power)
-        for form in screen_forms(Z[:, j], rest, keep=keep):
-            law = others * form.expression.xreplace(
-                {make_symbol("z"): make_symbol(name), **rename}
-            )
-            out.append(
-                _proposal(
-                    reduction,
-                    law,
-                    {"c0": form.values["a"], "c1": form.values["b"]},
-                    f"form {form.form} in {name} fitted to "
-                    f"{form.relative_rmse:.2g} relative RMS",
+        # A group's orientation is arbitrary (lam*T*k/(c*h) or its inverse),
+        # and Planck's exp(1/x) is not exp(b*x) times any power: try both.
+        symbol = make_symbol(name)
+        with np.errstate(all="ignore"):
+            inverse = 1.0 / Z[:, j]
+        for z, z_expr, label in (
+            (Z[:, j], symbol, name),
+            (inverse, 1 / symbol, f"1/{name}"),
+        ):
+            for form in screen_forms(z, rest, keep=keep):
+                law = others * form.expression.xreplace(
+                    {make_symbol("z"): z_expr, **rename}
                 )
-            )
+                out.append(
+                    _proposal(
+                        reduction,
+                        law,
+                        {"c0": form.values["a"], "c1": form.values["b"]},
+                        f"form {form.form} in {label} fitted to "
+                        f"{form.relative_rmse:.2g} relative RMS",
+                    )
+                )
     return out
 
 

@@ -43,6 +43,10 @@ from tools import (
 __all__ = ["Reduction", "find_reductions"]
 
 _MAX_CONSTANTS = 2  # sets of up to two constants: c with h, k_B with h ...
+# With few inputs, sets of three are affordable (84 more bases, ~0.2 s) and
+# needed: Planck's law hides h, c and k_B.
+_MAX_CONSTANTS_FEW_INPUTS = 3
+_FEW_INPUTS = 3
 _NEIGHBOURS = 8
 _MAX_POINTS = 2000  # enough for the neighbour test, cheap on any campaign
 # A reduction within this factor of the best one's neighbour error counts as
@@ -55,6 +59,9 @@ _TIE = 1.15
 _PLAUSIBLE = 4.0
 _GROUP_PREFIX = "Pi_"
 _MAX_POWER = 4
+# The scale carries the target's dimension and may need one more: Planck's
+# h*c**2/lam**5.
+_MAX_SCALE_POWER = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,12 +201,13 @@ def _constant_names(inputs: Sequence[str]) -> dict[str, str]:
 def _bases(
     variables: Sequence[Variable], target: Variable
 ) -> list[tuple[tuple[PhysicalConstant, ...], Monomial, tuple[Monomial, ...]]]:
-    """Reachable pi bases for each set of up to `_MAX_CONSTANTS` constants, deduplicated."""
+    """Reachable pi bases for each small set of constants (see `_MAX_CONSTANTS`), deduplicated."""
     units = {v.name: v.unit or "1" for v in variables}
     names = _constant_names(list(units))
     seen: set[tuple[str, tuple[str, ...]]] = set()
     out = []
-    for size in range(_MAX_CONSTANTS + 1):
+    most = _MAX_CONSTANTS_FEW_INPUTS if len(units) <= _FEW_INPUTS else _MAX_CONSTANTS
+    for size in range(most + 1):
         for combo in itertools.combinations(PHYSICAL_CONSTANTS, size):
             quantities = dict(units)
             quantities.update({names[c.name]: c.unit for c in combo})
@@ -224,9 +232,9 @@ def _exotic(reduction: Reduction) -> bool:
     """Groups with powers beyond `_MAX_POWER`, which no textbook law has (k**3*x**11/(G*h**4))."""
     return any(
         abs(power) > _MAX_POWER
-        for mono in (reduction.scale, *reduction.groups)
+        for mono in reduction.groups
         for _, power in mono.exponents
-    )
+    ) or any(abs(power) > _MAX_SCALE_POWER for _, power in reduction.scale.exponents)
 
 
 def find_reductions(

@@ -151,7 +151,10 @@ class _Builder:
         if isinstance(value, bool) or not isinstance(value, int | float):
             msg = f"Literal {value!r} is not allowed; only int and float numbers are."
             raise ExpressionError(msg)
-        if not math.isfinite(value) or abs(value) > MAX_LITERAL:
+        # An int is compared exactly: `math.isfinite` of one beyond float range overflows.
+        if (isinstance(value, float) and not math.isfinite(value)) or abs(
+            value
+        ) > MAX_LITERAL:
             msg = f"Numeric literal {value!r} is too large (limit {MAX_LITERAL:g})."
             raise ExpressionError(msg)
         if isinstance(value, int):
