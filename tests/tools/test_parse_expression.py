@@ -185,3 +185,10 @@ def test_machine_numbers_turns_huge_exact_numbers_into_floats():
     )
     assert out.has(x ** sympy.Rational(5, 2))  # small exponents stay exact
     assert float(out.subs(x, 1)) == float(expr.subs(x, 1))
+
+
+def test_an_integer_literal_beyond_float_range_is_refused_not_crashed():
+    from tools import ExpressionError, parse_expression
+
+    with pytest.raises(ExpressionError, match="too large"):
+        parse_expression("x*" + "9" * 400, ["x"])
