@@ -37,6 +37,8 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(hypotheses_app, name="hypotheses")
 app.add_typer(backends_app, name="backends")
 app.add_typer(bench_app, name="bench")
+db_app = typer.Typer(help="The provenance database itself.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 DbOption = Annotated[
     str | None,
@@ -581,6 +583,124 @@ def bench_feynman(
         console.print(
             f"{name}: recovered {sum(r['recovered'] for r in mine)}/{len(mine)}"
         )
+
+
+@db_app.command("check")
+def db_check(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Check a whole database, read-only: references, artifact hashes, lineage, values.
+
+    Never writes (SQLite is opened with `mode=ro`) and never upgrades the
+    schema. Exit code 0 when clean, 1 when problems are found (or the
+    database cannot be read).
+    """
+    with _errors():
+        from storage import check_database  # noqa: PLC0415
+
+        report = check_database(_db(db))
+    doc = report.to_dict()
+    if as_json:
+        _print_json(doc)
+    else:
+        from rich.markup import escape  # noqa: PLC0415
+
+        console = _console()
+        rows = ", ".join(f"{n} {t}" for t, n in doc["rows"].items())
+        console.print(
+            f"check [bold]{escape(doc['database'])}[/] (revision {doc['revision']}): {rows}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for p in report.problems:
+            # One line per problem, unwrapped, so that it can be searched.
+            console.print(
+                f"  [bold red]{p.check}[/] {escape(str(p))}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        console.print(
+            "[bold green]ok[/]" if report.ok else "[bold red]problems found[/]"
+        )
+    if not report.ok:
+        _fail(f"the database has {len(report.problems)} integrity problem(s).")
+
+
+EXPORT_FORMATS = ("prov-json", "ro-crate")
+
+
+@app.command("export")
+def export(
+    campaign: Annotated[
+        str,
+        typer.Argument(
+            help="Campaign id, unique id prefix, or name.", show_default=False
+        ),
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="`prov-json` (one W3C PROV-JSON file) or `ro-crate` (an RO-Crate 1.1 directory with the data files).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="prov-json: the file to write (`-` for stdout); ro-crate: a new or empty directory.",
+            show_default=False,
+        ),
+    ],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Export a campaign's provenance for sharing and archiving (W3C PROV, RO-Crate)."""
+    if fmt not in EXPORT_FORMATS:
+        import difflib  # noqa: PLC0415
+
+        close = difflib.get_close_matches(fmt, EXPORT_FORMATS, n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        _fail(
+            f"Unknown export format `{fmt}`; expected `prov-json` or `ro-crate`.{hint}"
+        )
+    to_stdout = fmt == "prov-json" and str(out) == "-"
+
+    def write(store: Any) -> dict[str, Any]:
+        from storage import export_prov, export_ro_crate  # noqa: PLC0415
+
+        cid = store.get_campaign(campaign).id
+        done: dict[str, Any] = {"campaign_id": cid, "format": fmt, "out": str(out)}
+        if fmt == "ro-crate":
+            export_ro_crate(store, cid, out)
+            done["files"] = sum(1 for p in out.rglob("*") if p.is_file())
+            return done
+        doc = export_prov(store, cid)
+        text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        if to_stdout:
+            sys.stdout.write(text)
+        else:
+            out.write_text(text, encoding="utf-8")
+        done.update((k, len(doc.get(k, {}))) for k in ("entity", "activity", "agent"))
+        return done
+
+    with _errors():
+        try:
+            done = _with_store(db, write)
+        except FileExistsError as exc:
+            _fail(str(exc))
+        except OSError as exc:
+            _fail(f"cannot write `{out}`: {exc}")
+    if to_stdout:
+        return
+    if as_json:
+        _print_json(done)
+        return
+    counts = ", ".join(
+        f"{done[k]} {k}" for k in ("entity", "activity", "agent", "files") if k in done
+    )
+    _console().print(
+        f"wrote {fmt} of campaign [bold]{done['campaign_id']}[/] to {out} ({counts})",
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ from storage._engine import (
     open_store,
     upgrade,
 )
+from storage._export import export_prov, export_ro_crate
+from storage._integrity import IntegrityProblem, IntegrityReport, check_database
 from storage._models import (
     Base,
     CampaignStatus,
@@ -64,6 +66,8 @@ __all__ = [
     "HypothesisStatus",
     "ImmutableRowError",
     "IntegrityError",
+    "IntegrityProblem",
+    "IntegrityReport",
     "InvalidValueError",
     "IterationRecord",
     "NotFoundError",
@@ -73,8 +77,11 @@ __all__ = [
     "StorageError",
     "Store",
     "alembic_config",
+    "check_database",
     "decode_arrays",
     "encode_arrays",
+    "export_prov",
+    "export_ro_crate",
     "make_engine",
     "open_store",
     "upgrade",

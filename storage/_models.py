@@ -279,6 +279,10 @@ class Hypothesis(Base):
 
     __tablename__ = "hypothesis"
     __updatable__ = frozenset({"status", "score"})
+    # For `list_hypotheses(campaign, status)` (the loop asks for the open ones
+    # every iteration): without it SQLite walks the status index over every
+    # campaign in the file, then sorts. Added by migration 0002.
+    __table_args__ = (sa.Index(None, "campaign_id", "status", "seq"),)
 
     id: Mapped[uuidpk]
     seq: Mapped[seqcol]

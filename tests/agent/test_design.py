@@ -56,7 +56,8 @@ def test_a_core_design_covers_the_central_span_in_the_sampling_scale():
     assert u.min() >= 0.25 - 1e-12
     assert u.max() <= 0.75 + 1e-12
     # log-uniform `a`: the core is 10**-1 .. 10**1, the middle of its decades
-    assert 0.099 < d.inputs["a"].min() and d.inputs["a"].max() < 10.01
+    assert d.inputs["a"].min() > 0.099
+    assert d.inputs["a"].max() < 10.01
     assert "central 50%" in d.reason
 
 
@@ -81,7 +82,8 @@ def test_probes_go_beyond_the_seen_range_and_say_which_way():
     assert outside.any(axis=1).all()  # every probe leaves the seen box
     assert len(u) == 8
     assert "beyond the range measured so far" in probe.reason
-    assert "a up/down" in probe.reason and "c0*a" in probe.reason
+    assert "a up/down" in probe.reason
+    assert "c0*a" in probe.reason
     full = (np.zeros(2), np.ones(2))
     assert probe_design(VARS[:2], full, 8, np.random.default_rng(4), law="x") is None
 
@@ -100,7 +102,7 @@ def test_repeats_go_where_noise_hides_the_rivals_difference():
         replicates=20,
     )
     assert len(d.inputs["a"]) == 8 + 20
-    values, counts = np.unique(d.inputs["a"], return_counts=True)
+    _, counts = np.unique(d.inputs["a"], return_counts=True)
     assert counts.max() >= 9  # (3 sigma / 1 sigma)**2 measurements of a point
     assert "noise hides the difference" in d.reason
     # far apart rivals: plain repeats for the noise estimate
@@ -114,7 +116,8 @@ def test_repeats_go_where_noise_hides_the_rivals_difference():
         tolerance=1e-9,
         replicates=4,
     )
-    assert len(d2.inputs["a"]) == 12 and "measured twice" in d2.reason
+    assert len(d2.inputs["a"]) == 12
+    assert "measured twice" in d2.reason
 
 
 def test_random_design_is_uniform_over_the_full_ranges_and_says_so():
@@ -122,6 +125,8 @@ def test_random_design_is_uniform_over_the_full_ranges_and_says_so():
 
     d = random_design(VARS[:2], 400, np.random.default_rng(6), replicates=4)
     u = to_unit_cube(d.inputs, VARS[:2])
-    assert len(u) == 404 and d.reason.startswith("random: 400 independent")
-    assert u.min() < 0.05 and u.max() > 0.95  # not confined to a core
+    assert len(u) == 404
+    assert d.reason.startswith("random: 400 independent")
+    assert u.min() < 0.05  # not confined to a core
+    assert u.max() > 0.95
     assert abs(u[:400].mean() - 0.5) < 0.05

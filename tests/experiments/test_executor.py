@@ -68,7 +68,8 @@ def test_chunks_cover_the_batch_each_with_its_own_seed():
     chunks = Executor(Noisy(), chunk_points=4).run(X, seed=7)
     assert [(c.start, c.stop) for c in chunks] == [(0, 4), (4, 8), (8, 10)]
     assert [c.seed for c in chunks] == [chunk_seed(7, i) for i in range(3)]
-    assert chunks[0].seed == 7 and len({c.seed for c in chunks}) == 3
+    assert chunks[0].seed == 7
+    assert len({c.seed for c in chunks}) == 3
     assert all(c.result.status.ok and c.elapsed_s >= 0 for c in chunks)
     # chunk 0 is exactly what a plain run_batch with the batch seed gives
     plain = Noisy().run_batch({"x": X["x"][:4]}, seed=7)

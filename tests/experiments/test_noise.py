@@ -68,7 +68,7 @@ def test_a_negative_poisson_mean_is_a_failed_run_not_a_crash():
 
 def test_a_systematic_offset_shifts_every_point_alike():
     lab = make(SQUARE, noise=0.0, noise_offset=0.25)
-    x, clean, result = _sample(lab)
+    _, clean, result = _sample(lab)
     shift = result.columns["y"] - clean
     rms = make(SQUARE, blind=False).reference_rms()["y"]
     np.testing.assert_allclose(shift, 0.25 * rms, rtol=1e-12)
@@ -76,7 +76,7 @@ def test_a_systematic_offset_shifts_every_point_alike():
 
 def test_gaussian_noise_is_unchanged_by_the_model_machinery():
     lab = make(SQUARE, noise=0.1)
-    x, clean, result = _sample(lab)
+    _, clean, result = _sample(lab)
     rms = make(SQUARE, blind=False).reference_rms()["y"]
     assert (result.columns["y"] - clean).std() == pytest.approx(0.1 * rms, rel=0.03)
     assert result.info["noise_std"]["y"] == pytest.approx(0.1 * rms)
