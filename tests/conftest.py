@@ -45,3 +45,20 @@ def dump_diff(a: dict, b: dict, limit: int = 8) -> str:
                         f"{table}[{i}].{key}: {str(ra.get(key))[:300]!r} != {str(rb.get(key))[:300]!r}"
                     )
     return "\n".join(out[:limit]) or "no difference"
+
+
+@pytest.fixture(scope="session")
+def recorded_pendulum(tmp_path_factory):
+    """One FAST pendulum campaign (seed 1), run once for every test that only reads its record.
+
+    Returns (database path, database URL, summary). A test that changes the
+    record copies the file first.
+    """
+    from agent import CampaignConfig, start_campaign
+
+    path = tmp_path_factory.mktemp("recorded") / "pendulum.db"
+    url = f"sqlite:///{path}"
+    summary = start_campaign(
+        CampaignConfig(backend="core/Pendulum-v0", seed=1, **FAST), url
+    )
+    return path, url, summary

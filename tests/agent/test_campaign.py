@@ -29,11 +29,8 @@ def _truth_check(expression: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def pendulum_run(tmp_path_factory):
-    db = f"sqlite:///{tmp_path_factory.mktemp('camp') / 'c.db'}"
-    summary = start_campaign(
-        CampaignConfig(backend="core/Pendulum-v0", seed=1, **FAST), db
-    )
+def pendulum_run(recorded_pendulum):
+    _, db, summary = recorded_pendulum
     return db, summary
 
 

@@ -27,7 +27,6 @@ from rocrate.vocabs import RO_CRATE
 from typer.testing import CliRunner
 
 from storage import export_prov, export_ro_crate, open_store
-from tests.conftest import FAST
 
 # Every term the crate uses, with its IRI in the RO-Crate 1.1 context
 # (https://w3id.org/ro/crate/1.1/context, version 1.1.3); `sha256` is not
@@ -64,18 +63,11 @@ LAWLOOP = "urn:lawloop:"
 
 
 @pytest.fixture(scope="module")
-def campaign(tmp_path_factory):
-    """A real pendulum campaign (offline planner, SR, fits, decisions), run once."""
-    from agent import CampaignConfig, start_campaign
-
-    db = f"sqlite:///{tmp_path_factory.mktemp('export') / 'c.db'}"
-    # A smaller SR budget than FAST's: SR still runs, and the record is the point.
-    config = dict(FAST, sr_max_evaluations=20_000)
-    summary = start_campaign(
-        CampaignConfig(backend="core/Pendulum-v0", seed=1, name="pend", **config), db
-    )
+def campaign(recorded_pendulum):
+    """A real pendulum campaign (offline planner, SR, fits, decisions): (URL, id, name)."""
+    _, db, summary = recorded_pendulum
     assert summary["stop_reason"] == "accepted"
-    return db, summary["campaign_id"]
+    return db, summary["campaign_id"], summary["name"]
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +119,7 @@ def test_prov_document_loads_and_round_trips(pend_store, campaign, prov_doc):
         "prov": "http://www.w3.org/ns/prov#",
         "xsd": "http://www.w3.org/2001/XMLSchema#",
     }
-    assert export_prov(pend_store, "pend") == raw  # by name, and deterministic
+    assert export_prov(pend_store, campaign[2]) == raw  # by name, and deterministic
 
 
 def test_prov_has_one_node_per_row(pend_store, campaign, prov_doc):
@@ -364,10 +356,12 @@ def crate_dir(pend_store, campaign, tmp_path_factory):
     )
 
 
-def test_ro_crate_opens_and_every_file_matches_its_hash(pend_store, crate_dir):
+def test_ro_crate_opens_and_every_file_matches_its_hash(
+    pend_store, campaign, crate_dir
+):
     crate = ROCrate(crate_dir)
     root = crate.root_dataset
-    assert root["name"] == "lawloop campaign pend"
+    assert root["name"] == f"lawloop campaign {campaign[2]}"
     assert "core/Pendulum-v0" in root["description"]
     assert root["datePublished"]
     files = {e.id: e for e in crate.data_entities}
@@ -431,7 +425,7 @@ def test_ro_crate_metadata_uses_only_ro_crate_1_1_terms(crate_dir):
 def test_ro_crate_export_is_deterministic_and_refuses_a_full_directory(
     pend_store, campaign, crate_dir, tmp_path
 ):
-    again = export_ro_crate(pend_store, "pend", tmp_path / "again")
+    again = export_ro_crate(pend_store, campaign[2], tmp_path / "again")
     files = sorted(p.relative_to(crate_dir) for p in crate_dir.rglob("*"))
     assert files == sorted(p.relative_to(again) for p in again.rglob("*"))
     for rel in files:
@@ -449,7 +443,7 @@ def cli(*args):
 
 
 def test_cli_exports_prov_json_to_a_file_and_to_stdout(pend_store, campaign, tmp_path):
-    db, cid = campaign
+    db, cid, _ = campaign
     out = tmp_path / "prov.json"
     args = ("export", cid[:8], "--format", "prov-json", "--db", db)
     result = cli(*args, "--out", str(out))
@@ -463,11 +457,11 @@ def test_cli_exports_prov_json_to_a_file_and_to_stdout(pend_store, campaign, tmp
 
 
 def test_cli_exports_ro_crate_with_json_summary(campaign, tmp_path):
-    db, cid = campaign
+    db, cid, name = campaign
     out = tmp_path / "crate"
     result = cli(
         "export",
-        "pend",
+        name,
         "--format",
         "ro-crate",
         "--out",
@@ -480,8 +474,10 @@ def test_cli_exports_ro_crate_with_json_summary(campaign, tmp_path):
     summary = json.loads(result.stdout)
     assert summary["campaign_id"] == cid
     assert summary["files"] == sum(1 for p in out.rglob("*") if p.is_file())
-    assert ROCrate(out).root_dataset["name"] == "lawloop campaign pend"
-    again = cli("export", "pend", "--format", "ro-crate", "--out", str(out), "--db", db)
+    assert ROCrate(out).root_dataset["name"] == f"lawloop campaign {campaign[2]}"
+    again = cli(
+        "export", campaign[2], "--format", "ro-crate", "--out", str(out), "--db", db
+    )
     assert again.exit_code == 1
     assert "not an empty directory" in " ".join(again.stderr.split())
 
@@ -493,12 +489,13 @@ def test_cli_exports_ro_crate_with_json_summary(campaign, tmp_path):
             ["nope", "--format", "prov-json"],
             "No campaign has an id starting with `nope`",
         ),
-        (["pend", "--format", "prov"], "Did you mean `prov-json`?"),
+        (["{name}", "--format", "prov"], "Did you mean `prov-json`?"),
     ],
     ids=["unknown-campaign", "unknown-format"],
 )
 def test_cli_export_errors_are_clear_and_exit_1(campaign, tmp_path, args, message):
     out = tmp_path / "x"
+    args = [a.format(name=campaign[2]) for a in args]
     result = cli("export", *args, "--out", str(out), "--db", campaign[0])
     assert result.exit_code == 1
     assert message in " ".join(result.stderr.split())
