@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from storage import open_store
+from storage import check_database, open_store
 from tests.conftest import dump_diff
 
 pytestmark = pytest.mark.slow
@@ -130,6 +130,8 @@ def test_sigkill_then_resume_gives_the_uninterrupted_record(
         da, db_ = a.dump_campaign(ref_summary["campaign_id"]), b.dump_campaign(cid)
         assert da == db_, f"chaos seed {seed}:\n{dump_diff(da, db_)}"
         assert b.check_lineage(cid) == []
+        report = check_database(f"sqlite:///{db}")
+        assert report.ok, f"chaos seed {seed}: {report.problems}"
     finally:
         a.close()
         b.close()
