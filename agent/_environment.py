@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import platform
 import subprocess
 from importlib import metadata
@@ -54,8 +55,16 @@ def code_version() -> str:
     return sha + ("+dirty" if dirty else "")
 
 
+def _user() -> str | None:
+    """The login running the campaign, for the record's agent (None where unknown)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry or login name (some containers)
+        return None
+
+
 def environment(device: str) -> dict[str, Any]:
-    """Python, platform, package versions and the simulation device."""
+    """Python, platform, host, user, package versions and the simulation device."""
     versions: dict[str, str | None] = {}
     for name in _PACKAGES:
         try:
@@ -66,6 +75,8 @@ def environment(device: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "hostname": platform.node() or None,
+        "user": _user(),
         "device": device,
         "packages": versions,
     }

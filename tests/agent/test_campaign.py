@@ -85,6 +85,10 @@ def test_the_record_explains_the_acceptance(pendulum_run):
     campaign = store.get_campaign(cid)
     assert campaign.code_version
     assert campaign.environment_json["packages"]["torch"]
+    import platform
+
+    assert campaign.environment_json["hostname"] == platform.node()
+    assert "user" in campaign.environment_json  # None where the login is unknown
     assert campaign.config_json["seed"] == 1
     store.close()
 
