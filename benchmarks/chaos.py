@@ -86,23 +86,31 @@ def one_run(
     """Kill, resume, compare, check; one row of the table."""
     ref_db, ref_id, ref_seconds = reference
     rng = random.Random(seed)
-    db = tmp / f"killed{i}.db"
-    proc = _start(db, config, tmp)
-    while _campaign_id(db) is None and proc.poll() is None:
-        time.sleep(0.02)
-    delay = rng.uniform(0.0, 0.95) * ref_seconds
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    cid = _campaign_id(db)
+    fraction = rng.uniform(0.0, 0.95)
+    # A run that finished before the kill landed tests nothing: kill the next
+    # one earlier (the machine's load makes one run's length vary).
+    for attempt in range(4):
+        db = tmp / f"killed{i}-{attempt}.db"
+        proc = _start(db, config, tmp)
+        while _campaign_id(db) is None and proc.poll() is None:
+            time.sleep(0.02)
+        delay = fraction * ref_seconds
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        cid = _campaign_id(db)
+        if cid is None:
+            break
+        with sqlite3.connect(db) as con:
+            status = con.execute("select status from campaign").fetchone()[0]
+        finished = status == "finished"
+        if not finished:
+            break
+        fraction /= 2
     row: dict[str, Any] = {"run": i, "seed": seed, "killed_at_s": round(delay, 2)}
     if cid is None:
         row.update(identical=False, db_check=False, note="no campaign row")
         return row
-    with sqlite3.connect(db) as con:
-        finished = (
-            con.execute("select status from campaign").fetchone()[0] == "finished"
-        )
     row["finished_before_kill"] = finished
     if not finished:
         resumed = subprocess.run(
