@@ -22,18 +22,27 @@ class Dataset:
     """The iteration index that measured each row."""
     shas: tuple[str, ...] = ()
     """Content hashes of the data artifacts the rows came from, in order."""
+    part: np.ndarray | None = None
+    """Index into `shas` of each row's artifact, or None when not tracked
+    (then `select` keeps every hash)."""
 
     def __len__(self) -> int:
         """Number of rows."""
         return int(self.y.shape[0])
 
     def select(self, mask: np.ndarray) -> Dataset:
-        """The rows where `mask` is true."""
+        """The rows where `mask` is true, with the hashes of the artifacts they came from."""
+        shas, part = self.shas, None
+        if self.part is not None:
+            # A fit's recorded test data must name only the fresh batch's artifacts.
+            used, part = np.unique(self.part[mask], return_inverse=True)
+            shas = tuple(self.shas[i] for i in used)
         return Dataset(
             {k: v[mask] for k, v in self.inputs.items()},
             self.y[mask],
             self.iteration[mask],
-            self.shas,
+            shas,
+            part,
         )
 
     def finite(self) -> Dataset:
@@ -84,9 +93,20 @@ def concat(parts: Sequence[Dataset], names: Sequence[str]) -> Dataset:
         return Dataset(
             {k: np.zeros(0) for k in names}, np.zeros(0), np.zeros(0, dtype=int)
         )
+    part = None
+    if all(p.part is not None for p in parts):
+        offsets = np.cumsum([0] + [len(p.shas) for p in parts[:-1]])
+        part = np.concatenate(
+            [
+                p.part + o
+                for p, o in zip(parts, offsets, strict=True)
+                if p.part is not None
+            ]
+        )
     return Dataset(
         {k: np.concatenate([p.inputs[k] for p in parts]) for k in names},
         np.concatenate([p.y for p in parts]),
         np.concatenate([p.iteration for p in parts]),
         tuple(s for p in parts for s in p.shas),
+        part,
     )

@@ -144,6 +144,7 @@ class Loop:
                     np.asarray(y, dtype=np.float64),
                     np.full(y.shape[0], k, dtype=int),
                     (run.data_sha256,),
+                    np.zeros(y.shape[0], dtype=int),
                 )
             )
         return concat(parts, self.variables).finite()

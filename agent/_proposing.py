@@ -433,11 +433,13 @@ def _admit(
         node_id(loop.campaign_id, k, f"{node}.hypothesis", i)
         for i in range(2 * len(items))
     }
-    known = {
-        h.canonical_key: h.id
-        for h in loop.store.list_hypotheses(loop.campaign_id)
-        if h.id not in own
-    }
+    # Keys abstract constants, so `2*pi*sqrt(L)` (wrong units) and its repair
+    # `k0*sqrt(L)` share one: a units-inconsistent law must not make its own
+    # repair a duplicate. Consistent and inconsistent laws are deduplicated apart.
+    known: dict[bool, dict[str, str]] = {True: {}, False: {}}
+    for h in loop.store.list_hypotheses(loop.campaign_id):
+        if h.id not in own:
+            known[h.units_consistent is not False][h.canonical_key] = h.id
     units = {v.name: v.unit for v in loop.backend.inputs}
     target_unit = loop.backend.observables[0].unit
     outcomes = []
@@ -451,12 +453,13 @@ def _admit(
             "source": str(prop.source),
             "call": call_id,
         }
+        same = known[form.units_consistent is not False]
         if not form.ok:
             entry.update(outcome="rejected", reason=form.message)
-        elif form.key in known:
-            entry.update(outcome="duplicate", hypothesis=known[form.key])
+        elif form.key in same:
+            entry.update(outcome="duplicate", hypothesis=same[form.key])
             loop.store.link(
-                known[form.key], "hypothesis", call_id, "planner_call", "proposed-by"
+                same[form.key], "hypothesis", call_id, "planner_call", "proposed-by"
             )
         else:
             hid = node_id(loop.campaign_id, k, f"{node}.hypothesis", i)
@@ -483,7 +486,7 @@ def _admit(
                 loop.store.link(
                     hid, "hypothesis", prop.parent_id, "hypothesis", "derived-from"
                 )
-            known[form.key] = hid
+            same[form.key] = hid
             entry.update(outcome="rejected" if rejected else "new", hypothesis=hid)
             if rejected:
                 entry["reason"] = f"units inconsistent: {form.message}"
