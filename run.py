@@ -359,6 +359,56 @@ def hypotheses_show(
     )
 
 
+WHY_FORMATS = ("text", "json", "dot")
+
+
+@app.command("why")
+def why(
+    hypothesis: Annotated[
+        str,
+        typer.Argument(
+            metavar="HYPOTHESIS",
+            help="Hypothesis id or unique id prefix.",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="`text` (default), `json` (as --json) or `dot` (Graphviz: `| dot -Tsvg`).",
+        ),
+    ] = "text",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Explain a hypothesis's status: origin, data, fits, rivals and the deciding decision."""
+    if fmt not in WHY_FORMATS:
+        import difflib  # noqa: PLC0415
+
+        close = difflib.get_close_matches(fmt, WHY_FORMATS, n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        _fail(f"Unknown format `{fmt}`; expected `text`, `json` or `dot`.{hint}")
+    if as_json and fmt == "dot":
+        _fail("`--json` and `--format dot` contradict each other; give one of them.")
+    with _errors():
+        from agent import explain_hypothesis, why_dot, why_text  # noqa: PLC0415
+        from storage import NotFoundError  # noqa: PLC0415
+
+        try:
+            doc = _with_store(db, lambda s: explain_hypothesis(s, hypothesis))
+        except NotFoundError as exc:
+            _fail(f"{exc} Run `python run.py hypotheses list` to see the ids.")
+    if as_json or fmt == "json":
+        _print_json(doc)
+    elif fmt == "dot":
+        sys.stdout.write(why_dot(doc))
+    else:
+        _console().print(
+            why_text(doc), end="", markup=False, highlight=False, soft_wrap=True
+        )
+
+
 @backends_app.command("list")
 def backends_list(as_json: JsonOption = False) -> None:
     """List registered and installed experiment backends."""
@@ -701,6 +751,88 @@ def export(
         f"wrote {fmt} of campaign [bold]{done['campaign_id']}[/] to {out} ({counts})",
         highlight=False,
     )
+
+
+REPLAY_SHOWN = 100  # mismatches printed as text; --json lists them all
+
+
+@app.command("replay")
+def replay(
+    campaign: Annotated[
+        str,
+        typer.Argument(
+            help="Campaign id, unique id prefix, or name.", show_default=False
+        ),
+    ],
+    iteration: Annotated[
+        int | None,
+        typer.Option(
+            help="Compare only this iteration (iterations up to it are re-executed)."
+        ),
+    ] = None,
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep the replay database in this directory (`replay.sqlite`) to inspect with `--db`."
+        ),
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="Simulate on this device, not the recorded one.")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-execute a campaign's recorded iterations offline and compare them with the record.
+
+    Uses the recorded config, seeds and planner replies (no network), writes
+    into a separate database (the recorded one is only read) and lists every
+    difference. Exit code 0 when the replay matches, 1 when it does not.
+    """
+    with _errors():
+        from agent import replay as replay_campaign  # noqa: PLC0415
+
+        try:
+            report = replay_campaign(
+                _db(db), campaign, iteration=iteration, keep=keep, device=device
+            )
+        except Exception as exc:
+            if isinstance(exc, _user_errors()):
+                raise
+            _fail(f"replay failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        from rich.markup import escape  # noqa: PLC0415
+
+        console = _console()
+        its = ", ".join(map(str, report.iterations))
+        console.print(
+            f"replay of campaign [bold]{report.campaign_id}[/] ({escape(report.name)}): "
+            f"iteration(s) {its}, {report.compared_rows} rows compared",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for note in report.notes:
+            console.print(
+                f"  [dim]note: {escape(note)}[/]", highlight=False, soft_wrap=True
+            )
+        for m in report.mismatches[:REPLAY_SHOWN]:
+            console.print(f"  {escape(str(m))}", highlight=False, soft_wrap=True)
+        if len(report.mismatches) > REPLAY_SHOWN:
+            console.print(
+                f"  ... and {len(report.mismatches) - REPLAY_SHOWN} more (see `--json`)"
+            )
+        if report.replay_db:
+            console.print(f"  replay kept in {report.replay_db}", highlight=False)
+        console.print(
+            "[bold green]the replay matches the record[/]"
+            if report.ok
+            else "[bold red]the replay differs from the record[/]"
+        )
+    if not report.ok:
+        first = report.first_iteration
+        since = f", first in iteration {first}" if first is not None else ""
+        _fail(f"{len(report.mismatches)} mismatch(es){since}.")
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from agent._bench import bench_feynman, judge_recovery, problem_ids
 from agent._config import CampaignConfig, load_config
+from agent._replay import replay
+from agent._replay_compare import ReplayMismatch, ReplayReport
 from agent._runner import (
     checkpoint_path,
     describe_backend,
@@ -23,6 +25,9 @@ from agent._runner import (
 )
 from agent._settings import DEFAULT_DB, resolve_db_url
 from agent._summary import campaign_summary, hypothesis_view, law_with_constants
+from agent._why import explain as explain_hypothesis
+from agent._why import to_dot as why_dot
+from agent._why import to_text as why_text
 from agent.errors import AgentError, CampaignStateError, ConfigError
 
 __all__ = [
@@ -31,16 +36,22 @@ __all__ = [
     "CampaignConfig",
     "CampaignStateError",
     "ConfigError",
+    "ReplayMismatch",
+    "ReplayReport",
     "bench_feynman",
     "campaign_summary",
     "checkpoint_path",
     "describe_backend",
+    "explain_hypothesis",
     "hypothesis_view",
     "judge_recovery",
     "law_with_constants",
     "load_config",
     "problem_ids",
+    "replay",
     "resolve_db_url",
     "resume_campaign",
     "start_campaign",
+    "why_dot",
+    "why_text",
 ]

@@ -143,9 +143,14 @@ def _recorded(loop: Loop, k: int, j: int) -> Recorded | None:
     for campaign in sources:
         call = calls.get(node_id(campaign, k, "llm", j))
         if call is not None:
-            mode = (call.parsed_json or {}).get("mode", "text")
+            parsed = call.parsed_json or {}
+            mode = parsed.get("mode", "text")
+            # The error column also holds "unusable reply: ..." for a reply that
+            # arrived but did not parse; only a transport failure is one to
+            # reuse, else the reply would be skipped and its repair not replayed.
+            error = None if "reply_error" in parsed else call.error
             return Recorded(
-                call.reply, mode, call.error, call.input_tokens, call.output_tokens
+                call.reply, mode, error, call.input_tokens, call.output_tokens
             )
     return None
 
