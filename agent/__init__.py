@@ -14,11 +14,11 @@ Example:
 from __future__ import annotations
 
 from agent._bench import bench_feynman, judge_recovery, problem_ids
+from agent._checkpoints import CHECKPOINT_SCHEMA, checkpoint_path, open_checkpointer
 from agent._config import CampaignConfig, load_config
 from agent._replay import replay
 from agent._replay_compare import ReplayMismatch, ReplayReport
 from agent._runner import (
-    checkpoint_path,
     describe_backend,
     resume_campaign,
     start_campaign,
@@ -31,6 +31,7 @@ from agent._why import to_text as why_text
 from agent.errors import AgentError, CampaignStateError, ConfigError
 
 __all__ = [
+    "CHECKPOINT_SCHEMA",
     "DEFAULT_DB",
     "AgentError",
     "CampaignConfig",
@@ -47,6 +48,7 @@ __all__ = [
     "judge_recovery",
     "law_with_constants",
     "load_config",
+    "open_checkpointer",
     "problem_ids",
     "replay",
     "resolve_db_url",

@@ -273,7 +273,24 @@ def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
             the search's safety cap never exceeds it.
     """
     sid = node_id(loop.campaign_id, k, "search")
-    if loop.store.has_row("planner_call", sid) or loop.store.has_row("decision", sid):
+    if loop.store.has_row("decision", sid):
+        return
+    # A crash between the search's record and its admission leaves the
+    # front recorded and (part of) it unadmitted: admit it from the record.
+    recorded = next(
+        (c for c in loop.store.planner_calls_for(loop.campaign_id) if c.id == sid),
+        None,
+    )
+    if recorded is not None:
+        parsed = recorded.parsed_json or {}
+        _admit_front(
+            loop,
+            k,
+            sid,
+            _search_space(loop, k),
+            parsed.get("front", []),
+            parsed.get("selected"),
+        )
         return
     prev = loop.judgement(k - 1) if k > 0 else None
     if prev and prev.get("leader_adequate"):
@@ -353,6 +370,18 @@ def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
         latency_s=time.perf_counter() - started,
         error=error,
     )
+    _admit_front(loop, k, sid, reduction, front, selected)
+
+
+def _admit_front(
+    loop: Loop,
+    k: int,
+    sid: str,
+    reduction: Reduction | None,
+    front: Sequence[dict[str, Any]],
+    selected: int | None,
+) -> None:
+    """Admit a search's Pareto front (recorded as planner call `sid`) as proposals."""
     items: list[tuple[Proposal, str]] = []
     for i, cand in enumerate(front):
         why = f"SR Pareto front member {i} (complexity {cand['complexity']}, mse {cand['mse']:.3g})"

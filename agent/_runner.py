@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 import experiments
+from agent._checkpoints import open_checkpointer
 from agent._config import CampaignConfig
 from agent._data import Dataset
 from agent._environment import code_version, environment
@@ -22,29 +20,11 @@ from agent.errors import CampaignStateError, ConfigError
 from prompts import load as load_prompt
 from storage import Store, open_store
 
-__all__ = ["checkpoint_path", "describe_backend", "resume_campaign", "start_campaign"]
+__all__ = ["describe_backend", "resume_campaign", "start_campaign"]
 
 log = logging.getLogger(__name__)
 
 _RECURSION_LIMIT = 10_000  # steps; the budget stops a campaign long before this guard
-
-
-def checkpoint_path(db_url: str) -> Path:
-    """Where LangGraph's checkpoints live: a separate SQLite file beside the database.
-
-    Kept apart so that LangGraph's tables and the Alembic-managed provenance
-    schema never share migrations. For a server database the file goes in the
-    working directory.
-    """
-    url = sa.engine.make_url(db_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (
-        None,
-        "",
-        ":memory:",
-    ):
-        db = Path(url.database)
-        return db.with_name(db.stem + ".checkpoints.sqlite")
-    return Path("lawloop.checkpoints.sqlite")
 
 
 def describe_backend(backend: experiments.ExperimentBackend) -> dict[str, Any]:
@@ -153,14 +133,13 @@ def _llm_planner(
 def _run(store: Store, db_url: str, loop: Loop, initial: dict[str, Any] | None) -> None:
     """Invoke the graph until it ends; record interruption and failure."""
     from langchain_core.runnables import RunnableConfig  # noqa: PLC0415 - comes with langgraph
-    from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: PLC0415 - heavy import
 
     from agent._graph import build_graph  # noqa: PLC0415 - imports langgraph
 
     cfg = RunnableConfig(
         configurable={"thread_id": loop.campaign_id}, recursion_limit=_RECURSION_LIMIT
     )
-    with SqliteSaver.from_conn_string(str(checkpoint_path(db_url))) as saver:
+    with open_checkpointer(db_url) as saver:
         graph = build_graph().compile(checkpointer=saver)
         if initial is None and not graph.get_state(cfg).values:
             initial = _initial_state(

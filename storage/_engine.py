@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+from storage import _postgres
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -44,6 +46,8 @@ def make_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
 
     An in-memory SQLite URL (`sqlite://`) gets one connection shared by all
     sessions (`StaticPool`), so the schema and rows live as long as the engine.
+    A PostgreSQL engine gets JSON (de)serialisers that keep non-finite floats
+    (see `storage._postgres`); it needs the `postgres` extra (psycopg).
 
     Args:
         url: A SQLAlchemy URL, e.g. `sqlite:///lawloop.db` (relative to the
@@ -59,6 +63,10 @@ def make_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
     if is_sqlite and _is_memory(parsed):
         kwargs.setdefault("poolclass", StaticPool)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
+    if parsed.get_backend_name() == "postgresql":
+        # PostgreSQL's `json` refuses `Infinity` and `NaN`; these carry them.
+        kwargs.setdefault("json_serializer", _postgres.json_dumps)
+        kwargs.setdefault("json_deserializer", _postgres.json_loads)
     engine = sa.create_engine(parsed, **kwargs)
     if is_sqlite:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
@@ -101,6 +109,9 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two processes opening one new database: one migrates, one waits.
+            _postgres.lock_schema(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

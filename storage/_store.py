@@ -1,8 +1,9 @@
 """`Store`: the provenance API, primitives in and frozen records out.
 
-One writer per database file is the intended use (the campaign runner);
-readers (the CLI) may run alongside thanks to WAL. Each method is one short
-transaction.
+One writer per database file is the intended use on SQLite (the campaign
+runner); readers (the CLI) may run alongside thanks to WAL. On PostgreSQL
+several campaigns may write one database at once (see `storage._postgres`).
+Each method is one short transaction.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import _dump
+from storage import _dump, _postgres
 from storage._arrays import NPZ_MEDIA_TYPE, decode_arrays, encode_arrays
 from storage._models import (
     MODELS,
@@ -115,6 +116,8 @@ class Store:
         """
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Concurrent writers need other insert semantics there; see `storage._postgres`.
+        self._postgres = engine.dialect.name == "postgresql"
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -137,19 +140,31 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        """A session in one transaction; database refusals become `IntegrityError`."""
+        """A session in one transaction; refused writes become `IntegrityError` or `InvalidValueError`."""
         try:
             with self._sessions.begin() as session:
                 yield session
         except sa.exc.IntegrityError as error:
-            msg = f"The database refused the write: {error.orig}. Check the ids and foreign keys passed."
+            kind = _postgres.constraint_kind(error)
+            reason = str(error.orig).strip().rstrip(".")  # PostgreSQL's end in "."
+            refused = f"{kind} constraint: {reason}" if kind else reason
+            msg = f"The database refused the write: {refused}. Check the ids and foreign keys passed."
             raise IntegrityError(msg) from error
+        except sa.exc.DataError as error:
+            # Only a server database checks lengths and ranges (SQLite stores
+            # a 300-character name in a VARCHAR(200) column as given).
+            reason = str(error.orig).strip().rstrip(".")
+            msg = f"The database refused a value: {reason}. Shorten or correct it."
+            raise InvalidValueError(msg) from error
 
     def _insert(self, model: type[Base], key: str, values: dict[str, Any]) -> bool:
         """Insert `model(**values)` unless a row with primary key `key` exists."""
         with self._transaction() as session:
             if session.get(model, key) is not None:
                 return False
+            if self._postgres:
+                table = cast(sa.Table, model.__table__)
+                return _postgres.insert_if_absent(session, table, values)
             row: Any = model(**values)
             if "seq" in model.__table__.c:
                 seq = model.__table__.c.seq

@@ -19,11 +19,26 @@ FAST = {
 }
 
 
+# One iteration on few points: for tests that need a real record, not a found law.
+TINY = dict(
+    FAST,
+    max_iterations=1,
+    initial_points=16,
+    batch_points=8,
+    replicates=2,
+    sr_max_evaluations=2000,
+)
+
+
+def write_config(path: Path, values: dict) -> Path:
+    """Write campaign settings as the TOML file `--config` reads."""
+    path.write_text("\n".join(f"{k} = {v!r}" for k, v in values.items()) + "\n")
+    return path
+
+
 @pytest.fixture
 def fast_config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "fast.toml"
-    path.write_text("\n".join(f"{k} = {v!r}" for k, v in FAST.items()) + "\n")
-    return path
+    return write_config(tmp_path / "fast.toml", FAST)
 
 
 @pytest.fixture
@@ -62,3 +77,85 @@ def recorded_pendulum(tmp_path_factory):
         CampaignConfig(backend="core/Pendulum-v0", seed=1, **FAST), url
     )
     return path, url, summary
+
+
+# -- database URLs: SQLite, and PostgreSQL when a server is given -----------------
+
+POSTGRES_URL_VAR = "LAWLOOP_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """Makes fresh databases on the server of `LAWLOOP_TEST_POSTGRES_URL`; skips without one.
+
+    Yields `new_database(migrated=True) -> url`. A migrated database is a copy
+    of a template that `open_store` upgraded once, so a test pays for a
+    `CREATE DATABASE`, not for the migrations. Every database made is dropped
+    at the end of the session. The URL's user needs `CREATEDB` (PostgreSQL 13+).
+    """
+    import itertools
+    import os
+
+    import sqlalchemy as sa
+
+    url = os.environ.get(POSTGRES_URL_VAR)
+    if not url:
+        pytest.skip(
+            f"no PostgreSQL server: {POSTGRES_URL_VAR} is not set "
+            "(`bash scripts/postgres.sh start` prints a URL for it)"
+        )
+    pytest.importorskip(
+        "psycopg", reason="psycopg is not installed: pip install -e '.[postgres]'"
+    )
+    from storage import open_store
+
+    base = sa.make_url(url)
+    admin = sa.create_engine(
+        base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
+    with admin.connect() as connection:
+        version = int(connection.exec_driver_sql("SHOW server_version_num").scalar())
+    # FILE_COPY (PostgreSQL 15+) copies a small database faster than WAL_LOG.
+    strategy = " STRATEGY FILE_COPY" if version >= 150000 else ""
+    prefix = f"lawloop_t{os.getpid()}"
+    made: list[str] = []
+    counter = itertools.count()
+
+    def create(name: str, template: str = "template0") -> str:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(
+                f'CREATE DATABASE "{name}" TEMPLATE "{template}"{strategy}'
+            )
+        made.append(name)
+        return base.set(database=name).render_as_string(hide_password=False)
+
+    template = f"{prefix}_template"
+    open_store(create(template)).close()
+
+    def new_database(*, migrated: bool = True) -> str:
+        name = f"{prefix}_{next(counter)}"
+        return create(name, template if migrated else "template0")
+
+    yield new_database
+    with admin.connect() as connection:
+        for name in reversed(made):
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """The URL of a fresh, migrated PostgreSQL database (skips without a server)."""
+    return postgres_server()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """The URL of a new, empty database: a SQLite file, then a PostgreSQL database.
+
+    Empty as a new SQLite file is: `open_store` creates the schema, so the
+    migrations run on both backends.
+    """
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_server")(migrated=False)
+    return f"sqlite:///{tmp_path / 'lawloop.db'}"

@@ -52,11 +52,10 @@ def _campaign_id(path):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """An uninterrupted run: its record is what every killed-and-resumed run must equal."""
-    from tests.conftest import FAST, ROOT
+    from tests.conftest import FAST, ROOT, write_config
 
     d = tmp_path_factory.mktemp("ref")
-    config = d / "fast.toml"
-    config.write_text("\n".join(f"{k} = {v!r}" for k, v in FAST.items()) + "\n")
+    config = write_config(d / "fast.toml", FAST)
     proc = subprocess.Popen(
         _start_cmd(ROOT, f"sqlite:///{d / 'ref.db'}", config),
         cwd=d,

@@ -11,13 +11,17 @@ import pytest
 from storage import Store, open_store
 
 
-@pytest.fixture(params=["file", "memory"], ids=["sqlite-file", "sqlite-memory"])
+@pytest.fixture(
+    params=["file", "memory", "postgresql"],
+    ids=["sqlite-file", "sqlite-memory", "postgresql"],
+)
 def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
-    url = (
-        f"sqlite:///{tmp_path / 'lawloop.db'}"
-        if request.param == "file"
-        else "sqlite://"
-    )
+    if request.param == "postgresql":  # skips without LAWLOOP_TEST_POSTGRES_URL
+        url = request.getfixturevalue("postgres_url")
+    elif request.param == "file":
+        url = f"sqlite:///{tmp_path / 'lawloop.db'}"
+    else:
+        url = "sqlite://"
     with open_store(url) as opened:
         yield opened
 

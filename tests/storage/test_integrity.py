@@ -126,19 +126,11 @@ def test_an_open_store_is_checked_and_stays_writable(store):
 @pytest.fixture(scope="module")
 def agent_db(tmp_path_factory):
     from agent import CampaignConfig, start_campaign
-    from tests.conftest import FAST
+    from tests.conftest import TINY
 
     path = tmp_path_factory.mktemp("agent") / "agent.db"
-    tiny = dict(
-        FAST,
-        max_iterations=1,
-        initial_points=16,
-        batch_points=8,
-        replicates=2,
-        sr_max_evaluations=2000,
-    )
     start_campaign(
-        CampaignConfig(backend="core/Pendulum-v0", seed=1, **tiny), url(path)
+        CampaignConfig(backend="core/Pendulum-v0", seed=1, **TINY), url(path)
     )
     return path
 

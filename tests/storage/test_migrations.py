@@ -23,8 +23,8 @@ from storage import (
 from storage._store import EDGE_NAMESPACE
 
 
-def test_upgrade_head_on_an_empty_database_matches_the_models(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+def test_upgrade_head_on_an_empty_database_matches_the_models(db_url):
+    engine = make_engine(db_url)
     try:
         upgrade(engine)
         with engine.connect() as conn:
@@ -36,12 +36,11 @@ def test_upgrade_head_on_an_empty_database_matches_the_models(tmp_path):
         engine.dispose()
 
 
-def test_downgrade_to_base_and_upgrade_again(tmp_path):
-    url = f"sqlite:///{tmp_path / 'cycle.db'}"
-    engine = make_engine(url)
+def test_downgrade_to_base_and_upgrade_again(db_url):
+    engine = make_engine(db_url)
     try:
         upgrade(engine)
-        command.downgrade(alembic_config(url), "base")
+        command.downgrade(alembic_config(db_url), "base")
         assert sa.inspect(engine).get_table_names() == ["alembic_version"]
         upgrade(engine)
         assert "lineage_edge" in sa.inspect(engine).get_table_names()
@@ -135,14 +134,17 @@ def schema_of(engine):
     return out
 
 
-def test_alembic_upgrade_head_gives_exactly_the_schema_of_create_all(tmp_path):
+def test_alembic_upgrade_head_gives_exactly_the_schema_of_create_all(
+    db_url, request, tmp_path
+):
     """`alembic upgrade head` (its own engine, as run by hand) versus `create_all`."""
-    migrated_url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    command.upgrade(alembic_config(migrated_url), "head")
-    migrated, created = (
-        make_engine(migrated_url),
-        make_engine(f"sqlite:///{tmp_path / 'created.db'}"),
+    command.upgrade(alembic_config(db_url), "head")
+    other = (
+        request.getfixturevalue("postgres_server")(migrated=False)
+        if db_url.startswith("postgresql")
+        else f"sqlite:///{tmp_path / 'created.db'}"
     )
+    migrated, created = make_engine(db_url), make_engine(other)
     try:
         Base.metadata.create_all(created)
         want = schema_of(created)
