@@ -33,7 +33,6 @@ from storage._models import (
     HypothesisStatus,
     Relation,
 )
-from storage._readonly import open_read_only
 from storage._records import (
     CampaignRecord,
     DecisionRecord,
@@ -41,7 +40,6 @@ from storage._records import (
     FitRecord,
     HypothesisRecord,
     IterationRecord,
-    LeaseRecord,
     PlannerCallRecord,
     RunRecord,
 )
@@ -72,7 +70,6 @@ __all__ = [
     "IntegrityReport",
     "InvalidValueError",
     "IterationRecord",
-    "LeaseRecord",
     "NotFoundError",
     "PlannerCallRecord",
     "Relation",
@@ -86,7 +83,6 @@ __all__ = [
     "export_prov",
     "export_ro_crate",
     "make_engine",
-    "open_read_only",
     "open_store",
     "upgrade",
 ]
