@@ -50,6 +50,18 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout.")
 ]
 
+ProgressOption = Annotated[
+    str,
+    typer.Option(
+        "--progress",
+        help=(
+            "While it runs, on stderr: `live` (a panel), `lines` (one line per "
+            "event), `none`, or `auto` (live on a terminal, else lines)."
+        ),
+    ),
+]
+PROGRESS_MODES = ("auto", "live", "lines", "none")
+
 EXIT_USER, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 130
 
 
@@ -80,9 +92,17 @@ def _errors() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        cid = getattr(stop, "campaign_id", None)
+        if cid is None:
+            _fail(
+                "interrupted; continue with `python run.py campaign resume CAMPAIGN`.",
+                EXIT_INTERRUPTED,
+            )
+        if getattr(stop, "lease_lost", False):
+            _fail(f"{stop}; the other process runs it now.", EXIT_INTERRUPTED)
         _fail(
-            "interrupted; continue with `python run.py campaign resume CAMPAIGN`.",
+            f"{stop}; continue with `python run.py campaign resume {cid[:8]}`.",
             EXIT_INTERRUPTED,
         )
     except user as exc:
@@ -115,6 +135,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
     if summary.get("stop_reason"):
         console.print(f"  stopped: {summary['stop_reason']}")
+    _print_run_state(console, summary)
     best = summary.get("best")
     if best:
         console.print(
@@ -124,6 +145,53 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(
             f"  hypothesis {best['hypothesis_id']}, score (BIC) {best.get('score')}"
         )
+
+
+def _print_run_state(console: Any, summary: dict[str, Any]) -> None:
+    """Budget use, the process that runs (or ran) the campaign, and its log file."""
+    from rich.markup import escape  # noqa: PLC0415
+
+    labels = {
+        "iterations": "iterations",
+        "measurements": "measurements",
+        "wall_s": "time (s)",
+        "llm_calls": "LLM calls",
+        "llm_tokens": "LLM tokens",
+    }
+    parts = []
+    for key, item in (summary.get("budget") or {}).items():
+        used, limit = item.get("used"), item.get("limit")
+        if used is None:
+            continue
+        shown = f"{used:.1f}" if isinstance(used, float) else str(used)
+        parts.append(
+            f"{labels.get(key, key)} {shown}" + (f"/{limit:g}" if limit else "")
+        )
+    if parts:
+        console.print(f"  budget used: {', '.join(parts)}", highlight=False)
+    process = summary.get("process") or {}
+    if process.get("running"):
+        stop = " (stop requested)" if process.get("stop_requested_at") else ""
+        console.print(
+            f"  running in pid {process['pid']} on {escape(str(process['host']))}, "
+            f"heartbeat {process['heartbeat_at']}{stop}",
+            highlight=False,
+        )
+    elif summary.get("status") == "interrupted" and process.get("heartbeat_at"):
+        console.print(
+            f"  last heartbeat {process['heartbeat_at']}; continue with "
+            f"`python run.py campaign resume {summary['campaign_id'][:8]}`",
+            highlight=False,
+        )
+    if summary.get("log_file"):
+        console.print(f"  log: {escape(summary['log_file'])}", highlight=False)
+
+
+def _progress_mode(value: str) -> Any:
+    """Check a `--progress` value (exit 1 naming the choices)."""
+    if value not in PROGRESS_MODES:
+        _fail(f"`--progress` takes auto, live, lines or none; received `{value}`.")
+    return value
 
 
 def _parse_options(options: list[str]) -> dict[str, str]:
@@ -186,10 +254,16 @@ def campaign_start(
     config: Annotated[
         Path | None, typer.Option(help="TOML file of campaign settings (flags win).")
     ] = None,
+    progress: ProgressOption = "auto",
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Launch a discovery campaign and run it to the end."""
+    """Launch a discovery campaign and run it to the end.
+
+    Ctrl-C or SIGTERM stop it after the current step (exit 130; a second
+    one stops at once); `campaign resume` continues it.
+    """
+    mode = _progress_mode(progress)
     with _errors():
         from agent import load_config, start_campaign  # noqa: PLC0415
 
@@ -210,7 +284,7 @@ def campaign_start(
         }
         cfg = load_config(config, overrides)
         try:
-            summary = start_campaign(cfg, _db(db))
+            summary = start_campaign(cfg, _db(db), progress=mode, handle_signals=True)
         except Exception as exc:
             if isinstance(exc, _user_errors()):
                 raise
@@ -220,19 +294,75 @@ def campaign_start(
 
 @campaign_app.command("resume")
 def campaign_resume(
-    campaign: str, db: DbOption = None, as_json: JsonOption = False
+    campaign: str,
+    progress: ProgressOption = "auto",
+    db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Continue an interrupted campaign from its last checkpoint."""
+    """Continue an interrupted campaign (or one whose process died) from its last checkpoint.
+
+    Refused (exit 1) while another live process runs the campaign.
+    """
+    mode = _progress_mode(progress)
     with _errors():
         from agent import resume_campaign  # noqa: PLC0415
 
         try:
-            summary = resume_campaign(campaign, _db(db))
+            summary = resume_campaign(
+                campaign, _db(db), progress=mode, handle_signals=True
+            )
         except Exception as exc:
             if isinstance(exc, _user_errors()):
                 raise
             _fail(f"campaign failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
     _print_json(summary) if as_json else _print_summary(summary)
+
+
+@campaign_app.command("stop")
+def campaign_stop(
+    campaign: str,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            help="Wait until the campaign has stopped (`--no-wait`: only ask)."
+        ),
+    ] = True,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Stop waiting after this many seconds (exit 1)."),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ask a running campaign to stop after its current step, from any shell.
+
+    The request goes through the database, so on PostgreSQL it reaches a
+    campaign running on another machine. The campaign exits with 130 and
+    `campaign resume` continues it.
+    """
+    with _errors():
+        from agent import stop_campaign  # noqa: PLC0415
+
+        done = stop_campaign(_db(db), campaign, wait=wait, timeout_s=timeout)
+    if as_json:
+        _print_json(done)
+    else:
+        holder = done["holder"]
+        state = (
+            f"stopped ({done['status']})"
+            if done["stopped"]
+            else "asked to stop after its current step"
+        )
+        _console().print(
+            f"campaign [bold]{done['campaign_id']}[/] (pid {holder['pid']} on "
+            f"{holder['host']}): {state}",
+            highlight=False,
+        )
+    if wait and not done["stopped"]:
+        _fail(
+            f"campaign `{done['campaign_id']}` still runs after {timeout:g} s; "
+            "the stop request stands."
+        )
 
 
 def _with_store(db: str | None, fn: Callable[[Any], Any]) -> Any:
@@ -296,66 +426,115 @@ def hypotheses_list(
         str | None, typer.Option(help="Only this campaign (id, prefix or name).")
     ] = None,
     status: Annotated[
-        str | None, typer.Option(help="accepted, rejected, open or superseded.")
+        str | None,
+        typer.Option(
+            help="Only these statuses, comma-separated: open, accepted, rejected, superseded."
+        ),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Only these sources, comma-separated: power-law, template, mutation, sr, llm, user (or any recorded)."
+        ),
+    ] = None,
+    min_score: Annotated[
+        float | None, typer.Option(help="Only scores (BIC) at least this.")
+    ] = None,
+    max_score: Annotated[
+        float | None, typer.Option(help="Only scores (BIC) at most this.")
+    ] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            help="created (default), score, chi2, complexity, status, source or iteration; `-score` (or --desc) sorts descending."
+        ),
+    ] = None,
+    desc: Annotated[bool, typer.Option("--desc", help="Sort descending.")] = False,
+    limit: Annotated[
+        int | None, typer.Option(help="At most N rows, after sorting.")
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List hypotheses with their status and score (BIC of the latest fit; lower is better)."""
+    """List hypotheses, filtered and sorted.
+
+    The score is the BIC of a hypothesis's latest successful fit (lower is
+    better; comparable between laws fitted on the same data); chi2 is that
+    fit's reduced chi-square.
+    """
     with _errors():
+        from agent import QueryError, query_hypotheses  # noqa: PLC0415
 
-        def rows(store: Any) -> list[dict[str, Any]]:
-            cid = store.get_campaign(campaign).id if campaign else None
-            return [
-                {
-                    "id": h.id,
-                    "campaign_id": h.campaign_id,
-                    "expression": h.expression,
-                    "status": h.status,
-                    "score": h.score,
-                    "source": h.source,
-                    "parameters": list(h.parameters_json),
-                }
-                for h in store.list_hypotheses(cid, status)
-            ]
-
-        out = _with_store(db, rows)
+        try:
+            rows = _with_store(
+                db,
+                lambda s: query_hypotheses(
+                    s,
+                    campaign=campaign,
+                    status=status,
+                    source=source,
+                    min_score=min_score,
+                    max_score=max_score,
+                    sort=sort,
+                    descending=desc,
+                    limit=limit,
+                ),
+            )
+        except QueryError as exc:
+            _fail(f"`--{exc.option.replace('_', '-')}`: {exc.problem}")
     if as_json:
-        _print_json(out)
+        _print_json([r.to_dict() for r in rows])
         return
+    from rich import box  # noqa: PLC0415
+    from rich.markup import escape  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
-    table = Table("id", "status", "score", "source", "expression")
-    for r in out:
-        score = "" if r["score"] is None else f"{r['score']:.4g}"
-        table.add_row(r["id"][:8], r["status"], score, r["source"], r["expression"])
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption="score: BIC of the latest successful fit (lower is better)",
+    )
+    for name in ("id", "iter", "status", "score", "chi2", "cplx", "source"):
+        table.add_column(name)
+    # The law is what people read: it folds, never ends in an ellipsis.
+    table.add_column("expression", overflow="fold", ratio=1)
+    for r in rows:
+        table.add_row(
+            r.id[:8],
+            "" if r.iteration is None else str(r.iteration),
+            r.status,
+            "" if r.score is None else f"{r.score:.4g}",
+            "" if r.chi2 is None else f"{r.chi2:.3g}",
+            "" if r.complexity is None else str(r.complexity),
+            r.source,
+            escape(r.expression),
+        )
     _console().print(table)
 
 
 @hypotheses_app.command("show")
 def hypotheses_show(
-    hypothesis: str, db: DbOption = None, as_json: JsonOption = False
+    hypothesis: Annotated[
+        str,
+        typer.Argument(
+            metavar="HYPOTHESIS",
+            help="Hypothesis id or unique id prefix.",
+            show_default=False,
+        ),
+    ],
+    db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Show one hypothesis: expression, fitted constants with uncertainties, fits, lineage."""
+    """Show one hypothesis: expression (also LaTeX), constants ± uncertainties, fits, lineage."""
     with _errors():
-        from agent import hypothesis_view  # noqa: PLC0415
+        from agent import hypothesis_detail, hypothesis_text  # noqa: PLC0415
 
-        view = _with_store(db, lambda s: hypothesis_view(s, hypothesis, with_fits=True))
+        view = _with_store(db, lambda s: hypothesis_detail(s, hypothesis))
     if as_json:
         _print_json(view)
         return
-    console = _console()
-    console.print(
-        f"hypothesis [bold]{view['id']}[/] ({view['status']}, from {view['source']})"
-    )
-    console.print(f"  {view['statement']}", highlight=False)
-    for p, v in (view.get("fitted") or {}).items():
-        err = (view.get("stderr") or {}).get(p)
-        console.print(f"  {p} = {v:.6g}" + (f" ± {err:.2g}" if err is not None else ""))
-    for d in view.get("decisions", []):
-        console.print(f"  {d['kind']}: {d['reason']}", highlight=False)
-    console.print(
-        f"  {len(view.get('fits', []))} fits, {len(view.get('lineage', []))} lineage edges"
+    _console().print(
+        hypothesis_text(view), end="", markup=False, highlight=False, soft_wrap=True
     )
 
 
@@ -753,6 +932,104 @@ def export(
     )
 
 
+@app.command("report")
+def report(
+    campaign: Annotated[
+        str,
+        typer.Argument(
+            help="Campaign id, unique id prefix, or name.", show_default=False
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="The HTML file to write (replaced if it exists).", show_default=False
+        ),
+    ],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write one self-contained HTML report of a campaign (figures embedded, no network).
+
+    Shows the accepted law with its constants and uncertainties, data against
+    the best laws, residuals, the complexity-error front, the hypothesis
+    timeline and budget use. The database is only read.
+    """
+    with _errors():
+        from agent import render_report  # noqa: PLC0415
+        from storage import open_read_only  # noqa: PLC0415
+
+        with open_read_only(_db(db)) as store:
+            cid = store.get_campaign(campaign).id
+            text = render_report(store, cid)
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write `{out}`: {exc}")
+    size = len(text.encode("utf-8"))
+    done = {"campaign_id": cid, "out": str(out), "bytes": size}
+    if as_json:
+        _print_json(done)
+    else:
+        _console().print(
+            f"wrote the report of campaign [bold]{cid}[/] to {out} "
+            f"({size // 1024} KiB)",
+            highlight=False,
+        )
+
+
+@app.command("serve")
+def serve(
+    db: DbOption = None,
+    port: Annotated[
+        int, typer.Option(help="TCP port (0 picks a free one and prints it).")
+    ] = 8765,
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to bind; the default serves this machine only. The dashboard has no login."
+        ),
+    ] = "127.0.0.1",
+) -> None:
+    """Serve a local, read-only web dashboard of the campaigns (Ctrl-C stops it).
+
+    Lists campaigns, their hypothesis logs (sortable, filterable), each
+    hypothesis with its plot and lineage, and the live progress of running
+    campaigns. Only GET requests are served and the database is never written.
+    """
+    if not 0 <= port <= 65535:
+        _fail(f"`--port` must be between 0 and 65535; received {port}.")
+    with _errors():
+        from agent import make_dashboard_server  # noqa: PLC0415
+
+        try:
+            server = make_dashboard_server(_db(db), host=host, port=port)
+        except OSError as exc:
+            _fail(f"cannot listen on {host}:{port}: {exc}")
+    url = f"http://{server.host}:{server.port}/"
+    if ":" in server.host:
+        url = f"http://[{server.host}]:{server.port}/"
+    console = _console()
+    console.print(
+        f"serving the lawloop dashboard at {url} (read-only; Ctrl-C stops it)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(
+            "[yellow]warning:[/] the dashboard has no login; anyone who can reach "
+            f"{host} can read the campaigns.",
+            highlight=False,
+        )
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        server.server_close()
+
+
 REPLAY_SHOWN = 100  # mismatches printed as text; --json lists them all
 
 
@@ -842,6 +1119,15 @@ def main() -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    # A flag click cannot parse (`--limit abc`, a missing argument) is a user
+    # error: exit 1 as the CLI contract says, not click's 2 (which means a
+    # failed campaign here).
+    # typer carries its own copy of click, so its UsageError is found through
+    # a public exception's bases rather than imported from `click`.
+    usage_error = next(
+        c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+    )
+    usage_error.exit_code = EXIT_USER  # type: ignore[attr-defined]
     app()
 
 

@@ -82,10 +82,22 @@ def formalize(
         ValueError
     ) as exc:  # a unit string the checker cannot read is recorded, not fatal
         consistent, unit_msg = None, f"units not checked: {exc}"
+    text = expression_text(expr)
+    try:
+        # What is recorded is parsed again by every later node: it must read
+        # back. Sympy may fold constants into a literal the parser refuses
+        # (over 1e100), which would fail the fit, not this proposal.
+        parse_expression(text, variables, params)
+    except ExpressionError as exc:
+        return Formalized(
+            proposal,
+            ok=False,
+            message=f"rejected: its simplified form `{text[:200]}` does not read back: {exc}",
+        )
     return Formalized(
         proposal,
         ok=True,
-        expression=expression_text(expr),
+        expression=text,
         parameters=params,
         key=canonical_key(expr, params),
         units_consistent=consistent,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -20,7 +21,7 @@ from typing_extensions import TypedDict
 from agent import _proposing
 from agent._loop import Loop
 
-__all__ = ["CampaignState", "build_graph"]
+__all__ = ["CampaignState", "NodeHook", "build_graph"]
 
 
 class CampaignState(TypedDict):
@@ -104,8 +105,56 @@ def _next(state: CampaignState) -> str:
     return END if state["done"] else "design"
 
 
-def build_graph() -> StateGraph[CampaignState, Loop, Any, Any]:
-    """The campaign loop: design, run_experiments, propose, formalize, search, fit, decide."""
+class NodeHook(Protocol):
+    """Called around every node: the runner's stop check and progress view.
+
+    `before` runs after the previous node's checkpoint is written, so a hook
+    that raises there (a stop request) leaves the campaign at a clean node
+    boundary. Both must be cheap: they run seven times an iteration.
+    """
+
+    def before(self, node: str, state: Mapping[str, Any], loop: Loop) -> None:
+        """A node is about to start."""
+
+    def after(
+        self,
+        node: str,
+        state: Mapping[str, Any],
+        update: Mapping[str, Any],
+        loop: Loop,
+    ) -> None:
+        """A node returned `update`."""
+
+
+class Node(Protocol):
+    """A node function, as LangGraph calls it (`runtime` by name)."""
+
+    def __call__(self, state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
+        """Run the node."""
+
+
+def _hooked(name: str, fn: Node, hook: NodeHook) -> Node:
+    """`fn` with `hook` called before and after it."""
+
+    def node(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
+        hook.before(name, state, runtime.context)
+        update = fn(state, runtime)
+        hook.after(name, state, update, runtime.context)
+        return update
+
+    node.__name__ = node.__qualname__ = name
+    node.__doc__ = fn.__doc__
+    return node
+
+
+def build_graph(
+    hook: NodeHook | None = None,
+) -> StateGraph[CampaignState, Loop, Any, Any]:
+    """The campaign loop: design, run_experiments, propose, formalize, search, fit, decide.
+
+    Args:
+        hook: Called around every node (see `NodeHook`); `None` for none.
+    """
     graph: StateGraph[CampaignState, Loop, Any, Any] = StateGraph(
         CampaignState, context_schema=Loop
     )
@@ -119,7 +168,7 @@ def build_graph() -> StateGraph[CampaignState, Loop, Any, Any]:
         ("decide", decide),
     ]
     for name, fn in steps:
-        graph.add_node(name, fn)
+        graph.add_node(name, fn if hook is None else _hooked(name, fn, hook))
     graph.add_edge(START, "design")
     for (a, _), (b, _) in itertools.pairwise(steps):
         graph.add_edge(a, b)

@@ -182,6 +182,11 @@ class Loop:
                     hyp.expression,
                     tuple(hyp.parameters_json),
                     dict(fits[-1].parameters_json),
+                    {
+                        k: float(v)
+                        for k, v in dict(fits[-1].stderr_json or {}).items()
+                        if isinstance(v, int | float)
+                    },
                 )
             )
         return out

@@ -10,7 +10,8 @@ Rules, each a physicist's first move:
 * the power law with free exponents, as a rival that shows how far the
   rounded one is from the data;
 * mutations of the leading laws: each variable dropped, each exponent
-  rounded;
+  rounded, each constant the data cannot tell from 0, 1 or -1 set to it
+  (an insignificant term dropped, a factor found to be one);
 * laws in the dimensionless groups of each plausible dimensional reduction
   (`agent._reduced_planner`), mapped back to the inputs.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
@@ -36,6 +37,9 @@ __all__ = ["Leader", "OfflinePlanner", "is_angle"]
 
 _ANGLE_MAX = 2 * math.pi + 1e-9
 _MAX_VARIANTS = 3
+_INSIGNIFICANT_SE = 3.0
+"""A constant within this many standard errors of 0, 1 or -1 is tried at that value."""
+_SIMPLE_VALUES = (0, 1, -1)
 # Treatments of angle inputs tried (power, sin, cos each): all of them for up to
 # three angles; beyond that the log-log fits would cost more than they tell.
 _MAX_ANGLE_CHOICES = 27
@@ -49,6 +53,8 @@ class Leader:
     expression: str
     parameters: tuple[str, ...]
     values: dict[str, float]
+    stderr: dict[str, float] = field(default_factory=dict)
+    """Standard errors of the fitted constants, where the fit gave them."""
 
 
 def is_angle(var: Variable) -> bool:
@@ -242,7 +248,7 @@ class OfflinePlanner:
     # -- mutations ------------------------------------------------------------
 
     def _mutations(self, leader: Leader) -> list[Proposal]:
-        """Each variable dropped, each free exponent rounded, from a leading law."""
+        """Each variable dropped, each free exponent rounded, each insignificant constant fixed."""
         names = [v.name for v in self.variables]
         try:
             expr = parse_expression(leader.expression, names, leader.parameters)
@@ -272,6 +278,51 @@ class OfflinePlanner:
                     "rounded the free exponents of the leading law to halves",
                 )
             )
+        out.extend(self._fixed_constants(expr, leader))
+        return out
+
+    def _fixed_constants(self, expr: sympy.Expr, leader: Leader) -> list[Proposal]:
+        """The leading law with one constant set to 0, 1 or -1 where its fit allows that value.
+
+        A constant within `_INSIGNIFICANT_SE` standard errors of a simple
+        value is not shown by the data to differ from it: an additive
+        constant of ~0 is a term the data do not need (noise fitted), a
+        factor of ~1 is no factor. The nearest such value (in standard
+        errors) that leaves a valid law is taken. A constant the fit leaves
+        undetermined (infinite standard error: the others absorb it, as a
+        scale shared by a numerator and a denominator) is set to 1. The
+        simpler law is proposed; the judge keeps it only if it is adequate too.
+        """
+        names = {v.name for v in self.variables}
+        out: list[Proposal] = []
+        for name in leader.parameters:
+            value, se = leader.values.get(name), leader.stderr.get(name)
+            if value is None or se is None or not se > 0 or not math.isfinite(value):
+                continue
+            if math.isinf(se):
+                candidates = [1]
+            else:
+                near = [
+                    v
+                    for v in _SIMPLE_VALUES
+                    if abs(value - v) <= _INSIGNIFICANT_SE * se
+                ]
+                candidates = sorted(near, key=lambda v: abs(value - v))
+            for simple in candidates:
+                fixed = expr.subs(sympy.Symbol(name, real=True), simple)
+                if fixed.has(sympy.zoo, sympy.nan, sympy.oo) or not any(
+                    s.name in names for s in fixed.free_symbols
+                ):
+                    continue
+                out.append(
+                    self._mutation(
+                        fixed,
+                        leader,
+                        f"set `{name}` = {value:.4g} ± {se:.2g} to {simple}, "
+                        "a value its fit does not exclude",
+                    )
+                )
+                break
         return out
 
     @staticmethod

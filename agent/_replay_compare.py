@@ -52,6 +52,10 @@ IGNORED: dict[str, str] = {
     "campaign.status, campaign.result_json": (
         "compared only when a whole finished campaign is replayed"
     ),
+    "campaign.lease_*, heartbeat_at, stop_requested_at, log_path, progress_json": (
+        "the live run's state (which process holds it, when it last beat, its "
+        "log file and progress), not the record"
+    ),
     "hypothesis.status, hypothesis.score": (
         "compared only when the replay reaches the recorded last iteration: "
         "later iterations update them"
@@ -71,7 +75,20 @@ _TABLES = (
 )
 _CLOCK = frozenset({"created_at", "started_at", "finished_at", "seq"})
 _SKIP: dict[str, frozenset[str]] = {
-    "campaign": frozenset({"name", "config_json", "code_version", "environment_json"}),
+    "campaign": frozenset(
+        {"name", "config_json", "code_version", "environment_json"}
+        | {
+            "lease_token",
+            "lease_host",
+            "lease_pid",
+            "lease_node",
+            "heartbeat_at",
+            "lease_expires_at",
+            "stop_requested_at",
+            "log_path",
+            "progress_json",
+        }
+    ),
     "experiment_run": frozenset({"duration_s"}),
     "planner_call": frozenset({"latency_s"}),
 }

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import sympy
 
+from agent._control import holder_alive, run_status
 from agent._data import Dataset
 from agent._judge import chi2_reduced, point_sigma
-from storage import Store
+from storage import CampaignRecord, LeaseRecord, Store
 from tools import expression_text, parse_expression, snap_constants
 
 __all__ = ["campaign_summary", "hypothesis_view", "law_with_constants"]
@@ -160,16 +161,65 @@ def campaign_summary(store: Store, campaign_id: str) -> dict[str, Any]:
             best = _best_from_decision(
                 store, decisions[-1].hypothesis_id, c.environment_json
             )
+    lease = store.get_lease(c.id)
     return {
         "campaign_id": c.id,
         "name": c.name,
         "backend": c.backend_id,
-        "status": c.status,
+        # A `running` campaign whose process is gone (stale heartbeat) is interrupted.
+        "status": run_status(lease),
         "stop_reason": result.get("stop_reason"),
         "iterations": len(iterations),
         "measurements": measured,
         "best": best,
+        "budget": _budget(store, c, lease, len(iterations), measured),
+        "process": _process(lease),
+        "log_file": lease.log_path,
     }
+
+
+def _process(lease: LeaseRecord) -> dict[str, Any]:
+    """The process that runs (or last ran) the campaign, as far as the lease tells."""
+    return {
+        "running": holder_alive(lease),
+        "host": lease.host,
+        "pid": lease.pid,
+        "heartbeat_at": lease.heartbeat_at.isoformat() if lease.heartbeat_at else None,
+        "stop_requested_at": lease.stop_requested_at.isoformat()
+        if lease.stop_requested_at
+        else None,
+    }
+
+
+def _budget(
+    store: Store,
+    c: CampaignRecord,
+    lease: LeaseRecord,
+    iterations: int,
+    measured: int,
+) -> dict[str, dict[str, Any]]:
+    """Each budget's use against its configured limit.
+
+    Counts come from the record; the work time from the runner's last
+    progress snapshot (clock readings are no part of the record), `None`
+    for a campaign run before lawloop kept one.
+    """
+    config = dict(c.config_json or {})
+    snapshot = dict((lease.progress_json or {}).get("budget") or {})
+    wall = (snapshot.get("wall_s") or {}).get("used")
+    out: dict[str, dict[str, Any]] = {
+        "iterations": {"used": iterations, "limit": config.get("max_iterations")},
+        "measurements": {"used": measured, "limit": config.get("max_measurements")},
+        "wall_s": {"used": wall, "limit": config.get("time_limit")},
+    }
+    if config.get("planner") == "llm":
+        calls = [
+            p for p in store.planner_calls_for(c.id) if p.planner.startswith("llm:")
+        ]
+        tokens = sum((p.input_tokens or 0) + (p.output_tokens or 0) for p in calls)
+        out["llm_calls"] = {"used": len(calls), "limit": config.get("llm_max_calls")}
+        out["llm_tokens"] = {"used": tokens, "limit": config.get("llm_max_tokens")}
+    return out
 
 
 def _best_from_decision(

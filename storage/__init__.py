@@ -33,6 +33,7 @@ from storage._models import (
     HypothesisStatus,
     Relation,
 )
+from storage._readonly import open_read_only
 from storage._records import (
     CampaignRecord,
     DecisionRecord,
@@ -40,6 +41,7 @@ from storage._records import (
     FitRecord,
     HypothesisRecord,
     IterationRecord,
+    LeaseRecord,
     PlannerCallRecord,
     RunRecord,
 )
@@ -70,6 +72,7 @@ __all__ = [
     "IntegrityReport",
     "InvalidValueError",
     "IterationRecord",
+    "LeaseRecord",
     "NotFoundError",
     "PlannerCallRecord",
     "Relation",
@@ -83,6 +86,7 @@ __all__ = [
     "export_prov",
     "export_ro_crate",
     "make_engine",
+    "open_read_only",
     "open_store",
     "upgrade",
 ]

@@ -9,7 +9,9 @@ nothing, so the order is that of an uninterrupted run). Every string value,
 also inside JSON, that equals a known id is replaced by its label, and every
 UUID-shaped substring that is a known id is too (prompts quoting ids).
 Artifacts keep their sha256 (content-derived, so already comparable) and are
-listed by hash, without their bytes. The internal `seq` column is left out.
+listed by hash, without their bytes. The internal `seq` column is left out,
+and so is the live run's state on the campaign row (`RUN_STATE_COLUMNS`:
+lease, heartbeat, progress), which differs between two runs of one record.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage._models import (
+    RUN_STATE_COLUMNS,
     Artifact,
     Base,
     Campaign,
@@ -126,8 +129,12 @@ def dump_campaign(
 
     dump: dict[str, list[dict[str, Any]]] = {}
     for name, rows in ordered.items():
+        # The live run's state (lease, heartbeat, progress) is no part of the record.
+        hidden = RUN_STATE_COLUMNS if name == "campaign" else frozenset()
         columns = [
-            c.key for c in _columns(name) if c.key not in drop and c.key != "seq"
+            c.key
+            for c in _columns(name)
+            if c.key not in drop and c.key != "seq" and c.key not in hidden
         ]
         dump[name] = [{c: relabel(getattr(row, c)) for c in columns} for row in rows]
     dump["artifact"] = [

@@ -109,9 +109,16 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 
     config = alembic_config()
     with engine.begin() as connection:
+        # Two processes opening one new database: one migrates, one waits.
         if connection.dialect.name == "postgresql":
-            # Two processes opening one new database: one migrates, one waits.
             _postgres.lock_schema(connection)
+        elif connection.dialect.name == "sqlite":
+            # pysqlite opens no transaction before DDL, so two processes would
+            # both find no tables and both create them ("table already
+            # exists"). The write lock from the start makes the upgrade one
+            # real transaction: the second waits (`busy_timeout`), then finds
+            # the schema at head; a crash mid-upgrade leaves no half schema.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

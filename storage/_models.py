@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 from storage.errors import ImmutableRowError
 
 __all__ = [
+    "RUN_STATE_COLUMNS",
     "Artifact",
     "Base",
     "Campaign",
@@ -173,11 +174,39 @@ class Base(DeclarativeBase):
     __updatable__: ClassVar[frozenset[str]] = frozenset()
 
 
+RUN_STATE_COLUMNS = frozenset(
+    {
+        "lease_token",
+        "lease_host",
+        "lease_pid",
+        "lease_node",
+        "heartbeat_at",
+        "lease_expires_at",
+        "stop_requested_at",
+        "log_path",
+        "progress_json",
+    }
+)
+"""Columns of `campaign` that describe the live run, not the record: which
+process holds the campaign, its heartbeat, a stop request, its log file and
+progress. They differ between two runs of the same campaign, so dumps and
+replays leave them out. Added by migration 0003."""
+
+
 class Campaign(Base):
-    """One campaign: its frozen configuration, code version and environment."""
+    """One campaign: its frozen configuration, code version and environment.
+
+    The last columns (`RUN_STATE_COLUMNS`) are the live run's state: the lease
+    a runner holds (token, host, pid, process namespace), its heartbeat and the
+    lease's expiry, a pending stop request, the log file and a progress
+    snapshot. The store writes them with conditional UPDATEs
+    (`Store.acquire_lease` and the methods after it).
+    """
 
     __tablename__ = "campaign"
-    __updatable__ = frozenset({"status", "finished_at", "result_json"})
+    __updatable__ = frozenset({"status", "finished_at", "result_json"}) | (
+        RUN_STATE_COLUMNS
+    )
 
     id: Mapped[uuidpk]
     seq: Mapped[seqcol]
@@ -194,6 +223,17 @@ class Campaign(Base):
     created_at: Mapped[utcnow]
     finished_at: Mapped[datetime | None]
     result_json: Mapped[JSONOptional]
+    # Migration 0003 appends these; they stay last so that a migrated table
+    # and a created one list their columns in the same order.
+    lease_token: Mapped[str | None] = mapped_column(sa.String(36))
+    lease_host: Mapped[str | None] = mapped_column(sa.String(200))
+    lease_pid: Mapped[int | None]
+    lease_node: Mapped[str | None] = mapped_column(sa.String(200))
+    heartbeat_at: Mapped[datetime | None]
+    lease_expires_at: Mapped[datetime | None]
+    stop_requested_at: Mapped[datetime | None]
+    log_path: Mapped[str | None] = mapped_column(sa.Text)
+    progress_json: Mapped[JSONOptional]
 
 
 class Iteration(Base):

@@ -32,6 +32,7 @@ __all__ = [
     "json_dumps",
     "json_loads",
     "lock_schema",
+    "with_next_seq",
 ]
 
 _LOCK_NAMESPACE = 0x6C61_776C  # "lawl": the first key of every advisory lock we take
@@ -109,11 +110,12 @@ def insert_if_absent(session: Session, table: sa.Table, values: dict[str, Any]) 
     """Insert one row unless its primary key exists (also when a concurrent writer adds it).
 
     Where the table has `seq`, it is `max(seq) + 1` computed inside the
-    insert, under a transaction-level advisory lock on the table: without it,
-    two writers committing at once would compute the same value, as
-    `READ COMMITTED` shows neither the other's uncommitted row. The insert is
-    a statement of its own after the lock is granted, so its snapshot
-    includes the row of the writer that held the lock before.
+    insert (`with_next_seq`), under a transaction-level advisory
+    lock on the table: without it, two writers committing at once would
+    compute the same value, as `READ COMMITTED` shows neither the other's
+    uncommitted row. The insert is a statement of its own after the lock is
+    granted, so its snapshot includes the row of the writer that held the
+    lock before.
 
     Returns:
         Whether the row was written.
@@ -126,18 +128,28 @@ def insert_if_absent(session: Session, table: sa.Table, values: dict[str, Any]) 
                 sa.func.pg_advisory_xact_lock(_LOCK_NAMESPACE, _table_key(table.name))
             )
         )
-        seq = sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1)
-        values = {**values, "seq": seq.scalar_subquery()}
     key = list(table.primary_key.columns)
     statement = (
         postgresql.insert(table)
-        .values(**values)
+        .values(**with_next_seq(table, values))
         .on_conflict_do_nothing(index_elements=key)
         # The driver's rowcount of an INSERT is not to be relied on (SQLAlchemy
         # reports -1 here); a returned key means the row was written.
         .returning(*key)
     )
     return session.execute(statement).first() is not None
+
+
+def with_next_seq(table: sa.Table, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with `seq` (insertion order) as `max(seq) + 1`, computed inside the INSERT.
+
+    Tables without `seq` get `values` as they are. The caller makes the
+    INSERT exclusive (SQLite's write lock, PostgreSQL's advisory lock).
+    """
+    if "seq" not in table.c:
+        return values
+    seq = sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1)
+    return {**values, "seq": seq.scalar_subquery()}
 
 
 def constraint_kind(error: sa.exc.DBAPIError) -> str | None:

@@ -18,6 +18,7 @@ __all__ = [
     "FitRecord",
     "HypothesisRecord",
     "IterationRecord",
+    "LeaseRecord",
     "PlannerCallRecord",
     "RunRecord",
     "to_record",
@@ -55,6 +56,56 @@ class CampaignRecord:
     created_at: datetime
     finished_at: datetime | None
     result_json: Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LeaseRecord:
+    """Who runs a campaign now: its lease, heartbeat, stop request, log and progress.
+
+    Read with `Store.get_lease`; the holder fields are all `None` when no
+    process holds the campaign. Times are the database's clock (PostgreSQL's
+    when the campaign runs on a server, so runners on several machines agree).
+
+    Example:
+        >>> lease = store.get_lease(campaign_id)
+        >>> (lease.held, lease.host, lease.pid)
+        (True, 'node17', 4242)
+    """
+
+    campaign_id: str
+    """The campaign."""
+    status: str
+    """The campaign's recorded status."""
+    token: str | None
+    """The holder's secret: a runner renews or releases only its own lease."""
+    host: str | None
+    """Host name of the holder."""
+    pid: int | None
+    """Process id of the holder on its host."""
+    node: str | None
+    """The holder's process namespace (kernel boot and PID namespace), to tell
+    whether its pid can be checked from here."""
+    heartbeat_at: datetime | None
+    """The holder's last sign of life (kept after release: when it ended)."""
+    expires_at: datetime | None
+    """When the lease lapses unless renewed; after it, anyone may take it over."""
+    stop_requested_at: datetime | None
+    """When `campaign stop` asked the holder to stop; `None`: not asked."""
+    log_path: str | None
+    """The campaign's log file, on the host that runs (or last ran) it."""
+    progress_json: Any
+    """The runner's latest progress snapshot (iteration, best law, budget use)."""
+    checked_at: datetime
+    """The database clock when this was read."""
+
+    @property
+    def held(self) -> bool:
+        """Whether a process holds the lease and it has not lapsed."""
+        return (
+            self.token is not None
+            and self.expires_at is not None
+            and self.expires_at > self.checked_at
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import _dump, _postgres
+from storage import _dump, _lease, _postgres
 from storage._arrays import NPZ_MEDIA_TYPE, decode_arrays, encode_arrays
 from storage._models import (
     MODELS,
@@ -47,6 +47,7 @@ from storage._records import (
     FitRecord,
     HypothesisRecord,
     IterationRecord,
+    LeaseRecord,
     PlannerCallRecord,
     RunRecord,
     to_record,
@@ -67,6 +68,7 @@ EDGE_NAMESPACE = uuid.UUID("6d1c7a53-0b8e-4e0f-9a41-5f3b2c9e7d10")
 """Namespace of lineage edge ids: uuid5(EDGE_NAMESPACE, "source|target|relation")."""
 
 _INT64 = (-(2**63), 2**63 - 1)
+_UNSET: Any = _lease.UNSET  # "leave progress as it is"; `None` clears it
 
 
 def _enum_value(enum: type[E], value: str, what: str) -> E:
@@ -94,8 +96,9 @@ class Store:
     Every `add_*` takes the row's id from the caller and writes nothing if a
     row with that id exists (so a node re-run after a crash writes nothing
     twice); it returns whether it wrote. Rows never change afterwards, except
-    through `set_campaign_status`, `finish_iteration` and
-    `set_hypothesis_status`. Queries return frozen dataclasses, never live
+    through `set_campaign_status`, `finish_iteration`,
+    `set_hypothesis_status` and the live run's lease methods
+    (`acquire_lease`, `renew_lease`, `release_lease`, `request_stop`). Queries return frozen dataclasses, never live
     ORM objects. Open one with `storage.open_store`.
 
     Example:
@@ -158,22 +161,14 @@ class Store:
             raise InvalidValueError(msg) from error
 
     def _insert(self, model: type[Base], key: str, values: dict[str, Any]) -> bool:
-        """Insert `model(**values)` unless a row with primary key `key` exists."""
+        """Insert a `model` row of `values` (columns) unless primary key `key` exists."""
         with self._transaction() as session:
             if session.get(model, key) is not None:
                 return False
+            table = cast(sa.Table, model.__table__)
             if self._postgres:
-                table = cast(sa.Table, model.__table__)
                 return _postgres.insert_if_absent(session, table, values)
-            row: Any = model(**values)
-            if "seq" in model.__table__.c:
-                seq = model.__table__.c.seq
-                # Insertion order, assigned inside the INSERT itself.
-                row.seq = sa.select(
-                    sa.func.coalesce(sa.func.max(seq), 0) + 1
-                ).scalar_subquery()
-            session.add(row)
-        return True
+            return _insert_if_absent_sqlite(session, table, values)
 
     def _get(self, session: Session, model: type[Base], key: str, what: str) -> Any:
         """The row with primary key `key`, or `NotFoundError`."""
@@ -338,6 +333,117 @@ class Store:
             row.summary_json = summary
             if row.finished_at is None:
                 row.finished_at = now_utc()
+
+    # -- the live run: lease, heartbeat, stop requests (see `storage._lease`) --
+
+    def acquire_lease(
+        self,
+        campaign_id: str,
+        token: str,
+        *,
+        host: str,
+        pid: int,
+        node: str = "",
+        ttl_s: float,
+        log_path: str | None = None,
+        replace: str | None = None,
+    ) -> bool:
+        """Take the right to run a campaign, atomically, if no live process holds it.
+
+        One conditional UPDATE: it succeeds when the lease is free, has
+        lapsed (`expires_at` is past on the database clock), is already
+        `token`'s, or is held by `replace` (a token the caller found held by
+        a dead process). It also clears a stop request left by an earlier run.
+
+        Args:
+            campaign_id: The campaign id (exact).
+            token: The caller's secret for this run (a UUID string).
+            host: The caller's host name, shown to anyone refused.
+            pid: The caller's process id.
+            node: The caller's process namespace (see `LeaseRecord.node`).
+            ttl_s: Seconds the lease lasts unless renewed.
+            log_path: The run's log file, recorded if given.
+            replace: Take the lease over from this token.
+
+        Returns:
+            Whether the caller now holds the lease; if not, `get_lease` names the holder.
+
+        Raises:
+            NotFoundError: No such campaign.
+            InvalidValueError: `ttl_s` is not positive.
+        """
+        with self._transaction() as session:
+            if _lease.acquire(
+                session,
+                campaign_id,
+                token,
+                host=host,
+                pid=pid,
+                node=node,
+                ttl_s=ttl_s,
+                log_path=log_path,
+                replace=replace,
+            ):
+                return True
+            _lease.read(session, campaign_id)  # NotFoundError for an unknown id
+            return False
+
+    def renew_lease(
+        self, campaign_id: str, token: str, *, ttl_s: float, progress: Any = _UNSET
+    ) -> LeaseRecord | None:
+        """Heartbeat: push the lease's expiry on, if `token` still holds it.
+
+        Args:
+            campaign_id: The campaign id (exact).
+            token: The holder's token.
+            ttl_s: Seconds from now the lease lasts.
+            progress: A JSON-serializable progress snapshot to store with it.
+
+        Returns:
+            The lease after the renewal (with any pending stop request), or
+            `None` when `token` no longer holds it (another process took it over).
+        """
+        with self._transaction() as session:
+            if not _lease.renew(
+                session, campaign_id, token, ttl_s=ttl_s, progress=progress
+            ):
+                return None
+            return _lease.read(session, campaign_id)
+
+    def release_lease(
+        self, campaign_id: str, token: str, *, progress: Any = _UNSET
+    ) -> bool:
+        """Give the lease up (if `token` holds it), storing a last progress snapshot.
+
+        Returns:
+            Whether `token` held it.
+        """
+        with self._transaction() as session:
+            return _lease.release(session, campaign_id, token, progress=progress)
+
+    def request_stop(self, campaign_id: str) -> bool:
+        """Ask the process that runs a campaign to stop after its current step.
+
+        Returns:
+            Whether a live lease was there to ask (`False`: nothing runs it).
+
+        Raises:
+            NotFoundError: No such campaign.
+        """
+        with self._transaction() as session:
+            if _lease.request_stop(session, campaign_id):
+                return True
+            _lease.read(session, campaign_id)
+            return False
+
+    def get_lease(self, campaign_id: str) -> LeaseRecord:
+        """The lease of a campaign (exact id): holder, heartbeat, stop request, log, progress.
+
+        Raises:
+            NotFoundError: No such campaign.
+        """
+        with self._sessions() as session:
+            return _lease.read(session, campaign_id)
 
     # -- artifacts ----------------------------------------------------------
 
@@ -889,3 +995,28 @@ def _of_campaign(model: type[Base], campaign_id: str) -> sa.Select[Any]:
     return (
         sa.select(model).where(table.c.campaign_id == campaign_id).order_by(table.c.seq)
     )
+
+
+def _insert_if_absent_sqlite(
+    session: Session, table: sa.Table, values: dict[str, Any]
+) -> bool:
+    """SQLite: insert one row unless its primary key exists, also when another process just wrote it.
+
+    The check before (`session.get`) runs outside the write lock (pysqlite
+    starts no transaction for a SELECT), so two processes storing the same
+    content-addressed artifact both pass it; `ON CONFLICT DO NOTHING` makes
+    the second insert a no-op instead of a UNIQUE error. `seq` is computed
+    inside the INSERT, under the write lock.
+
+    Returns:
+        Whether the row was written.
+    """
+    from sqlalchemy.dialects import sqlite  # noqa: PLC0415 - only for SQLite stores
+
+    key = list(table.primary_key.columns)
+    statement = (
+        sqlite.insert(table)
+        .values(**_postgres.with_next_seq(table, values))
+        .on_conflict_do_nothing(index_elements=key)
+    )
+    return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]

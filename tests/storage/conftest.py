@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -30,6 +31,38 @@ def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
 def file_store(tmp_path) -> Iterator[Store]:
     with open_store(f"sqlite:///{tmp_path / 'lawloop.db'}") as opened:
         yield opened
+
+
+def race_writers(
+    url, writers: int, work: Callable[[int, Store, threading.Barrier], None]
+) -> list[BaseException]:
+    """Run `work(i, store, barrier)` in `writers` threads at once, each with its own store (engine).
+
+    Separate engines mean separate connections, as separate processes have.
+    A barrier starts them together; a failing writer aborts it, so that the
+    others stop waiting. Returns the errors raised, for the test to report.
+    """
+    stores = [open_store(url) for _ in range(writers)]
+    barrier = threading.Barrier(writers)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            work(i, stores[i], barrier)
+        except BaseException as exc:  # reported by the caller, on the main thread
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(writers)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        for s in stores:
+            s.close()
+    return errors
 
 
 def node_id(campaign_id: str, name: str) -> str:

@@ -16,6 +16,7 @@ from storage import (
     decode_arrays,
     encode_arrays,
 )
+from tests.storage.conftest import race_writers
 
 ARRAYS = {
     "x": np.linspace(0.0, 1.0, 7),
@@ -94,3 +95,24 @@ def test_encoding_is_a_pure_function_of_the_arrays(array):
     back = decode_arrays(data, hashlib.sha256(data).hexdigest())
     np.testing.assert_array_equal(back["a"], array, strict=True)
     np.testing.assert_array_equal(back["b"], array.T, strict=True)
+
+
+def test_writers_storing_the_same_artifact_at_once_store_it_once(tmp_path):
+    """Campaigns with the same seed measure the same designs: content-addressed, one row.
+
+    The existence check and the insert are not atomic, so without
+    `ON CONFLICT DO NOTHING` a later writer failed with a UNIQUE error.
+    """
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+
+    def write(i, store, barrier):
+        barrier.wait(timeout=30)
+        for k in range(40):
+            store.put_arrays({"x": np.arange(k, k + 64, dtype=np.float64)})
+
+    errors = race_writers(url, 4, write)
+    assert not errors, errors[:3]
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM artifact").scalar_one() == 40
+    engine.dispose()

@@ -409,9 +409,47 @@ def test_a_database_from_an_earlier_revision_upgrades_with_its_data_intact(
         assert [h.id for h in store.list_hypotheses(C, "open")] == [H1]
         assert [h.score for h in store.list_hypotheses(C, "accepted")] == [-1.25e-300]
         assert [r.data_sha256 for r in store.runs_for(C)] == [None]
+        # 0003's run state reads as "nothing runs it" on an upgraded row.
+        lease = store.get_lease(C)
+        assert not lease.held
+        assert (lease.token, lease.heartbeat_at, lease.log_path) == (None, None, None)
         np.testing.assert_array_equal(
             store.get_arrays(A1)["x"], np.array([0.5, -1.0, 2.0**-40])
         )
         report = check_database(store)
         assert report.ok, [str(p) for p in report.problems]
     assert read_all(path) == ROWS
+
+
+def test_processes_opening_one_new_database_at_once_all_get_the_schema(db_url):
+    """All ran the migrations at once; some failed creating a table that another had made.
+
+    PostgreSQL: "duplicate key" on `alembic_version`, until the schema lock.
+    SQLite: "table already exists", until the upgrade took the write lock
+    first (pysqlite opens no transaction before DDL). Processes, not
+    threads: Alembic keeps its migration context in module globals.
+    """
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys; from storage import open_store\n"
+        "with open_store(sys.argv[1]) as store: print(len(store.list_campaigns()))"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, db_url],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err[-3000:]
+        assert out.strip() == "0"
+    assert check_database(db_url).ok

@@ -7,8 +7,6 @@ The PostgreSQL tests skip unless `LAWLOOP_TEST_POSTGRES_URL` names a server
 import hashlib
 import json
 import math
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,7 +25,6 @@ from storage import (
 )
 from storage._models import Artifact, Campaign
 from storage._postgres import json_dumps, json_loads
-from tests.conftest import ROOT
 from tests.storage.test_store import add_campaign as add_campaign_row
 
 CID = "44444444-4444-4444-8444-444444444444"
@@ -193,30 +190,6 @@ def test_concurrent_writers_never_share_an_insertion_order(postgres_url):
         assert len(seqs) == len(set(seqs)) == writers * rows
         for cid in campaigns:  # and each writer's rows are in its own order
             assert [h.id for h in store.list_hypotheses(cid)] == ids(cid)
-
-
-def test_two_processes_opening_one_new_database_at_once_both_succeed(postgres_server):
-    """Both ran the migrations at once; one failed creating `alembic_version` (a UNIQUE error).
-
-    Processes, not threads: Alembic keeps its migration context in module globals.
-    """
-    url = postgres_server(migrated=False)
-    opener = (
-        "import sys; from storage import open_store; open_store(sys.argv[1]).close()"
-    )
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", opener, url],
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    for process in processes:
-        _, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err[-3000:]
-    assert check_database(url).ok
 
 
 # -- values and messages --------------------------------------------------------------

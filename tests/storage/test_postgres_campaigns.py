@@ -28,6 +28,49 @@ def checkpoint_tables(url):
         engine.dispose()
 
 
+def wait_all(processes, url, *, timeout):
+    """Each process's (stdout, stderr); on a timeout, fail with what they and the server wait for.
+
+    A stuck runner prints its threads' stacks on SIGUSR1 (`agent._control`);
+    `pg_stat_activity` and the ungranted or advisory locks say what the
+    server sees.
+    """
+    deadline = time.monotonic() + timeout
+    while any(p.poll() is None for p in processes) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stuck = [p for p in processes if p.poll() is None]
+    if not stuck:
+        return [p.communicate() for p in processes]
+    for process in stuck:
+        process.send_signal(signal.SIGUSR1)
+    time.sleep(2)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            activity = conn.exec_driver_sql(
+                "SELECT pid, state, wait_event_type, wait_event, backend_xmin,"
+                " left(query, 200) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).all()
+            locks = conn.exec_driver_sql(
+                "SELECT locktype, classid, objid, virtualxid, transactionid, pid,"
+                " mode, granted FROM pg_locks"
+                " WHERE NOT granted OR locktype = 'advisory'"
+            ).all()
+    finally:
+        engine.dispose()
+    outputs = []
+    for process in processes:
+        process.kill()
+        outputs.append(process.communicate())
+    server = "\n".join(map(str, [*activity, "locks:", *locks]))
+    stderr = "\n\n".join(err[-6000:] for _, err in outputs)
+    pytest.fail(
+        f"{len(stuck)} runner(s) still running after {timeout} s.\n"
+        f"server:\n{server}\nstderr:\n{stderr}"
+    )
+
+
 def dump(url, campaign_id):
     with open_store(url) as store:
         return store.dump_campaign(campaign_id)
@@ -56,7 +99,11 @@ def test_a_short_campaign_records_the_same_rows_on_postgresql_as_on_sqlite(
     assert got == want, dump_diff(got, want)
     report = check_database(postgres_url)
     assert report.ok, [str(p) for p in report.problems]
-    assert list(tmp_path.iterdir()) == []  # checkpoints live in the database
+    # Checkpoints live in the database; only the campaign's log file is local.
+    assert [p.name for p in tmp_path.iterdir()] == ["logs"]
+    assert [p.name for p in (tmp_path / "logs").iterdir()] == [
+        f"{summary['campaign_id']}.log"
+    ]
     assert "checkpoints" in checkpoint_tables(postgres_url)
 
 
@@ -110,7 +157,7 @@ def test_a_campaign_killed_on_postgresql_resumes_from_another_directory(
     got, want = dump(postgres_url, cid), dump(sqlite_url, reference["campaign_id"])
     assert got == want, dump_diff(got, want)
     assert check_database(postgres_url).ok
-    assert list(second.iterdir()) == []
+    assert [p.name for p in second.iterdir()] == ["logs"]  # this run's log alone
 
 
 @pytest.mark.slow
@@ -143,10 +190,11 @@ def test_two_campaigns_writing_one_postgresql_database_at_once_lose_nothing(
                 CampaignConfig(backend="core/Pendulum-v0", seed=seed, **TINY), solo_url
             )
             alone[seed] = (solo_url, dump(solo_url, solo["campaign_id"]))
-        outputs = [process.communicate(timeout=300) for process in processes]
+        outputs = wait_all(processes, url, timeout=300)
     finally:
         for process in processes:
             process.kill()
+            process.communicate()  # reap it and close its pipes
     for process, (_, err) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, err[-3000:]
 
