@@ -66,7 +66,7 @@ class FitResult:
 
 
 def _compile(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Compiled:
-    """Lambdify with numpy; dummified so any symbol name is safe."""
+    """Lambdify with numpy, arguments renamed by position so any symbol name is safe."""
     return _compile_cached(expr, tuple(symbols))
 
 
@@ -74,10 +74,21 @@ def _compile(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Compiled:
 # refits the same laws every iteration; compiled functions are pure, so reuse them.
 @functools.lru_cache(maxsize=512)
 def _compile_cached(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> _Compiled:
-    """`_compile`, remembered by expression and argument symbols."""
-    func: _Compiled = sympy.lambdify(
-        list(symbols), machine_numbers(expr), modules="numpy", dummify=True
-    )
+    """`_compile`, remembered by expression and argument symbols.
+
+    Not `dummify=True`: the printer orders a product's factors by their
+    symbols' names, and a Dummy's name carries a process-wide counter, so the
+    same law compiled after a different history multiplied in another order
+    and differed in the last bits (a resumed campaign then recorded another
+    covariance than an uninterrupted one). Positional names keep the order
+    fixed; the assumptions are kept so nothing re-simplifies differently.
+    """
+    renamed = [
+        sympy.Symbol(f"_lawloop_arg{i}", **s.assumptions0)
+        for i, s in enumerate(symbols)
+    ]
+    body = machine_numbers(expr).xreplace(dict(zip(symbols, renamed, strict=True)))
+    func: _Compiled = sympy.lambdify(renamed, body, modules="numpy")
     return func
 
 
