@@ -190,7 +190,21 @@ class CampaignConfig(BaseModel):
     adequacy_chi2: float = Field(
         default=2.0,
         gt=1.0,
-        description="A law is adequate when its reduced chi-square is at most this.",
+        description=(
+            "A law is adequate when its reduced chi-square is at most this, where the "
+            "relative precision dominates the uncertainty (where measured noise does, "
+            "the lack-of-fit F test's 99% point decides)."
+        ),
+    )
+    noisy_batch_growth: float = Field(
+        default=2.0,
+        ge=1.0,
+        le=4.0,
+        description=(
+            "When the data show noise, each later design is this many times the last "
+            "(from `batch_points`, at most a quarter of the budget left) and every point "
+            "is measured twice: measurements are what beats noise (1: off)."
+        ),
     )
     confirmations: int = Field(
         default=1,

@@ -297,19 +297,21 @@ def disagreement_design(
         f"(largest spread {top} measurement sigmas), {n - n_dis} space-filling points"
     )
     copies = _repeats_to_resolve(spread[picked], replicates)
+    # Repeats of the points whose difference the noise hides (the mean of m
+    # repeats has sqrt(m) times less noise), then plain repeats of the design
+    # with what is left, for the noise estimate.
+    rest = replicates - int(copies.sum())
+    rows = np.concatenate(
+        [np.repeat(np.arange(len(picked)), copies), np.arange(rest) % len(u)]
+    )
     if copies.sum():
-        # Repeats of the points whose difference the noise hides: the mean
-        # of m repeats has sqrt(m) times less noise.
-        rows = np.repeat(np.arange(len(picked)), copies)
-        u = np.vstack([u, u[rows]])
         reason += (
             f", {int(copies.sum())} repeats of {int((copies > 0).sum())} points where "
             f"the rivals differ by less than {RESOLVE:g} sigmas (noise hides the difference)"
         )
-        return Design(from_unit_cube(u, variables), reason)
-    if replicates:
-        reason += f", {replicates} measured twice"
-    return Design(_with_replicates(from_unit_cube(u, variables), replicates), reason)
+    if rest:
+        reason += f", {rest} more measured twice"
+    return Design(from_unit_cube(np.vstack([u, u[rows]]), variables), reason)
 
 
 def probe_design(

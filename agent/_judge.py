@@ -4,10 +4,11 @@ The rule, as a physicist states it: a law is *adequate* when it fits the
 data to within the measurement uncertainty, where the uncertainty at a
 point is the noise estimated from repeated measurements combined with the
 relative `tolerance` to which laws are stated. The bound on the reduced
-chi-square is `adequacy_chi2`, raised to the 99% point of the F
-distribution when the noise estimate rests on few repeated measurements
-(the lack-of-fit F test: an underestimated noise must not refute the true
-law). The *leader* is the simplest adequate law (Occam), ties
+chi-square is `adequacy_chi2` where the relative precision dominates; where
+measured noise dominates it is the 99% point of the F distribution (the
+lack-of-fit F test: high while the noise estimate rests on few repeated
+measurements, so an underestimated noise does not refute the true law; close
+to 1 once many, so an approximation is not mistaken for the law). The *leader* is the simplest adequate law (Occam), ties
 broken by BIC; with no adequate law, the lowest BIC leads. A law is
 *accepted* when it leads and has predicted `confirmations` fresh batches
 with the constants it had before those batches were measured.
@@ -88,14 +89,19 @@ def adequacy_bound(
         y_rms: RMS of the target, to tell noise from the precision floor.
 
     Returns:
-        `base`, or the F distribution's 99% point when the noise dominates the
-        uncertainty and its estimate has few degrees of freedom.
+        `base` when the relative precision dominates the uncertainty; when the
+        measured noise dominates, the 99% point of the F distribution of the
+        lack-of-fit test (the reduced chi-square of a true law over the noise
+        estimate's), which falls towards 1 as measurements and repeats grow.
+        A fixed `base` there would let a law off by a constant fraction of the
+        noise pass however many measurements show it (an approximation
+        accepted for the law), and would refute nothing that more data could.
     """
     if not noise_sd or noise_dof <= 0 or noise_sd <= tolerance * y_rms:
         return base
     from scipy.stats import f  # noqa: PLC0415 - scipy.stats is slow to import
 
-    return max(base, float(f.ppf(0.99, max(1, n - k), noise_dof)))
+    return float(f.ppf(0.99, max(1, n - k), noise_dof))
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,8 +233,8 @@ class Loop:
                 span=self.config.initial_span,
             )
         else:
-            n = min(self.config.batch_points, max(1, left - self.config.replicates))
             data = self.data(until=k - 1)
+            n, reps, grown = self._later_size(k, left, data)
             leaders = self.leaders(k - 1)
             rivals = [
                 (
@@ -264,7 +264,7 @@ class Loop:
                 rng,
                 noise_sd=data.noise_sd() or 0.0,
                 tolerance=self.tolerance,
-                replicates=min(self.config.replicates // 2, max(0, left - n)),
+                replicates=reps,
             )
             if probe is not None:
                 design = Design(
@@ -274,8 +274,35 @@ class Loop:
                     },
                     f"{design.reason}; {probe.reason}",
                 )
+            if grown:
+                design = Design(design.inputs, f"{design.reason}; {grown}")
             design = self._with_llm_designs(k, design, left)
         return self.store.put_arrays(design.inputs), design.reason
+
+    def _later_size(self, k: int, left: int, data: Dataset) -> tuple[int, int, str]:
+        """Distinct points and repeats of design `k` > 0, and why they grew ('' if not).
+
+        Where the repeats show noise above the relative precision, the design
+        grows by `noisy_batch_growth` per iteration and repeats every point:
+        averaging is the only way past noise, and measurements are cheap next
+        to search and fitting. More points and more repeats tighten the
+        lack-of-fit test (see `adequacy_bound`), so an approximation that the
+        noise hid at a few hundred points is refuted at a few thousand.
+        """
+        cfg = self.config
+        sd = data.noise_sd()
+        y_rms = float(np.sqrt(np.mean(data.y**2))) if len(data) else 0.0
+        if cfg.noisy_batch_growth > 1 and sd and sd > self.tolerance * y_rms:
+            size = cfg.batch_points * cfg.noisy_batch_growth ** min(k - 1, 30)
+            n = int(min(size, max(cfg.batch_points, left // 4), max(1, left // 2)))
+            reps = min(n, max(0, left - n))
+            why = (
+                f"noise {sd:.3g} (RMS {y_rms:.3g}): {n} points, {reps} repeats, "
+                f"growing x{cfg.noisy_batch_growth:g} per iteration to beat it"
+            )
+            return n, reps, why
+        n = min(cfg.batch_points, max(1, left - cfg.replicates))
+        return n, min(cfg.replicates // 2, max(0, left - n)), ""
 
     def _with_llm_designs(self, k: int, design: Design, left: int) -> Design:
         """Add the points the LLM proposed last iteration to test its laws, if valid and affordable."""

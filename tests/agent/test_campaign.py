@@ -119,3 +119,39 @@ def test_noisy_pendulum_campaign_recovers_the_law(tmp_path):
     )
     assert summary["best"] is not None
     assert _truth_check(summary["best"]["expression"]), summary["best"]["expression"]
+
+
+def test_under_noise_later_designs_grow_and_repeat_every_point(tmp_path):
+    """Noise seen in the repeats: each design doubles and measures each point twice."""
+    db = f"sqlite:///{tmp_path / 'grow.db'}"
+    config = dict(FAST, max_iterations=3, confirmations=5)  # no early acceptance
+    summary = start_campaign(
+        CampaignConfig(backend="core/Pendulum-v0", seed=4, noise=0.05, **config), db
+    )
+    with open_store(db) as store:
+        index = {it.id: it.index for it in store.iterations_for(summary["campaign_id"])}
+        runs = sorted(
+            store.runs_for(summary["campaign_id"]),
+            key=lambda r: index[r.iteration_id],
+        )
+        inputs = [store.get_arrays(r.inputs_sha256) for r in runs]
+    assert [index[r.iteration_id] for r in runs] == [0, 1, 2]
+    sizes = [r.n_points for r in runs]
+    batch = FAST["batch_points"]
+    assert sizes == [FAST["initial_points"] + FAST["replicates"], 2 * batch, 4 * batch]
+    for run, x in zip(runs[1:], inputs[1:], strict=True):
+        assert "growing x2 per iteration" in run.design_reason
+        rows = np.column_stack([x[v] for v in sorted(x)])
+        distinct = np.unique(rows, axis=0)
+        assert 2 * len(distinct) <= len(rows)  # as many repeats as distinct points
+
+
+def test_without_noise_later_designs_keep_their_size(pendulum_run):
+    db, summary = pendulum_run
+    with open_store(db) as store:
+        runs = store.runs_for(summary["campaign_id"])
+    later = runs[1:]
+    assert later
+    for run in later:
+        assert "growing" not in run.design_reason
+        assert run.n_points <= FAST["batch_points"] + FAST["replicates"] // 2

@@ -59,19 +59,22 @@ def test_chi2_counts_noise_and_relative_tolerance():
     assert chi2_reduced(y, y * (1 + 1e-3), sigma, n_params=1) == pytest.approx(1.5)
 
 
-def test_few_replicates_raise_the_adequacy_bound_and_many_leave_it():
-    few = adequacy_bound(
-        2.0, 200, 1, noise_sd=0.1, noise_dof=6, tolerance=1e-3, y_rms=1.0
-    )
-    many = adequacy_bound(
-        2.0, 200, 1, noise_sd=0.1, noise_dof=10_000, tolerance=1e-3, y_rms=1.0
-    )
-    noiseless = adequacy_bound(
-        2.0, 200, 1, noise_sd=0.0, noise_dof=6, tolerance=1e-3, y_rms=1.0
-    )
-    assert few > 3.0
-    assert many == 2.0
-    assert noiseless == 2.0
+def test_under_noise_the_bound_is_the_f_test_and_tightens_with_data():
+    def bound(n, dof, noise_sd=0.1):
+        return adequacy_bound(
+            2.0, n, 1, noise_sd=noise_sd, noise_dof=dof, tolerance=1e-3, y_rms=1.0
+        )
+
+    from scipy.stats import f
+
+    assert bound(200, 6) > 3.0  # few repeats: the noise may be underestimated
+    assert bound(200, 6) == pytest.approx(f.ppf(0.99, 199, 6))
+    # Many points and repeats: close to 1, so a law off by half the noise
+    # (reduced chi-square about 1.25) no longer passes as the configured 2.0 let it.
+    assert bound(4000, 4000) == pytest.approx(f.ppf(0.99, 3999, 4000))
+    assert 1.0 < bound(4000, 4000) < 1.1
+    assert bound(200, 6, noise_sd=0.0) == 2.0  # no noise: the configured bound
+    assert bound(200, 6, noise_sd=1e-4) == 2.0  # noise below the precision
 
 
 def test_a_law_within_its_raised_bound_is_adequate():
