@@ -22,6 +22,7 @@ _SINGULAR = 1e-12  # smallest singular value ratio for a determined covariance
 _LM_MAX_ITER = 100  # bootstrap refits start at the optimum; a few steps suffice
 _LM_TOL = 1e-10  # relative step or cost change at which a bootstrap refit stops
 _BATCH_ELEMENTS = 2_000_000  # floats in one batch of bootstrap Jacobians
+_START_ROWS = 512  # rows on which the starts of a multi-start fit compete
 _Array = np.ndarray
 _Compiled = Callable[..., object]
 
@@ -233,6 +234,17 @@ class _Problem:
         self.n = y.size
         self.k = len(self.grad_funcs)
 
+    def subset(self, rows: _Array) -> _Problem:
+        """The same model on some of the rows."""
+        return _Problem(
+            self.func,
+            self.grad_funcs,
+            self.linear,
+            [c[rows] for c in self.cols],
+            self.y[rows],
+            self.scale[rows],
+        )
+
     def predictions(self, theta: _Array) -> _Array:
         """Model values at the parameters `theta`."""
         return _evaluate(self.func, [*self.cols, *theta], self.n)
@@ -312,6 +324,28 @@ def _solve(problem: _Problem, starts: Sequence[_Array]) -> tuple[_Best | None, s
         ):
             best = (cost, sol.x, sol.message, sol.status > 0)
     return best, failure
+
+
+def _search(
+    problem: _Problem, starts: Sequence[_Array], seed: int
+) -> tuple[_Best | None, str]:
+    """Multi-start least squares: the starts compete on a sample of rows, the winner is polished on all.
+
+    Each start costs up to hundreds of evaluations of the model and its
+    Jacobian, so with thousands of rows (a noisy campaign measures many)
+    eight starts on every row cost minutes; a few hundred rows tell a good
+    start from a poor one as well. The sample is drawn from `seed`, so the
+    fit stays deterministic.
+    """
+    if len(starts) <= 1 or problem.n <= _START_ROWS:
+        return _solve(problem, starts)
+    rng = np.random.default_rng([seed, 1])
+    rows = np.sort(rng.choice(problem.n, size=_START_ROWS, replace=False))
+    best, failure = _solve(problem.subset(rows), starts)
+    if best is None:
+        return best, failure
+    polished, failure = _solve(problem, [best[1]])
+    return polished, failure
 
 
 def _refit_resamples(
@@ -458,8 +492,9 @@ def fit_parameters(
     guess); if all are linear the problem is convex and one start is used.
     Other starts: `initial` (missing names 1.0, or all ones), then
     magnitudes log-uniform in 1e-3..1e3 (first half) or 1e-10..1e10, with
-    random signs, from `np.random.default_rng(seed)`: the result is
-    deterministic for a seed. Covariance is s^2 (J^T J)^-1 with
+    random signs, from `np.random.default_rng(seed)`. With more than 512
+    rows the starts compete on 512 rows drawn from `seed` and the best is
+    polished on all of them. The result is deterministic for a seed. Covariance is s^2 (J^T J)^-1 with
     s^2 = rss/(n-k), or with the absolute `sigma` when given.
 
     With `bootstrap` > 0 the fit is repeated on that many case resamples
@@ -532,7 +567,7 @@ def fit_parameters(
     given = dict(initial or {})
     x0 = np.array([float(given.get(p.name, 1.0)) for p in params])
     starts = [x0] if len(linear) == k else _starts(k, n_starts, x0, seed)
-    best, failure = _solve(problem, starts)
+    best, failure = _search(problem, starts, seed)
     if best is None:
         nan = {p.name: float("nan") for p in params}
         reason = failure or "no start converged"

@@ -178,3 +178,28 @@ def test_bootstrap_of_an_exact_linear_fit_gives_point_intervals():
     assert fit.bootstrap_n == 30
     assert fit.intervals["a"] == pytest.approx((1.0, 1.0), abs=1e-8)
     assert fit.intervals["b"] == pytest.approx((3.0, 3.0), abs=1e-8)
+
+
+def test_many_rows_the_starts_compete_on_a_sample_and_the_winner_reaches_the_full_optimum():
+    """5000 rows: the multi-start search on 512 of them, polished on all, ends where a fit from the truth ends."""
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0.0, 5.0, 5000)
+    y = 3.0 * np.exp(-0.7 * x) / (1 + 0.4 * x) + rng.normal(0, 0.01, x.size)
+    expr = parse_expression("a*exp(-b*x)/(1 + c*x)", ["x"], ["a", "b", "c"])
+    searched = fit_parameters(expr, ["a", "b", "c"], {"x": x}, y, seed=3, n_starts=8)
+    from_truth = fit_parameters(
+        expr,
+        ["a", "b", "c"],
+        {"x": x},
+        y,
+        n_starts=1,
+        initial={"a": 3.0, "b": 0.7, "c": 0.4},
+    )
+    assert searched.success
+    assert from_truth.success
+    for name in ("a", "b", "c"):
+        assert searched.values[name] == pytest.approx(from_truth.values[name], rel=1e-7)
+        assert searched.stderr[name] == pytest.approx(from_truth.stderr[name], rel=1e-5)
+    assert searched.rss == pytest.approx(from_truth.rss, rel=1e-9)
+    again = fit_parameters(expr, ["a", "b", "c"], {"x": x}, y, seed=3, n_starts=8)
+    assert again.values == searched.values  # the sample is drawn from the seed
