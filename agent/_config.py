@@ -202,8 +202,9 @@ class CampaignConfig(BaseModel):
         le=4.0,
         description=(
             "When the data show noise, each later design is this many times the last "
-            "(from `batch_points`, at most a quarter of the budget left) and every point "
-            "is measured twice: measurements are what beats noise (1: off)."
+            "(from `batch_points`, up to 4 x `batch_points` and a quarter of the budget "
+            "left) and every point is measured twice: measurements are what beats "
+            "noise (1: off)."
         ),
     )
     confirmations: int = Field(

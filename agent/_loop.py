@@ -293,7 +293,10 @@ class Loop:
         sd = data.noise_sd()
         y_rms = float(np.sqrt(np.mean(data.y**2))) if len(data) else 0.0
         if cfg.noisy_batch_growth > 1 and sd and sd > self.tolerance * y_rms:
+            # At most four times `batch_points`: the fit's cost grows with the
+            # data, and a time-limited campaign still needs its iterations.
             size = cfg.batch_points * cfg.noisy_batch_growth ** min(k - 1, 30)
+            size = min(size, 4 * cfg.batch_points)
             n = int(min(size, max(cfg.batch_points, left // 4), max(1, left // 2)))
             reps = min(n, max(0, left - n))
             why = (
