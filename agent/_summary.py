@@ -13,7 +13,7 @@ from agent._control import holder_alive, run_status
 from agent._data import Dataset
 from agent._judge import chi2_reduced, point_sigma
 from storage import CampaignRecord, LeaseRecord, Store
-from tools import expression_text, parse_expression, snap_constants
+from tools import expression_text, machine_numbers, parse_expression, snap_constants
 
 __all__ = ["campaign_summary", "hypothesis_view", "law_with_constants"]
 
@@ -72,7 +72,7 @@ def law_with_constants(
     fallback = None
     for precision in _SNAP_LADDER:
         snapped = snap_constants(raw, precision)
-        fn = sympy.lambdify(variables_sym, snapped, modules="numpy")
+        fn = sympy.lambdify(variables_sym, machine_numbers(snapped), modules="numpy")
         with np.errstate(all="ignore"):
             yhat = np.broadcast_to(np.asarray(fn(*columns), dtype=float), data.y.shape)
         if chi2_reduced(data.y, yhat, sigma) > adequacy_chi2:

@@ -15,7 +15,7 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
-from tools._parse import make_symbol
+from tools._parse import machine_numbers, make_symbol
 from tools._units import (
     Dimension,
     _Checker,
@@ -155,7 +155,12 @@ def _jacobian(expr: sympy.Expr, params: Sequence[str]) -> np.ndarray | None:
     rng = np.random.default_rng(0)
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     by_name = {s.name: s for s in symbols}
-    columns = [sympy.diff(expr, by_name[p]) if p in by_name else 0 for p in params]
+    columns = [
+        machine_numbers(sympy.diff(expr, by_name[p])) if p in by_name else sympy.S.Zero
+        for p in params
+    ]
+    # machine_numbers: NumPy has no sqrt of a Python int beyond int64 (a law
+    # may carry one, e.g. sqrt(2384928624852116150570) from a constant's digits).
     f = sympy.lambdify(symbols, columns, modules="numpy")
     # Positive values near 1: logs and fractional powers stay real, and a
     # constant like `k0` in `(k0*L)**c1` is probed off its special points.

@@ -58,3 +58,12 @@ def test_a_repair_that_adds_freedom_is_kept() -> None:
     fixed = repair_units(expr, UNITS, "m", ["c0"])
     assert fixed is not None
     assert fixed[1] == ("k0",)
+
+
+def test_a_law_with_an_integer_beyond_int64_is_repaired() -> None:
+    """The redundancy check evaluates the law: NumPy has no sqrt of a huge Python int (bonus.18 failed so)."""
+    params = ["c0"]
+    expr = parse_expression("x + sqrt(2384928624852116150570)*c0*exp(E)", NAMES, params)
+    fixed = repair_units(expr, UNITS, "m", params)
+    assert fixed is not None
+    assert fixed[1] == ("k0",)
