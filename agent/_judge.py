@@ -8,8 +8,8 @@ chi-square is `adequacy_chi2` where the relative precision dominates; where
 measured noise dominates it is the 99% point of the F distribution (the
 lack-of-fit F test: high while the noise estimate rests on few repeated
 measurements, so an underestimated noise does not refute the true law; close
-to 1 once many, so an approximation is not mistaken for the law). The *leader* is the simplest adequate law (Occam), ties
-broken by BIC; with no adequate law, the lowest BIC leads. A law is
+to 1 once many, so an approximation is not mistaken for the law). The
+*leader* is the simplest adequate law (Occam), ties broken by BIC; with no adequate law, the lowest BIC leads. A law is
 *accepted* when it leads and has predicted `confirmations` fresh batches
 with the constants it had before those batches were measured.
 """

@@ -494,8 +494,9 @@ def fit_parameters(
     magnitudes log-uniform in 1e-3..1e3 (first half) or 1e-10..1e10, with
     random signs, from `np.random.default_rng(seed)`. With more than 512
     rows the starts compete on 512 rows drawn from `seed` and the best is
-    polished on all of them. The result is deterministic for a seed. Covariance is s^2 (J^T J)^-1 with
-    s^2 = rss/(n-k), or with the absolute `sigma` when given.
+    polished on all of them. The result is deterministic for a seed.
+    Covariance is s^2 (J^T J)^-1 with s^2 = rss/(n-k), or with the absolute
+    `sigma` when given.
 
     With `bootstrap` > 0 the fit is repeated on that many case resamples
     (n rows drawn with replacement, with their `sigma`), each from the
