@@ -178,7 +178,9 @@ def test_sigint_marks_the_campaign_interrupted_and_resume_completes_it(tmp_path)
 def test_campaign_stop_from_another_process_and_a_killed_runner_goes_stale(
     tmp_path,
 ):
-    stopped, stop_db, stop_url = start(tmp_path, "stopped", iterations=2)
+    # Far more iterations than the test lasts: it must still run when stopped
+    # (two iterations once finished during the wait for the stale lease).
+    stopped, stop_db, stop_url = start(tmp_path, "stopped", iterations=1000)
     killed, kill_db, kill_url = start(tmp_path, "killed", iterations=1)
     stop_id = wait_running(stopped, stop_db)
     kill_id = wait_running(killed, kill_db)
