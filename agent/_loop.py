@@ -414,7 +414,7 @@ class Loop:
             evidence={"superseded": rivals},
         )
         for hid in rivals:
-            self.store.set_hypothesis_status(hid, "superseded")
+            self.store.set_hypothesis_status(hid, "superseded", decision_id=did)
             self.store.link(hid, "hypothesis", accepted, "hypothesis", "replaced-by")
 
     def _bound(self, n: int, k: int, data: Dataset) -> float:
@@ -556,15 +556,11 @@ class Loop:
                 hypothesis_id=hid,
                 evidence={"fit": fit_of[hid].id, "scores": fit_of[hid].scores_json},
             )
-            self.store.set_hypothesis_status(hid, "rejected")
+            self.store.set_hypothesis_status(hid, "rejected", decision_id=rid)
             self.store.link(hid, "hypothesis", rid, "decision", "refuted-by")
         for s in scored:
             if s.success and np.isfinite(s.bic):
-                self.store.set_hypothesis_status(
-                    s.hypothesis_id,
-                    _status_now(self.store, s.hypothesis_id),
-                    score=s.bic,
-                )
+                self.store.set_hypothesis_score(s.hypothesis_id, s.bic)
         measured = self.measured()
         done, stop = False, ""
         if verdict.accept:
@@ -611,7 +607,9 @@ class Loop:
             did, k, kind, reason, hypothesis_id=verdict.leader, evidence=evidence
         )
         if verdict.accept and verdict.leader:
-            self.store.set_hypothesis_status(verdict.leader, "accepted")
+            self.store.set_hypothesis_status(
+                verdict.leader, "accepted", decision_id=did
+            )
             self.store.link(
                 verdict.leader, "hypothesis", did, "decision", "supported-by"
             )
@@ -624,7 +622,3 @@ class Loop:
             iid, {"decision": kind, "reason": reason, "measurements": measured}
         )
         return done, stop
-
-
-def _status_now(store: Store, hid: str) -> str:
-    return store.get_hypothesis(hid).status

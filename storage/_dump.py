@@ -25,17 +25,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage._models import (
+    RECORD_TABLES,
     RUN_STATE_COLUMNS,
     Artifact,
     Base,
     Campaign,
-    Decision,
-    ExperimentRun,
-    Hypothesis,
     Iteration,
-    LineageEdge,
-    ModelFit,
-    PlannerCall,
 )
 
 DEFAULT_DROP = (
@@ -49,16 +44,7 @@ DEFAULT_DROP = (
 """Columns `Store.dump_campaign` leaves out unless told otherwise: the campaign
 name (unique per database) and everything measured by a clock."""
 
-_TABLES: tuple[type[Base], ...] = (
-    Campaign,
-    Iteration,
-    PlannerCall,
-    ExperimentRun,
-    Hypothesis,
-    ModelFit,
-    Decision,
-    LineageEdge,
-)
+_TABLES = RECORD_TABLES
 _UUID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )

@@ -16,7 +16,11 @@ explicit query. Checks, in this order:
 * `lineage`: both ends of every edge exist in the table of their declared
   kind (as `Store.check_lineage`), and the edge id is the one `Store.link`
   derives from its ends and relation;
-* `value`: enum columns hold declared values and JSON columns parse.
+* `value`: enum columns hold declared values and JSON columns parse;
+* `chain`: each campaign's hash chain (`storage._chain`) recomputes: the
+  first row whose content, order or presence no longer matches what was
+  chained is named, and so is every row on no chain and every hypothesis
+  whose status is not that of its last recorded status change.
 
 Nothing is written. A SQLite file named by URL is opened with
 `file:...?mode=ro` and `PRAGMA query_only=ON`; a given engine or store gets
@@ -41,22 +45,25 @@ from typing import Any, Literal, cast
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from storage import _chain
 from storage._engine import BUSY_TIMEOUT_MS
 from storage._models import (
     MODELS,
     RUN_STATE_COLUMNS,
     Artifact,
     Base,
+    ChainEntry,
     LineageEdge,
     ModelFit,
     Relation,
+    StatusChange,
 )
 from storage._store import EDGE_NAMESPACE, Store
 from storage.errors import NotFoundError
 
 __all__ = ["IntegrityProblem", "IntegrityReport", "check_database"]
 
-CheckName = Literal["schema", "foreign-key", "artifact", "lineage", "value"]
+CheckName = Literal["schema", "foreign-key", "artifact", "lineage", "value", "chain"]
 """The check that found a problem."""
 
 _CHECK_ORDER: tuple[CheckName, ...] = (
@@ -65,12 +72,16 @@ _CHECK_ORDER: tuple[CheckName, ...] = (
     "artifact",
     "lineage",
     "value",
+    "chain",
 )
 
 _ARTIFACT_LISTS: dict[str, tuple[str, ...]] = {
     ModelFit.__tablename__: ("train_data_json", "test_data_json"),
 }
 """JSON columns that hold lists of artifact sha256s, by table."""
+
+_CHAIN_TABLES = frozenset({ChainEntry.__tablename__, StatusChange.__tablename__})
+"""Tables migration 0004 adds; a database without them predates the chain."""
 
 _IN_CHUNK = 500
 """Bound parameters per `IN (...)` query (SQLite allows 999 in old builds)."""
@@ -194,9 +205,13 @@ def _read_only_engine(parsed: sa.URL) -> sa.Engine:
     uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
 
     def connect() -> sqlite3.Connection:
-        return sqlite3.connect(
+        connection = sqlite3.connect(
             uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
         )
+        # Bytes that are not UTF-8 in a text column are damage to report, not
+        # a reason for the check to stop: they decode, and fail their digest.
+        connection.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+        return connection
 
     return sa.create_engine("sqlite://", creator=connect, poolclass=NullPool)
 
@@ -260,6 +275,7 @@ class _Checker:
         self.problems: list[IntegrityProblem] = []
         self.tables = list(Base.metadata.sorted_tables)
         self.skipped: set[tuple[str, str]] = set()
+        self.chained = True
 
     def add(
         self, check: CheckName, table: str, row_id: Any, column: str, message: str
@@ -286,6 +302,7 @@ class _Checker:
                 self.check_artifacts,
                 self.check_lineage,
                 self.check_values,
+                self.check_chain,
             ):
                 check()
             counts = {
@@ -314,6 +331,11 @@ class _Checker:
         inspector = sa.inspect(self.connection)
         present = set(inspector.get_table_names())
         hint = "open the database with `storage.open_store` (or `alembic upgrade head`) to create or upgrade its schema"
+        if not present & _CHAIN_TABLES and "campaign" in present:
+            # A database from before 0004 has no chain yet: whole, but what
+            # only the chain would show (edits, statuses) goes unchecked.
+            self.tables = [t for t in self.tables if t.name not in _CHAIN_TABLES]
+            self.chained = False
         for table in self.tables:
             if table.name not in present:
                 self.add("schema", table.name, None, "", f"table is missing; {hint}.")
@@ -398,10 +420,33 @@ class _Checker:
         for table in self.tables:
             for name in _ARTIFACT_LISTS.get(table.name, ()):
                 self.check_artifact_list(table, table.c[name])
+        # A blob rewritten as TEXT (or NULL) is reported, never decoded: SQLite
+        # would hand back text that need not be UTF-8, and the column type's
+        # result processing expects bytes. So read bytes and the stored type.
+        column = Artifact.__table__.c.data
+        stored: sa.ColumnElement[Any]
+        if self.connection.dialect.name == "sqlite":
+            stored = sa.func.typeof(column)
+            data_raw = sa.type_coerce(
+                sa.cast(column, sa.LargeBinary), sa.types.NullType()
+            )
+        else:
+            stored = sa.case((column.is_(None), "null"), else_="blob")
+            data_raw = sa.type_coerce(column, sa.types.NullType())
         statement = sa.select(
-            Artifact.sha256, Artifact.size_bytes, Artifact.data
+            Artifact.sha256, Artifact.size_bytes, data_raw, stored
         ).order_by(Artifact.sha256)
-        for sha, size, data in self.rows(statement):
+        for sha, size, data, kind in self.rows(statement):
+            if kind != "blob" or data is None:
+                self.add(
+                    "artifact",
+                    Artifact.__tablename__,
+                    sha,
+                    "data",
+                    f"holds {kind}, not bytes; the blob was rewritten.",
+                )
+                continue
+            data = bytes(data)
             actual = hashlib.sha256(data).hexdigest()
             if actual != sha:
                 self.add(
@@ -502,6 +547,13 @@ class _Checker:
                     "id",
                     f"is not the id `Store.link` gives these ends and relation (`{expected}`); the edge was edited.",
                 )
+
+    def check_chain(self) -> None:
+        """Every campaign's hash chain and hypothesis statuses recompute (`storage._chain`)."""
+        if not self.chained:
+            return
+        for table, row_id, column, message in _chain.verify(self.connection):
+            self.add("chain", table, row_id, column, message)
 
     def check_values(self) -> None:
         """Enum columns hold declared values; JSON columns parse."""

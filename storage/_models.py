@@ -12,11 +12,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 from storage.errors import ImmutableRowError
 
 __all__ = [
+    "RECORD_TABLES",
     "RUN_STATE_COLUMNS",
     "Artifact",
     "Base",
     "Campaign",
     "CampaignStatus",
+    "ChainEntry",
     "Decision",
     "EntityKind",
     "ExperimentRun",
@@ -27,6 +29,7 @@ __all__ = [
     "ModelFit",
     "PlannerCall",
     "Relation",
+    "StatusChange",
     "UTCDateTime",
     "now_utc",
 ]
@@ -407,6 +410,63 @@ class LineageEdge(Base):
     created_at: Mapped[utcnow]
 
 
+class StatusChange(Base):
+    """A hypothesis's status changed: to what, on which decision (added by migration 0004).
+
+    `hypothesis.status` is the one column of a hypothesis that changes, so
+    each change is also recorded here, chained like every other row: the
+    status a hypothesis shows must be the status of its last change (or
+    `open` without one), which lets `db check` name a status edited by other
+    means than the store.
+    """
+
+    __tablename__ = "status_change"
+
+    id: Mapped[uuidpk]
+    seq: Mapped[seqcol]
+    campaign_id: Mapped[campaign_fk]
+    hypothesis_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("hypothesis.id"), index=True
+    )
+    decision_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("decision.id"), index=True
+    )
+    """The decision behind the change; `None` for a status given at proposal or by hand."""
+    status: Mapped[HypothesisStatus] = mapped_column(
+        _enum(HypothesisStatus, "status_change_status")
+    )
+    created_at: Mapped[utcnow]
+
+
+class ChainEntry(Base):
+    """One row of a campaign's hash chain: which row, its content digest, the chain so far.
+
+    Every row of a campaign (the campaign itself, its iterations, runs,
+    planner calls, hypotheses, fits, decisions, edges and status changes)
+    gets an entry when it is inserted, in the same transaction, at the next
+    `position` of its campaign. `content_sha256` digests the row's frozen
+    columns as stored; `chain_sha256` digests the previous entry's
+    `chain_sha256` with this entry's position, row and content, so that
+    editing, deleting, reordering or slipping in a row is named by
+    `db check` (see `storage._chain`). Added by migration 0004.
+    """
+
+    __tablename__ = "chain_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "position"),
+        sa.UniqueConstraint("table_name", "row_id"),
+    )
+
+    id: Mapped[uuidpk]
+    campaign_id: Mapped[campaign_fk]
+    position: Mapped[int]
+    """1, 2, ... within the campaign, in insertion order."""
+    table_name: Mapped[str] = mapped_column(sa.String(50))
+    row_id: Mapped[str] = mapped_column(sa.String(64))
+    content_sha256: Mapped[str] = mapped_column(sa.String(64))
+    chain_sha256: Mapped[str] = mapped_column(sa.String(64))
+
+
 MODELS: dict[EntityKind, type[Base]] = {
     EntityKind.CAMPAIGN: Campaign,
     EntityKind.ITERATION: Iteration,
@@ -450,3 +510,18 @@ def _refuse_delete(
     table = mapper.local_table.name  # type: ignore[attr-defined]
     msg = f"Rows of `{table}` are never deleted; provenance is append-only."
     raise ImmutableRowError(msg)
+
+
+RECORD_TABLES: tuple[type[Base], ...] = (
+    Campaign,
+    Iteration,
+    PlannerCall,
+    ExperimentRun,
+    Hypothesis,
+    ModelFit,
+    Decision,
+    LineageEdge,
+    StatusChange,
+)
+"""The tables of a campaign's record (all but the shared artifacts and the
+chain itself): what a dump lists, in this order, and what the chain covers."""

@@ -20,7 +20,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import _dump, _lease, _postgres
+from storage import _chain, _dump, _lease, _postgres
 from storage._arrays import NPZ_MEDIA_TYPE, decode_arrays, encode_arrays
 from storage._models import (
     MODELS,
@@ -38,6 +38,7 @@ from storage._models import (
     ModelFit,
     PlannerCall,
     Relation,
+    StatusChange,
     now_utc,
 )
 from storage._records import (
@@ -59,13 +60,15 @@ from storage.errors import (
     NotFoundError,
 )
 
-__all__ = ["EDGE_NAMESPACE", "Store"]
+__all__ = ["EDGE_NAMESPACE", "STATUS_NAMESPACE", "Store"]
 
 E = TypeVar("E", bound=StrEnum)
 R = TypeVar("R")
 
 EDGE_NAMESPACE = uuid.UUID("6d1c7a53-0b8e-4e0f-9a41-5f3b2c9e7d10")
 """Namespace of lineage edge ids: uuid5(EDGE_NAMESPACE, "source|target|relation")."""
+
+STATUS_NAMESPACE = _chain.STATUS_NAMESPACE
 
 _INT64 = (-(2**63), 2**63 - 1)
 _UNSET: Any = _lease.UNSET  # "leave progress as it is"; `None` clears it
@@ -163,12 +166,51 @@ class Store:
     def _insert(self, model: type[Base], key: str, values: dict[str, Any]) -> bool:
         """Insert a `model` row of `values` (columns) unless primary key `key` exists."""
         with self._transaction() as session:
-            if session.get(model, key) is not None:
-                return False
-            table = cast(sa.Table, model.__table__)
-            if self._postgres:
-                return _postgres.insert_if_absent(session, table, values)
-            return _insert_if_absent_sqlite(session, table, values)
+            return self._insert_in(session, model, key, values)
+
+    def _insert_in(
+        self, session: Session, model: type[Base], key: str, values: dict[str, Any]
+    ) -> bool:
+        """`_insert` within `session`'s transaction; a written row joins its campaign's chain."""
+        if session.get(model, key) is not None:
+            return False
+        table = cast(sa.Table, model.__table__)
+        if self._postgres:
+            wrote = _postgres.insert_if_absent(session, table, values)
+        else:
+            wrote = _insert_if_absent_sqlite(session, table, values)
+        if wrote and model in _chain.CHAINED:
+            campaign_id = key if model is Campaign else values["campaign_id"]
+            _chain.append(session, table, key, campaign_id, postgres=self._postgres)
+        return wrote
+
+    def _change_status(
+        self,
+        session: Session,
+        row: Hypothesis,
+        status: HypothesisStatus,
+        decision_id: str | None,
+    ) -> None:
+        """Set `row.status`, recording the change (chained) when it is one."""
+        if row.status == status:
+            return  # a node re-run after a crash sets what it set before
+        count = session.execute(
+            sa.select(sa.func.count()).where(StatusChange.hypothesis_id == row.id)
+        ).scalar_one()
+        change_id = str(uuid.uuid5(STATUS_NAMESPACE, f"{row.id}|{count}"))
+        self._insert_in(
+            session,
+            StatusChange,
+            change_id,
+            dict(
+                id=change_id,
+                campaign_id=row.campaign_id,
+                hypothesis_id=row.id,
+                decision_id=decision_id,
+                status=status,
+            ),
+        )
+        row.status = status
 
     def _get(self, session: Session, model: type[Base], key: str, what: str) -> Any:
         """The row with primary key `key`, or `NotFoundError`."""
@@ -644,46 +686,80 @@ class Store:
         Returns:
             Whether a row was written.
         """
-        return self._insert(
-            Hypothesis,
-            id,
-            dict(
-                id=id,
-                campaign_id=campaign_id,
-                iteration_id=iteration_id,
-                expression=expression,
-                parameters_json=list(parameters),
-                source=source,
-                source_detail=source_detail,
-                canonical_key=canonical_key,
-                units_consistent=units_consistent,
-                units_message=units_message,
-                statement=statement,
-                status=_enum_value(HypothesisStatus, status, "hypothesis status"),
-                score=None if score is None else float(score),
-            ),
-        )
+        initial = _enum_value(HypothesisStatus, status, "hypothesis status")
+        with self._transaction() as session:
+            wrote = self._insert_in(
+                session,
+                Hypothesis,
+                id,
+                dict(
+                    id=id,
+                    campaign_id=campaign_id,
+                    iteration_id=iteration_id,
+                    expression=expression,
+                    parameters_json=list(parameters),
+                    source=source,
+                    source_detail=source_detail,
+                    canonical_key=canonical_key,
+                    units_consistent=units_consistent,
+                    units_message=units_message,
+                    statement=statement,
+                    status=HypothesisStatus.OPEN,
+                    score=None if score is None else float(score),
+                ),
+            )
+            if wrote and initial is not HypothesisStatus.OPEN:
+                # Born decided (e.g. refused at formalization): on the record as a change.
+                row = self._get(session, Hypothesis, id, "hypothesis")
+                self._change_status(session, row, initial, None)
+            return wrote
 
     def set_hypothesis_status(
-        self, id: str, status: str, score: float | None = None
+        self,
+        id: str,
+        status: str,
+        *,
+        decision_id: str | None = None,
+        score: float | None = None,
     ) -> None:
         """Update a hypothesis's status, and its score unless `score` is `None`.
+
+        A change of status is recorded as a `status_change` row, chained like
+        every row, naming the decision behind it; setting the status it
+        already has records nothing (a node re-run after a crash).
 
         Args:
             id: The hypothesis id (exact).
             status: A `HypothesisStatus` value.
+            decision_id: The decision that changed it (`None`: set by hand).
             score: New score; `None` keeps the current one.
 
         Raises:
-            NotFoundError: No such hypothesis.
+            NotFoundError: No such hypothesis (or decision).
             InvalidValueError: Unknown status.
         """
         value = _enum_value(HypothesisStatus, status, "hypothesis status")
         with self._transaction() as session:
             row = self._get(session, Hypothesis, id, "hypothesis")
-            row.status = value
+            if decision_id is not None:
+                self._get(session, Decision, decision_id, "decision")
+            self._change_status(session, row, value, decision_id)
             if score is not None:
                 row.score = float(score)
+
+    def set_hypothesis_score(self, id: str, score: float) -> None:
+        """Update a hypothesis's score (the BIC of its latest fit), leaving its status.
+
+        Args:
+            id: The hypothesis id (exact).
+            score: The new score.
+
+        Raises:
+            NotFoundError: No such hypothesis.
+        """
+        with self._transaction() as session:
+            row = self._get(session, Hypothesis, id, "hypothesis")
+            row.score = float(score)
 
     def add_fit(
         self,

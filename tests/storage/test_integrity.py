@@ -74,8 +74,13 @@ def scalar(path, sql, *params):
         conn.close()
 
 
-def where(report):
-    return [(p.check, p.table, p.row_id, p.column) for p in report.problems]
+def where(report, *, chain=False):
+    """Where each problem is; the hash chain's findings only when asked (`test_chain.py`)."""
+    return [
+        (p.check, p.table, p.row_id, p.column)
+        for p in report.problems
+        if chain or p.check != "chain"
+    ]
 
 
 def fingerprint(path):
@@ -110,6 +115,8 @@ def test_a_clean_database_passes_with_every_table_counted(db):
         "planner_call": 4,
         "decision": 4,
         "model_fit": 4,
+        "status_change": 4,  # each campaign accepts one hypothesis and supersedes one
+        "chain_entry": 48,  # every row above but the artifacts
     }
     assert report.to_dict()["ok"] is True
 
@@ -355,6 +362,10 @@ def test_problems_are_listed_by_check_then_table_then_row(db):
         ("foreign-key", "decision"),
         ("foreign-key", "model_fit"),
         ("value", "hypothesis"),
+        # the chain names the two rows edited (in chain order) and the status
+        ("chain", "model_fit"),
+        ("chain", "decision"),
+        ("chain", "hypothesis"),
     ]
 
 
@@ -429,14 +440,15 @@ def test_cli_db_check_exits_1_and_lists_every_problem(db):
         f"model_fit `{fit}` hypothesis_id: `ghost` names no row of `hypothesis`."
         in out.stdout
     )
-    assert "1 integrity problem" in out.stderr
+    assert f"model_fit `{fit}`: its content no longer matches" in out.stdout
+    assert "2 integrity problem" in out.stderr
 
     out = CliRunner().invoke(run.app, ["db", "check", "--db", url(db), "--json"])
     assert out.exit_code == 1
     doc = json.loads(out.stdout)
     assert doc["ok"] is False
     assert doc["revision"] == HEAD
-    assert doc["problems"] == [
+    assert doc["problems"][0] == (
         IntegrityProblem(
             "foreign-key",
             "model_fit",
@@ -444,7 +456,8 @@ def test_cli_db_check_exits_1_and_lists_every_problem(db):
             "hypothesis_id",
             "`ghost` names no row of `hypothesis`.",
         ).to_dict()
-    ]
+    )
+    assert [(p["check"], p["row_id"]) for p in doc["problems"][1:]] == [("chain", fit)]
 
 
 def test_cli_db_check_on_a_missing_file_is_a_user_error(tmp_path):
