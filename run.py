@@ -66,11 +66,17 @@ EXIT_USER, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def _fail(message: str, code: int = EXIT_USER) -> NoReturn:
-    """Print an error on stderr and exit with `code`."""
+    """Print an error on stderr, as one line, and exit with `code`."""
     from rich.console import Console  # noqa: PLC0415 - keep --help fast
+    from rich.markup import escape  # noqa: PLC0415
 
+    # Unwrapped, so that a script reads it as one line; escaped, as a path or
+    # message may hold `[...]` that rich would take for markup.
     Console(stderr=True).print(
-        f"[bold red]error:[/] {message}", highlight=False, markup=True
+        f"[bold red]error:[/] {escape(message)}",
+        highlight=False,
+        markup=True,
+        soft_wrap=True,
     )
     raise typer.Exit(code)
 
@@ -823,9 +829,13 @@ def db_check(db: DbOption = None, as_json: JsonOption = False) -> None:
     database cannot be read).
     """
     with _errors():
-        from storage import check_database  # noqa: PLC0415
+        from storage import check_database, check_openable  # noqa: PLC0415
 
-        report = check_database(_db(db))
+        url = _db(db)
+        # A file that is not a database, or a server that cannot be reached:
+        # one line saying so, rather than a check that fails on its first read.
+        check_openable(url)
+        report = check_database(url)
     doc = report.to_dict()
     if as_json:
         _print_json(doc)

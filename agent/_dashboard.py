@@ -103,6 +103,7 @@ def create_dashboard(db_url: str, *, trusted_hosts: list[str] | None = None) -> 
     """
     from flask import Flask, Response, abort, jsonify, render_template, request, url_for  # noqa: PLC0415 - keeps `import agent` light
     from jinja2 import DictLoader  # noqa: PLC0415
+    from werkzeug.exceptions import HTTPException  # noqa: PLC0415
 
     store = open_read_only(db_url)
     database = sa.make_url(db_url).render_as_string(hide_password=True)
@@ -132,8 +133,16 @@ def create_dashboard(db_url: str, *, trusted_hosts: list[str] | None = None) -> 
 
     @app.errorhandler(NotFoundError)
     @app.errorhandler(AmbiguousIdError)
+    @app.errorhandler(404)
     def _not_found(error: Exception) -> tuple[str, int]:
-        return f"Not found: {error}", 404
+        # The message echoes the id or path asked for: the template escapes
+        # it, since the CSP is the second line of defence, not the first.
+        message = (
+            f"No page at `{request.path}`."
+            if isinstance(error, HTTPException)
+            else str(error)
+        )
+        return render_template("not_found.html", message=message), 404
 
     def campaign_id(campaign: str) -> str:
         return store.get_campaign(campaign).id

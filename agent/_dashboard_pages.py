@@ -237,10 +237,20 @@ id <code>{{ h.id }}</code> &middot; source {{ h.source }} &middot; proposed in i
 {% endblock %}
 """
 
+_NOT_FOUND = """{% extends "base.html" %}
+{% block title %}lawloop: not found{% endblock %}
+{% block body %}
+<h1>Not found</h1>
+<p>{{ message }}</p>
+<p><a href="{{ url_for('index') }}">All campaigns</a></p>
+{% endblock %}
+"""
+
 TEMPLATES = {
     "base.html": _BASE,
     "index.html": _INDEX,
     "campaign.html": _CAMPAIGN,
     "hypothesis.html": _HYPOTHESIS,
+    "not_found.html": _NOT_FOUND,
 }
 """Template name to Jinja2 source; names end in `.html`, so Flask autoescapes them."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 from storage._arrays import decode_arrays, encode_arrays
 from storage._engine import (
     alembic_config,
+    check_openable,
     make_engine,
     open_store,
     upgrade,
@@ -51,8 +52,11 @@ from storage.errors import (
     ImmutableRowError,
     IntegrityError,
     InvalidValueError,
+    NotALawloopDatabaseError,
     NotFoundError,
+    SchemaTooNewError,
     StorageError,
+    StoreUnavailableError,
 )
 
 __all__ = [
@@ -73,14 +77,18 @@ __all__ = [
     "InvalidValueError",
     "IterationRecord",
     "LeaseRecord",
+    "NotALawloopDatabaseError",
     "NotFoundError",
     "PlannerCallRecord",
     "Relation",
     "RunRecord",
+    "SchemaTooNewError",
     "StorageError",
     "Store",
+    "StoreUnavailableError",
     "alembic_config",
     "check_database",
+    "check_openable",
     "decode_arrays",
     "encode_arrays",
     "export_prov",

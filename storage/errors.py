@@ -8,6 +8,15 @@
                           bytes no longer match its sha256)
   + InvalidValueError    (a status, kind or relation outside its allowed values,
                           or arrays that cannot be stored)
+  + StoreUnavailableError (the database cannot be opened as asked: not a URL, a
+                           directory, a missing folder, a read-only or locked file,
+                           a server refusing the connection)
+    + NotALawloopDatabaseError (not an SQLite file, a truncated one, or another
+                                program's database)
+    + SchemaTooNewError        (written by a newer lawloop: a revision unknown here)
+
+Opening refuses each of these before it writes anything, so the database is
+left exactly as it was.
 """
 
 from __future__ import annotations
@@ -17,8 +26,11 @@ __all__ = [
     "ImmutableRowError",
     "IntegrityError",
     "InvalidValueError",
+    "NotALawloopDatabaseError",
     "NotFoundError",
+    "SchemaTooNewError",
     "StorageError",
+    "StoreUnavailableError",
 ]
 
 
@@ -44,3 +56,15 @@ class IntegrityError(StorageError):
 
 class InvalidValueError(StorageError, ValueError):
     """A value is outside the allowed set (status, kind, relation) or unstorable."""
+
+
+class StoreUnavailableError(StorageError):
+    """The database cannot be opened as asked; the message says why and how to fix it."""
+
+
+class NotALawloopDatabaseError(StoreUnavailableError):
+    """The target is not a lawloop database: not SQLite, truncated, or another program's."""
+
+
+class SchemaTooNewError(StoreUnavailableError):
+    """The database was written by a newer lawloop; this one leaves it untouched."""

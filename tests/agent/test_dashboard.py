@@ -102,6 +102,28 @@ def test_unknown_ids_are_404(client):
     assert client.get("/campaigns/x/figures/secret.png").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/campaigns/<script>alert(1)</script>",
+        "/hypotheses/<script>alert(1)</script>",
+        "/api/campaigns/<script>alert(1)</script>",
+        "/<script>alert(1)</script>",
+    ],
+    ids=["campaign", "hypothesis", "api", "no-route"],
+)
+def test_404_page_escapes_what_was_asked_for(tmp_path, path):
+    from agent import create_dashboard
+    from storage import open_store
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    open_store(url).close()
+    page = create_dashboard(url).test_client().get(path)
+    assert page.status_code == 404
+    assert "<script>alert" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
 def test_dashboard_escapes_recorded_text(recorded_pendulum, tmp_path):
     from agent import create_dashboard
     from storage import open_store
