@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from agent._llm_schema import MAX_REPLY_BYTES
 from agent.errors import ConfigError
 
 __all__ = ["CampaignConfig", "load_config"]
@@ -95,6 +96,14 @@ class CampaignConfig(BaseModel):
     )
     llm_max_proposals: int = Field(
         default=6, ge=1, le=12, description="Laws asked of the LLM per turn."
+    )
+    llm_max_reply_bytes: int = Field(
+        default=MAX_REPLY_BYTES,
+        ge=1024,
+        description=(
+            "Longest LLM reply read, in bytes (UTF-8); a longer one is refused unread, "
+            "recorded cut to this size with its full size, and repaired once."
+        ),
     )
     llm_replay_from: str | None = Field(
         default=None,

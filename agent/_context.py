@@ -15,6 +15,9 @@ from experiments import Variable
 __all__ = ["LeaderView", "PlannerContext", "render_values"]
 
 _MAX_REJECTED = 12
+# Rejected laws and reasons quote the model's own text back: a hostile reply
+# of 12 laws of 2000 characters would otherwise ride along in every prompt.
+_MAX_QUOTE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,14 @@ def _leaders(ctx: PlannerContext) -> str:
 def _rejected(ctx: PlannerContext) -> str:
     if not ctx.rejected:
         return "None yet."
-    return "\n".join(f"- `{law}`: {why}" for law, why in ctx.rejected[:_MAX_REJECTED])
+    return "\n".join(
+        f"- `{_clip(law)}`: {_clip(why)}" for law, why in ctx.rejected[:_MAX_REJECTED]
+    )
+
+
+def _clip(text: str) -> str:
+    """`text` cut to `_MAX_QUOTE` characters, saying so."""
+    return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 3] + "..."
 
 
 def render_values(ctx: PlannerContext, *, max_proposals: int) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+from agent._llm_schema import redact
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,6 +35,9 @@ LOCAL_API_KEY = "not-needed"
 _RETRY_STATUS = frozenset({408, 409, 429})
 _SCHEMA_WORDS = ("response_format", "response format", "json_schema")
 _MAX_MESSAGE = 500
+_MAX_RETRY_AFTER_S = 3600.0  # a longer ask is not believed: the normal backoff applies
+_MAX_TOKENS = 2**53  # token counts past this are not counts (and not exact as JSON)
+_HEAD = 120  # bytes of an unreadable answer quoted in its error
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +98,14 @@ class ChatClient:
     `response_format={"type": "json_schema", ...}`. If the server rejects it
     with a 400/422, the same call is retried at once without `response_format`
     (the prompt already asks for JSON) and the client remembers this for later
-    calls. The API key never appears in results, logs, errors or `repr`.
+    calls. The API key never appears in results, logs, errors or `repr`:
+    whatever the server sends back goes through `redact` with `secrets`.
+
+    A 200 answer that is not a chat completion (an HTML page, JSON without
+    `choices`, a body the SDK cannot decode) is a failed attempt whose error
+    names the content type, the size and the first characters received; it
+    is not retried. A `Retry-After` that is not a finite number of seconds
+    between 0 and an hour is ignored in favour of the normal backoff.
 
     Example:
         >>> client = ChatClient(base_url="http://127.0.0.1:8080/v1",
@@ -156,7 +168,10 @@ class ChatClient:
         self.backoff_s = float(backoff_s)
         self.max_backoff_s = float(max_backoff_s)
         self._sleep = sleep
-        self._api_key = api_key
+        password = urlsplit(base_url).password
+        self._secrets = tuple(
+            s for s in (api_key, password) if s and s != LOCAL_API_KEY
+        )
         self._json_schema_supported: bool | None = None  # None until a call tells
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key, timeout=self.timeout_s, max_retries=0
@@ -174,6 +189,11 @@ class ChatClient:
     def close(self) -> None:
         """Close the underlying HTTP connections."""
         self._client.close()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values to redact from anything the server sends: the API key and a URL password."""
+        return self._secrets
 
     @property
     def json_schema_supported(self) -> bool | None:
@@ -235,7 +255,7 @@ class ChatClient:
             sent = time.perf_counter()
             retry_after: float | None = None
             try:
-                reply = self._client.chat.completions.create(**request)
+                raw = self._client.chat.completions.with_raw_response.create(**request)
             except openai.APIStatusError as exc:
                 latency = time.perf_counter() - sent
                 text = self._describe(exc)
@@ -274,12 +294,27 @@ class ChatClient:
                 retryable = False
             else:
                 latency = time.perf_counter() - sent
-                attempts.append(Attempt(mode, 200, None, None, latency, waited))
-                if mode == "json_schema":
-                    self._json_schema_supported = True
-                elif probe_fell_back:
-                    self._json_schema_supported = False
-                return self._result(reply, mode, attempts, start)
+                reply = _completion(raw)
+                if isinstance(reply, str):  # a 200 that is not a completion
+                    text = self._short(reply)
+                    attempts.append(
+                        Attempt(
+                            mode,
+                            raw.status_code,
+                            "InvalidResponse",
+                            text,
+                            latency,
+                            waited,
+                        )
+                    )
+                    retryable = False  # the same URL answers the same way
+                else:
+                    attempts.append(Attempt(mode, 200, None, None, latency, waited))
+                    if mode == "json_schema":
+                        self._json_schema_supported = True
+                    elif probe_fell_back:
+                        self._json_schema_supported = False
+                    return self._result(reply, mode, attempts, start)
             failures += 1
             log.warning(
                 "LLM request to %s failed (attempt %d of %d): %s",
@@ -370,16 +405,15 @@ class ChatClient:
 
     # -- helpers -----------------------------------------------------------
     def _describe(self, exc: BaseException) -> str:
-        """The exception's text, with the key redacted and cut to a readable length."""
-        text = str(exc) or type(exc).__name__
-        text = self._redact(text)
+        """The exception's text, with secrets redacted and cut to a readable length."""
+        return self._short(str(exc) or type(exc).__name__)
+
+    def _short(self, text: str) -> str:
+        """Server text as it may be logged and recorded: redacted, then cut to 500 characters."""
+        text = redact(text, self._secrets)
         if len(text) > _MAX_MESSAGE:
             text = text[: _MAX_MESSAGE - 3] + "..."
         return text
-
-    def _redact(self, text: str) -> str:
-        """`text` with the API key replaced by `***`."""
-        return text.replace(self._api_key, "***") if self._api_key else text
 
     def _schema_rejected(self, exc: openai.APIStatusError, text: str) -> bool:
         """Whether a failed `json_schema` request means the server lacks that mode."""
@@ -399,22 +433,24 @@ class ChatClient:
     ) -> ChatResult:
         """Turn a successful SDK reply into a `ChatResult`."""
         usage = getattr(reply, "usage", None)
-        choices = getattr(reply, "choices", None) or []
+        choices = reply.choices
         content = ""
         finish_reason = None
         if choices:
-            message = choices[0].message
-            content = message.content or ""
-            finish_reason = choices[0].finish_reason
-            if not content and getattr(message, "refusal", None):
-                log.warning("%s refused: %s", self.base_url, message.refusal)
+            message = getattr(choices[0], "message", None)
+            content = getattr(message, "content", None) or ""
+            reason = getattr(choices[0], "finish_reason", None)
+            finish_reason = reason if isinstance(reason, str) else None
+            refusal = getattr(message, "refusal", None)
+            if not content and refusal:
+                log.warning("%s refused: %s", self.base_url, self._short(str(refusal)))
         else:
             log.warning("%s answered with no choices", self.base_url)
         return ChatResult(
             content=content,
             mode=mode,
-            input_tokens=getattr(usage, "prompt_tokens", None),
-            output_tokens=getattr(usage, "completion_tokens", None),
+            input_tokens=_count(getattr(usage, "prompt_tokens", None)),
+            output_tokens=_count(getattr(usage, "completion_tokens", None)),
             latency_s=time.perf_counter() - start,
             attempts=tuple(attempts),
             finish_reason=finish_reason,
@@ -490,18 +526,23 @@ def _mentions_schema(text: str) -> bool:
 
 
 def _retry_after(headers: Any) -> float | None:
-    """Seconds asked for by `Retry-After` (seconds or HTTP date) or `retry-after-ms`."""
+    """Seconds asked for by `retry-after-ms` or `Retry-After` (seconds or HTTP date).
+
+    None when neither gives a believable wait: `nan`, `inf`, a negative
+    number, a date in the past or more than an hour ahead. Such a wait would
+    skip the backoff, or write NaN into the record.
+    """
     raw_ms = headers.get("retry-after-ms")
     if raw_ms:
         try:
-            return max(float(raw_ms) / 1000.0, 0.0)
+            return _believable(float(raw_ms) / 1000.0)
         except ValueError:
             pass
     raw = headers.get("retry-after")
     if not raw:
         return None
     try:
-        return max(float(raw), 0.0)
+        return _believable(float(raw))
     except ValueError:
         pass
     try:
@@ -510,4 +551,55 @@ def _retry_after(headers: Any) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+    return _believable((when - datetime.now(UTC)).total_seconds())
+
+
+def _believable(seconds: float) -> float | None:
+    """`seconds` if it is a wait to honour, else None (use the backoff)."""
+    return (
+        seconds
+        if math.isfinite(seconds) and 0 <= seconds <= _MAX_RETRY_AFTER_S
+        else None
+    )
+
+
+def _count(value: Any) -> int | None:
+    """A token count from the server, or None when it is not one."""
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 <= value < _MAX_TOKENS
+    ):
+        return value
+    return None
+
+
+def _completion(raw: Any) -> Any:
+    """The SDK's completion from a 200 answer, or (a `str`) what came instead.
+
+    The SDK hands back the body's text for a non-JSON content type, raises
+    for JSON it cannot decode, and builds a model without `choices` from JSON
+    that is not a completion; each of these is described here, naming the
+    content type, the size and the first characters received.
+    """
+    what = "not a chat completion"
+    try:
+        reply = raw.parse()
+    except (ValueError, TypeError, RecursionError) as exc:
+        reply = None  # malformed, or nested past the stack
+        what = f"which cannot be decoded ({type(exc).__name__}), not a chat completion"
+    choices = getattr(reply, "choices", None)
+    message = getattr(choices[0], "message", None) if choices else None
+    content = getattr(message, "content", None)
+    if isinstance(choices, list):
+        if content is None or isinstance(content, str):
+            return reply
+        what = "a completion whose `content` is not text"
+    body = raw.content
+    kind = raw.headers.get("content-type") or "no content type"
+    head = body[:_HEAD].decode("utf-8", "replace")
+    return (
+        f"the server answered HTTP {raw.status_code} with `{kind}` ({len(body):,} bytes), "
+        f"{what}; it begins {head!r}. Check that `llm_base_url` is the API's base URL "
+        "(it usually ends in `/v1`)"
+    )

@@ -6,16 +6,31 @@ another campaign) and reuses that reply instead of calling the model, and it
 hands each exchange to `record` as soon as it is complete. A reply that
 cannot be used after one repair is a recorded failure; the turn then goes
 on with the offline planner's proposals alone.
+
+Every exchange passes through `LLMPlanner._screened` before anything reads
+its reply: the reply is capped at `max_reply_bytes` (a longer one is refused
+unread and kept cut), and secrets are redacted from the reply, the error and
+the attempts, so that what is recorded, logged or sent back in a repair
+never holds the API key.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
-from agent._llm_schema import LLMReply, ReplyError, parse_reply, reply_schema
+from agent._llm_schema import (
+    MAX_REPLY_BYTES,
+    LLMReply,
+    ReplyError,
+    parse_reply,
+    redact,
+    reply_schema,
+    screen_reply,
+)
 from agent._proposal import Proposal, Source
 from prompts import PromptTemplate
 
@@ -32,6 +47,11 @@ class ChatLike(Protocol):
     """What the planner needs of a chat client (see `agent._llm_client.ChatClient`)."""
 
     model: str
+
+    @property
+    def secrets(self) -> Sequence[str]:
+        """Values to redact from anything the server sends (the API key, ...)."""
+        ...
 
     def complete(
         self,
@@ -138,12 +158,26 @@ class LLMPlanner:
     """
 
     def __init__(
-        self, client: ChatLike | None, *, model: str, template: PromptTemplate
+        self,
+        client: ChatLike | None,
+        *,
+        model: str,
+        template: PromptTemplate,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
     ) -> None:
-        """Create a planner; `client=None` means replay only (no network)."""
+        """Create a planner; `client=None` means replay only (no network).
+
+        Args:
+            client: The chat client, or None to replay recorded replies only.
+            model: The model's name, recorded in `name`.
+            template: The prompt template.
+            max_reply_bytes: Longer replies are refused unread
+                (`CampaignConfig.llm_max_reply_bytes`).
+        """
         self.client = client
         self.model = model
         self.template = template
+        self.max_reply_bytes = max_reply_bytes
 
     def close(self) -> None:
         """Release the client's connections (calling twice is fine)."""
@@ -179,8 +213,8 @@ class LLMPlanner:
         ]
         for j in range(MAX_EXCHANGES):
             name = self.template.name if j == 0 else f"{self.template.name}+repair"
-            exchange = self._exchange(j, name, messages, recorded(j))
-            if exchange.error is None:
+            exchange = self._screened(self._exchange(j, name, messages, recorded(j)))
+            if exchange.error is None and exchange.reply_error is None:
                 try:
                     reply = parse_reply(exchange.content)
                 except ReplyError as exc:
@@ -203,6 +237,28 @@ class LLMPlanner:
                 },
             ]
         return []
+
+    def _screened(self, exchange: Exchange) -> Exchange:
+        """The exchange as it may be parsed, recorded and sent back (see the module doc).
+
+        Reused replies pass through too: a record made before the cap, or by a
+        replayed campaign, is held to the same rules, and a reply cut on an
+        earlier run is refused again for the same reason.
+        """
+        secrets = tuple(self.client.secrets) if self.client is not None else ()
+        content, refused = exchange.content, None
+        if content is not None:
+            content, refused = screen_reply(
+                content, max_bytes=self.max_reply_bytes, secrets=secrets
+            )
+        error = exchange.error
+        return replace(
+            exchange,
+            content=content,
+            reply_error=refused,
+            error=None if error is None else redact(error, secrets),
+            attempts=[_storable(a, secrets) for a in exchange.attempts],
+        )
 
     def _exchange(
         self, j: int, name: str, messages: list[dict[str, str]], prior: Recorded | None
@@ -260,3 +316,19 @@ def _attempt_json(attempt: Any) -> dict[str, Any]:
     if hasattr(attempt, "__dataclass_fields__"):
         return dict(json.loads(json.dumps(asdict(attempt), default=str)))
     return {"attempt": str(attempt)}
+
+
+def _storable(attempt: dict[str, Any], secrets: Sequence[str]) -> dict[str, Any]:
+    """An attempt's record with text redacted and non-finite numbers as None.
+
+    PostgreSQL refuses NaN in a JSON column, and a server chooses some of
+    these numbers (`Retry-After`).
+    """
+    out: dict[str, Any] = {}
+    for key, value in attempt.items():
+        if isinstance(value, str):
+            value = redact(value, secrets)
+        elif isinstance(value, float) and not math.isfinite(value):
+            value = None
+        out[key] = value
+    return out

@@ -119,7 +119,12 @@ def _llm_planner(
     template = load_prompt("propose_hypotheses")
     model = str(config.llm_model)
     if config.llm_replay_from:
-        return config, LLMPlanner(None, model=model, template=template)
+        return config, LLMPlanner(
+            None,
+            model=model,
+            template=template,
+            max_reply_bytes=config.llm_max_reply_bytes,
+        )
     from agent._llm_client import ChatClient, endpoint_from_env  # noqa: PLC0415 - imports openai
 
     base_url, api_key = endpoint_from_env(config.llm_base_url, config.llm_api_key_env)
@@ -138,7 +143,12 @@ def _llm_planner(
             client.close()
             raise
     resolved = config.model_copy(update={"llm_base_url": base_url})
-    return resolved, LLMPlanner(client, model=model, template=template)
+    return resolved, LLMPlanner(
+        client,
+        model=model,
+        template=template,
+        max_reply_bytes=config.llm_max_reply_bytes,
+    )
 
 
 def _run(

@@ -2,7 +2,9 @@
 
 Each `POST /v1/chat/completions` consumes the next step of the script (the last
 step repeats). A step is a reply text (`str`), `None` (a reply with null
-content), a `Reply`, an `HTTPError`, or a callable that receives the parsed
+content), a `Reply`, an `HTTPError`, a `Raw` answer (any status, content type
+and body: an HTML page, broken JSON), an `Echo` (the request's headers sent
+back, as a server that reflects them), or a callable that receives the parsed
 request body and returns one of those. `GET /v1/models` lists one model and is
 what health checks call. Every request is recorded in `server.requests`.
 
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeOpenAI", "HTTPError", "RecordedRequest", "Reply", "Step"]
+__all__ = ["Echo", "FakeOpenAI", "HTTPError", "Raw", "RecordedRequest", "Reply", "Step"]
 
 MODEL = "fake-model"
 
@@ -47,7 +49,26 @@ class HTTPError:
     delay_s: float = 0.0
 
 
-Step = str | None | Reply | HTTPError | Callable[[dict[str, Any]], Any]
+@dataclass(frozen=True)
+class Raw:
+    """An answer sent as it is: any status, content type and body."""
+
+    body: str | bytes
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Echo:
+    """The request's headers sent back: as the reply's text (status 200) or an error's message."""
+
+    status: int = 200
+    delay_s: float = 0.0
+
+
+Step = str | None | Reply | HTTPError | Raw | Echo | Callable[[dict[str, Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -140,7 +161,7 @@ class FakeOpenAI:
         """The recorded chat-completion requests, in arrival order."""
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
-    def _next_step(self, body: dict[str, Any]) -> Reply | HTTPError:
+    def _next_step(self, body: dict[str, Any]) -> Reply | HTTPError | Raw | Echo:
         with self._lock:
             step = self.steps[min(self._index, len(self.steps) - 1)]
             self._index += 1
@@ -148,7 +169,7 @@ class FakeOpenAI:
             step = step(body)
         if step is None or isinstance(step, str):
             return Reply(step)
-        if isinstance(step, Reply | HTTPError):
+        if isinstance(step, Reply | HTTPError | Raw | Echo):
             return step
         raise TypeError(f"bad step {step!r}")
 
@@ -176,16 +197,21 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _send(
-        self, status: int, payload: Any, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        payload: Any,
+        headers: Mapping[str, str] | None = None,
+        content_type: str = "application/json",
     ) -> None:
-        data = (
-            payload.encode()
-            if isinstance(payload, str)
-            else json.dumps(payload).encode()
-        )
+        if isinstance(payload, bytes):
+            data = payload
+        elif isinstance(payload, str):
+            data = payload.encode("utf-8", "surrogatepass")
+        else:
+            data = json.dumps(payload).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
@@ -240,6 +266,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         step = self.fake._next_step(body)
         self.fake._sleep(step.delay_s)
+        if isinstance(step, Raw):
+            self._send(step.status, step.body, step.headers, step.content_type)
+            return
+        if isinstance(step, Echo):
+            seen = "Request headers: " + json.dumps(dict(self.headers.items()))
+            if step.status != 200:
+                self._send(step.status, _error(seen, "server_error"))
+                return
+            step = Reply(seen)
         if isinstance(step, HTTPError):
             payload = (
                 step.body

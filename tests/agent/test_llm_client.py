@@ -1,6 +1,7 @@
 """ChatClient against a real local fake OpenAI server: modes, retries, failures as data."""
 
 import email.utils
+import json
 import logging
 import socket
 import time
@@ -9,7 +10,7 @@ import pytest
 
 from agent._llm_client import LOCAL_API_KEY, ChatClient, endpoint_from_env
 from agent.errors import ConfigError
-from tests.fake_openai import FakeOpenAI, HTTPError, Reply
+from tests.fake_openai import Echo, FakeOpenAI, HTTPError, Raw, Reply
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 SCHEMA = {
@@ -209,6 +210,119 @@ def test_429_really_sleeps_for_retry_after(make_server):
     assert result.latency_s >= 0.99
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"Retry-After": "nan"},
+        {"Retry-After": "inf"},
+        {"Retry-After": "-5"},
+        {"Retry-After": "1e9"},
+        {"Retry-After": "Mon, 01 Jan 1990 00:00:00 GMT"},
+        {"retry-after-ms": "NaN"},
+    ],
+    ids=["nan", "inf", "negative", "absurd", "past-date", "ms-nan"],
+)
+def test_a_retry_after_that_is_no_believable_wait_gives_the_normal_backoff(
+    make_server, make_client, waits, header
+):
+    server = make_server([HTTPError(429, headers=header), "ok"])
+    result = make_client(server.base_url).complete(
+        MESSAGES, schema=None, schema_name=""
+    )
+    assert result.content == "ok"
+    assert waits == [0.5]
+    assert [a.waited_s for a in result.attempts] == [0.0, 0.5]
+
+
+HTML = "<!DOCTYPE html><html><body>Sign in to the proxy</body></html>"
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (
+            Raw(HTML),
+            ("`text/html; charset=utf-8`", f"({len(HTML)} bytes)", "<!DOCTYPE html>"),
+        ),
+        (
+            Raw('{"hello": 1}', content_type="application/json"),
+            ("not a chat completion", '{"hello": 1}'),
+        ),
+        (
+            Raw('{"choices": [', content_type="application/json"),
+            ("not a chat completion",),
+        ),
+        (
+            Raw(
+                '{"choices": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                content_type="application/json",
+            ),
+            ("cannot be decoded (RecursionError)", "200,013 bytes"),
+        ),
+        (
+            Raw(
+                json.dumps({"choices": [{"message": {"content": ["a", "list"]}}]}),
+                content_type="application/json",
+            ),
+            ("`content` is not text",),
+        ),
+        (Raw("", content_type="text/plain"), ("`text/plain`", "(0 bytes)")),
+    ],
+    ids=[
+        "html",
+        "json-not-completion",
+        "broken-json",
+        "nested-envelope",
+        "content-list",
+        "empty-body",
+    ],
+)
+def test_a_200_that_is_not_a_completion_is_a_failure_naming_what_came(
+    make_server, make_client, waits, answer, words
+):
+    server = make_server([answer, "ok"])
+    result = make_client(server.base_url).complete(
+        MESSAGES, schema=None, schema_name=""
+    )
+    assert result.content is None
+    assert result.error.startswith("InvalidResponse: the server answered HTTP 200 with")
+    for word in words:
+        assert word in result.error
+    assert "`llm_base_url`" in result.error
+    assert [(a.status, a.error_type) for a in result.attempts] == [
+        (200, "InvalidResponse")
+    ]
+    assert waits == []  # the same URL answers the same way: not retried
+
+
+def test_token_counts_that_are_not_counts_are_not_recorded(make_server, make_client):
+    completion = {
+        "choices": [{"index": 0, "finish_reason": 7, "message": {"content": "hi"}}],
+        "usage": {"prompt_tokens": "11", "completion_tokens": 1e300},
+    }
+    server = make_server([Raw(json.dumps(completion), content_type="application/json")])
+    result = make_client(server.base_url).complete(
+        MESSAGES, schema=None, schema_name=""
+    )
+    assert result.content == "hi"
+    assert (result.input_tokens, result.output_tokens, result.finish_reason) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_secrets_are_the_key_and_a_url_password_not_the_local_placeholder():
+    with ChatClient(
+        base_url="http://user:pass-word-1234@127.0.0.1:1/v1", api_key=KEY, model="m"
+    ) as client:
+        assert client.secrets == (KEY, "pass-word-1234")
+    with ChatClient(
+        base_url="http://127.0.0.1:1/v1", api_key=LOCAL_API_KEY, model="m"
+    ) as client:
+        assert client.secrets == ()
+
+
 def test_slow_reply_times_out_then_the_retry_succeeds(make_server, make_client):
     server = make_server([Reply("late", delay_s=3.0), "ok"])
     result = make_client(server.base_url, timeout_s=0.3).complete(
@@ -272,7 +386,7 @@ def test_the_key_never_appears_in_results_messages_repr_or_logs(
 ):
     caplog.set_level(logging.DEBUG)
     echo = {"error": {"message": f"Incorrect API key provided: {KEY}"}}
-    server = make_server([HTTPError(500, body=echo), HTTPError(401, body=echo)])
+    server = make_server([HTTPError(500, body=echo), Echo(401)])
     client = make_client(server.base_url)
     result = client.complete(MESSAGES, schema=None, schema_name="")
     assert len(result.attempts) == 2
@@ -281,6 +395,7 @@ def test_the_key_never_appears_in_results_messages_repr_or_logs(
     for text in (repr(result), result.error, repr(client), caplog.text):
         assert KEY not in text
     assert "failed (attempt 1 of 4)" in caplog.text
+    assert "Bearer ***" in result.error  # the echoed header, redacted
 
 
 def test_check_endpoint_passes_for_a_live_server(make_server, make_client):

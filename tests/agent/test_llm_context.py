@@ -42,3 +42,18 @@ def test_rendered_prompt_summarises_instead_of_dumping():
     assert "`c0*L*g`: misfit" in text
     assert "iterations left: 3" in text
     assert str(float(L[0])) not in text  # a summary, not a dump
+
+
+def test_long_rejected_laws_and_reasons_are_clipped():
+    law, why = "c0*L + " * 400, "misfit " * 400
+    ctx = PlannerContext(
+        target=Variable("T", "s"),
+        inputs=(Variable("L", "m", 0.1, 2.0),),
+        data=Dataset({"L": np.array([])}, np.array([]), np.zeros(0, dtype=int)),
+        leaders=(),
+        rejected=((law, why),) * 12,
+        budget={},
+    )
+    rejected = render_values(ctx, max_proposals=4)["rejected"]
+    assert len(rejected) < 12 * 420
+    assert rejected.count("...") == 24
