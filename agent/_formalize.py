@@ -14,6 +14,7 @@ import sympy
 from agent._proposal import Proposal, Source
 from tools import (
     ExpressionError,
+    ToolError,
     canonical_key,
     check_dimensions,
     expression_text,
@@ -79,7 +80,8 @@ def formalize(
         check = check_dimensions(expr, units, target_unit, params)
         consistent, unit_msg = check.consistent, check.message
     except (
-        ValueError
+        ValueError,
+        ToolError,
     ) as exc:  # a unit string the checker cannot read is recorded, not fatal
         consistent, unit_msg = None, f"units not checked: {exc}"
     text = expression_text(expr)

@@ -24,7 +24,13 @@ from typing import Any
 import sympy
 
 from storage import DecisionRecord, EdgeRecord, FitRecord, HypothesisRecord, Store
-from tools import ExpressionError, expression_text, parse_expression
+from tools import (
+    ExpressionError,
+    ToolError,
+    bind_parameters,
+    expression_text,
+    parse_expression,
+)
 
 __all__ = ["format_uncertain", "hypothesis_detail", "hypothesis_text"]
 
@@ -145,12 +151,11 @@ def _law(
         expr = parse_expression(h.expression, variables, parameters)
     except ExpressionError:
         return None
-    subs = {
-        s: sympy.Float(_rounded(float(values[s.name]), errors.get(s.name)), 15)
-        for s in expr.free_symbols
-        if isinstance(s, sympy.Symbol) and s.name in parameters
-    }
-    return expression_text(expr.xreplace(subs))
+    rounded = {p: _rounded(float(values[p]), errors.get(p)) for p in parameters}
+    try:
+        return expression_text(bind_parameters(expr, rounded))
+    except ToolError:
+        return None  # values that make a constant beyond 1e300: shown apart
 
 
 def _rounded(value: float, err: Any) -> float:

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agent._context import LeaderView, PlannerContext, render_values
+from agent._formalize import Formalized, parametrize_numbers, repaired
 from agent._formalize import formalize as formalize_one
-from agent._formalize import parametrize_numbers, repaired
 from agent._ids import node_id, node_seed
 from agent._llm_planner import MAX_EXCHANGES, Exchange, Recorded
 from agent._offline import OfflinePlanner
 from agent._proposal import Proposal, Source
 from agent._reduction import Reduction
-from tools import ExpressionError, expression_text, parse_expression
+from tools import ExpressionError, ToolError, expression_text, parse_expression
 from tools.sr import SRUnits
 
 if TYPE_CHECKING:
@@ -424,22 +424,43 @@ def _units(loop: Loop, reduction: Reduction | None) -> SRUnits:
 def _sr_proposals(
     loop: Loop, reduction: Reduction | None, text: str, why: str
 ) -> list[Proposal]:
-    """An SR formula as proposals in the input variables (mapped back when reduced)."""
+    """An SR formula as proposals in the input variables (mapped back when reduced).
+
+    A formula no step can turn into a proposal is kept as its text, with the
+    reason: `formalize` then rejects it on the record.
+    """
+    names = loop.variables if reduction is None else reduction.names
+    try:
+        proposals = parametrize_numbers(text, names, source=Source.SR, rationale=why)
+    except (ToolError, ArithmeticError) as exc:
+        return [
+            Proposal(text, (), Source.SR, f"{why} (not parametrized: {_failure(exc)})")
+        ]
     if reduction is None:
-        return parametrize_numbers(
-            text, loop.variables, source=Source.SR, rationale=why
-        )
-    names = reduction.names
+        return proposals
     out = []
-    for p in parametrize_numbers(text, names, source=Source.SR, rationale=why):
+    for p in proposals:
         try:
             law = parse_expression(p.expression, names, p.parameters)
         except ExpressionError:
             out.append(p)  # kept on the record as the unparsable text it is
             continue
+        try:
+            original = expression_text(reduction.to_original(law))
+        except (ToolError, ArithmeticError) as exc:
+            out.append(
+                Proposal(
+                    p.expression,
+                    p.parameters,
+                    p.source,
+                    f"{p.rationale} (not mapped back from the groups: {_failure(exc)})",
+                    initial=p.initial,
+                )
+            )
+            continue
         out.append(
             Proposal(
-                expression_text(reduction.to_original(law)),
+                original,
                 p.parameters,
                 p.source,
                 f"{p.rationale}; found in the dimensionless groups "
@@ -451,6 +472,32 @@ def _sr_proposals(
 
 
 # -- admission ---------------------------------------------------------------------
+
+
+def _failure(exc: BaseException) -> str:
+    """An exception as a reason on the record."""
+    return f"{type(exc).__name__}: {exc}"[-_MAX_MESSAGE:]
+
+
+def _formalized(
+    prop: Proposal,
+    variables: Sequence[str],
+    units: dict[str, str],
+    target_unit: str,
+) -> Formalized:
+    """`formalize_one`, with a failure of any step after the parser recorded as the rejection.
+
+    The text is untrusted: the parser bounds it, but a law it lets through may
+    still defeat a later step (the units check, printing, the canonical key).
+    Such a law is rejected with the reason, and the campaign goes on; it must
+    not end on what a planner wrote, nor fail again when its reply is replayed.
+    """
+    try:
+        return formalize_one(
+            prop, variables=variables, units=units, target_unit=target_unit
+        )
+    except (ToolError, ArithmeticError) as exc:
+        return Formalized(prop, ok=False, message=f"rejected: {_failure(exc)}")
 
 
 def _admit(
@@ -479,9 +526,7 @@ def _admit(
     outcomes = []
     queue = list(items)
     for i, (prop, call_id) in enumerate(queue):
-        form = formalize_one(
-            prop, variables=loop.variables, units=units, target_unit=target_unit
-        )
+        form = _formalized(prop, loop.variables, units, target_unit)
         entry: dict[str, Any] = {
             "proposal": prop.expression,
             "source": str(prop.source),
@@ -525,13 +570,17 @@ def _admit(
             if rejected:
                 entry["reason"] = f"units inconsistent: {form.message}"
                 if i < len(items):  # a repair is not repaired again
-                    fix = repaired(
-                        form,
-                        variables=loop.variables,
-                        units=units,
-                        target_unit=target_unit,
-                        parent_id=hid,
-                    )
+                    try:
+                        fix = repaired(
+                            form,
+                            variables=loop.variables,
+                            units=units,
+                            target_unit=target_unit,
+                            parent_id=hid,
+                        )
+                    except (ToolError, ArithmeticError) as exc:
+                        fix = None
+                        entry["repair_error"] = _failure(exc)
                     if fix is not None:
                         queue.append((fix, call_id))
                         entry["repair"] = fix.expression

@@ -79,7 +79,8 @@ CATEGORIES = (*SCIENCE, "agent logic", *BOOKKEEPING, "setup")
 WRITES = (
     "add_campaign", "set_campaign_status", "add_iteration", "finish_iteration",
     "put_arrays", "add_run", "add_planner_call", "add_hypothesis",
-    "set_hypothesis_status", "add_fit", "add_decision", "link",
+    "set_hypothesis_status", "set_hypothesis_score", "add_fit", "add_decision",
+    "link",
 )  # fmt: skip
 READS = (
     "has_row", "get_campaign", "get_hypothesis", "list_campaigns",

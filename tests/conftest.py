@@ -1,8 +1,19 @@
 """Shared fixtures: a fast campaign configuration and project paths."""
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis profiles. Property tests that leave `max_examples` to the profile
+# (the fuzz suites) run `ci`'s modest count by default; `fuzz` is the long
+# search: `LAWLOOP_HYPOTHESIS_PROFILE=fuzz .venv/bin/python -m pytest
+# tests/tools/test_fuzz_pipeline.py`. Tests that set their own count keep it.
+HYPOTHESIS_PROFILE_VAR = "LAWLOOP_HYPOTHESIS_PROFILE"
+settings.register_profile("ci", max_examples=200)
+settings.register_profile("fuzz", max_examples=10_000)
+settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE_VAR, "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,9 @@
 `tools` imports nothing else from the project. Its public API:
 
 * `parse_expression` / `expression_text`: a whitelisting `ast` parser that
-  never evaluates code, and a printer it reads back.
+  never evaluates code and refuses constants beyond 1e300, and a printer it
+  reads back; `bind_parameters` puts fitted values into a law within the
+  same bound.
 * `fit_parameters` / `predict`: multi-start least squares for free
   constants, with covariance (`FitResult`).
 * `r2`, `rmse`, `bic`, `complexity`: scores.
@@ -21,6 +23,7 @@ The symbolic-regression engines live in the subpackage `tools.sr`.
 
 from __future__ import annotations
 
+from tools._bounds import bind_parameters
 from tools._canonical import canonical_form, canonical_key
 from tools._constants import PHYSICAL_CONSTANTS, PhysicalConstant
 from tools._dimensional import Monomial, PiBasis, pi_groups
@@ -51,6 +54,7 @@ __all__ = [
     "UnitCheck",
     "UnitError",
     "bic",
+    "bind_parameters",
     "canonical_form",
     "canonical_key",
     "check_dimensions",

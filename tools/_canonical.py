@@ -54,6 +54,8 @@ from fractions import Fraction
 
 import sympy
 
+from tools._bounds import bounded_xreplace, unbounded_error
+
 __all__ = ["PLACEHOLDER", "canonical_form", "canonical_key"]
 
 PLACEHOLDER = sympy.Symbol("_C")
@@ -61,10 +63,20 @@ PLACEHOLDER = sympy.Symbol("_C")
 
 _MAX_PASSES = 4  # abstraction can expose new constant groups; a few passes settle
 _MAX_EXPANDED_TERMS = 64  # expand_mul is skipped when it could produce more terms
+_MAX_EXACT_IN_EXPONENT = 1000  # larger exact numbers in exponentials become floats
 # `Abs` stands in as an undefined function during the rewrites, which treat
 # every symbol as positive and would drop it wherever the constants inside
-# happen to be positive.
+# happen to be positive. The hyperbolic functions stand in too: over symbols
+# without assumptions, each one built asks whether its argument's imaginary
+# part is a multiple of pi/2, and nested ones ask it of each other, at a cost
+# that grows tenfold a level (tanh eight deep took twenty seconds).
 _KEPT_ABS = sympy.Function("_Abs")
+_STAND_INS: dict[type[sympy.Function], sympy.core.function.UndefinedFunction] = {
+    sympy.Abs: _KEPT_ABS,
+    sympy.sinh: sympy.Function("_sinh"),
+    sympy.cosh: sympy.Function("_cosh"),
+    sympy.tanh: sympy.Function("_tanh"),
+}
 
 
 def _rational_exponents(expr: sympy.Expr) -> sympy.Expr:
@@ -79,7 +91,7 @@ def _rational_exponents(expr: sympy.Expr) -> sympy.Expr:
                 replacements[power] = sympy.Pow(
                     power.base, sympy.Rational(fraction.numerator, fraction.denominator)
                 )
-    return expr.xreplace(replacements) if replacements else expr
+    return bounded_xreplace(expr, replacements) if replacements else expr
 
 
 def _factors(expr: sympy.Basic, constants: set[sympy.Basic]) -> list[sympy.Basic]:
@@ -245,7 +257,7 @@ def _rewrite(expr: sympy.Expr, parameters: Sequence[str] = ()) -> sympy.Expr:
         lambda node: isinstance(node, sympy.Abs) and _monomial(node.args[0]),
         lambda node: node.args[0],
     )
-    form = form.replace(sympy.Abs, _KEPT_ABS)
+    form = _stand_in(form)
     # Whole floats become integers too, so that `x + 1.0*y` and `x + y` are
     # one sum and cancel where they meet.
     whole = {
@@ -253,7 +265,9 @@ def _rewrite(expr: sympy.Expr, parameters: Sequence[str] = ()) -> sympy.Expr:
         for f in form.atoms(sympy.Float)
         if float(f).is_integer()
     }
-    form = form.xreplace({**whole, **{s: sympy.Symbol(s.name) for s in symbols}})
+    form = bounded_xreplace(
+        form, {**whole, **{s: sympy.Symbol(s.name) for s in symbols}}
+    )
     form = _split_logs(_rational_exponents(form), constants)
     # Split before distributing, which would turn sqrt(x*(y + z)) back into
     # the square root of a sum; distributed before `powdenest`, which would
@@ -262,7 +276,7 @@ def _rewrite(expr: sympy.Expr, parameters: Sequence[str] = ()) -> sympy.Expr:
     form = sympy.powdenest(_expand_mul_if_small(form), force=True)
     form = _rational_exponents(_join_exponentials(form))
     # Distributing can bring exponentials together again (exp(-y)*exp(x + y)).
-    return _restore_abs(_join_exponentials(_expand_mul_if_small(form)))
+    return _restore(_join_exponentials(_expand_mul_if_small(form)))
 
 
 def _expand_mul_if_small(expr: sympy.Basic) -> sympy.Basic:
@@ -283,12 +297,48 @@ def _join_exponentials(expr: sympy.Basic) -> sympy.Basic:
     return expr.func(*args) if args != list(expr.args) else expr
 
 
-def _restore_abs(expr: sympy.Basic) -> sympy.Expr:
-    """Put `Abs` back for its stand-in, unevaluated so that it stays as it is."""
-    result: sympy.Expr = expr.replace(
-        _KEPT_ABS, lambda arg: sympy.Abs(arg, evaluate=False)
-    )
-    return result
+def _stand_in(expr: sympy.Basic) -> sympy.Basic:
+    """`expr` with `Abs` and the hyperbolic functions as their `_STAND_INS`."""
+    for function, stand_in in _STAND_INS.items():
+        expr = expr.replace(function, stand_in)
+    return expr
+
+
+def _restore(expr: sympy.Basic) -> sympy.Expr:
+    """Put the functions back for their stand-ins, unevaluated so that they stay as they are."""
+    for function, stand_in in _STAND_INS.items():
+        expr = expr.replace(
+            stand_in,
+            lambda arg, function=function: function(arg, evaluate=False),
+        )
+    return expr
+
+
+def _inexact_exponentials(expr: sympy.Expr) -> sympy.Expr:
+    """`expr` with large exact numbers in the exponents of exponentials made floats.
+
+    The rewrites drop `Abs` of a symbol and treat symbols as positive, so an
+    exponent like ``80610346*Abs(c0)/c0`` becomes the number 80610346, and
+    sympy computes ``3**80610346`` (or ``exp(80610346*log(3))``) exactly:
+    millions of digits before the constant is abstracted. As a float the
+    power is one float operation; the key is the same, as every constant
+    becomes `PLACEHOLDER` in the end.
+    """
+    large: dict[sympy.Basic, sympy.Basic] = {}
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.exp):
+            exponent = node.args[0]
+        elif isinstance(node, sympy.Pow) and node.base.is_number:
+            exponent = node.exp
+        else:
+            continue
+        if exponent.free_symbols:
+            large.update(
+                (r, sympy.Float(r))
+                for r in exponent.atoms(sympy.Rational)
+                if max(abs(r.p), r.q) > _MAX_EXACT_IN_EXPONENT
+            )
+    return bounded_xreplace(expr, large) if large else expr
 
 
 def canonical_form(expr: sympy.Expr, parameters: Sequence[str] = ()) -> sympy.Expr:
@@ -301,17 +351,25 @@ def canonical_form(expr: sympy.Expr, parameters: Sequence[str] = ()) -> sympy.Ex
     Returns:
         The canonical expression, over plain (assumption-free) symbols and
         `PLACEHOLDER`. See the module docstring for the rules.
+
+    Raises:
+        ExpressionError: A rewrite would make a constant beyond 1e300 or an
+            exact exponent of hundreds (towers of constants that
+            `parse_expression` refuses), or failed on nesting too deep.
     """
     constants = {PLACEHOLDER, *(sympy.Symbol(name) for name in parameters)}
-    # Parameters stay distinct symbols through the rewrites: made one symbol
-    # early, (x + c0)*(x + c1) would merge into a power that is not expanded.
-    form = _rewrite(expr, parameters).replace(sympy.Abs, _KEPT_ABS)
-    for _ in range(_MAX_PASSES):
-        new = _scaled(_abstract(form, constants))
-        if new == form:
-            break
-        form = new
-    return _restore_abs(form)
+    try:
+        # Parameters stay distinct symbols through the rewrites: made one symbol
+        # early, (x + c0)*(x + c1) would merge into a power that is not expanded.
+        form = _stand_in(_rewrite(_inexact_exponentials(expr), parameters))
+        for _ in range(_MAX_PASSES):
+            new = _scaled(_abstract(form, constants))
+            if new == form:
+                break
+            form = new
+        return _restore(form)
+    except (ArithmeticError, RecursionError) as exc:
+        raise unbounded_error(expr, exc, "has no canonical form") from None
 
 
 def canonical_key(expr: sympy.Expr, parameters: Sequence[str] = ()) -> str:
@@ -323,6 +381,9 @@ def canonical_key(expr: sympy.Expr, parameters: Sequence[str] = ()) -> str:
 
     Returns:
         The sha256 hex digest of ``sympy.srepr(canonical_form(expr, parameters))``.
+
+    Raises:
+        ExpressionError: As `canonical_form`.
 
     Example:
         >>> L, g, c0 = sympy.symbols("L g c0", real=True)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import sympy
 
+from tools._bounds import bounded_xreplace, unbounded_error
 from tools._canonical import canonical_key
 from tools._fitting import _compile, _evaluate
 from tools.errors import ToolError
@@ -123,7 +124,12 @@ def snap_constants(expr: sympy.Expr, rel_precision: float = 1e-3) -> sympy.Expr:
         rel_precision: Relative precision of the match and the rounding.
 
     Returns:
-        The snapped expression.
+        The snapped expression; floats beyond float64 are left as they are.
+
+    Raises:
+        ExpressionError: A constant the snapped values make is beyond 1e300
+            (sympy would compute it exactly, e.g. ``10**(10**15)`` from a
+            fitted exponent), or sympy's evaluation failed on one.
 
     Example:
         >>> x = sympy.Symbol("x", real=True)
@@ -133,7 +139,17 @@ def snap_constants(expr: sympy.Expr, rel_precision: float = 1e-3) -> sympy.Expr:
     floats = expr.atoms(sympy.Float)
     if not floats:
         return expr
-    return expr.xreplace({f: _snap_value(float(f), rel_precision) for f in floats})
+    # A float beyond float64 (sympy arithmetic can leave the range) stays as it is.
+    snapped = {
+        f: _snap_value(float(f), rel_precision)
+        for f in floats
+        if math.isfinite(float(f))
+    }
+    try:
+        result: sympy.Expr = bounded_xreplace(expr, snapped)
+    except (ArithmeticError, RecursionError) as exc:
+        raise unbounded_error(expr, exc, "cannot be snapped") from None
+    return result
 
 
 @dataclass(frozen=True, slots=True)

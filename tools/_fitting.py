@@ -12,8 +12,9 @@ import numpy as np
 import sympy
 from scipy.optimize import least_squares
 
+from tools._bounds import bind_parameters
 from tools._parse import machine_numbers
-from tools.errors import FitError
+from tools.errors import ExpressionError, FitError
 
 __all__ = ["FitResult", "fit_parameters", "predict"]
 
@@ -539,6 +540,51 @@ def fit_parameters(
         raise FitError(msg)
     cols, _ = _columns(data, [v.name for v in variables], n)
     w = _weights(sigma, n)
+    try:
+        # Overflow is expected where a law leaves float64; the result says so.
+        with np.errstate(all="ignore"):
+            return _fit(
+                expr,
+                variables,
+                params,
+                cols,
+                y,
+                w,
+                seed=seed,
+                n_starts=n_starts,
+                initial=initial,
+                bootstrap=bootstrap,
+                confidence=confidence,
+            )
+    except Exception as exc:  # the fit executor: whatever a law does to it is data
+        return _failed(params, n, f"fit failed: {type(exc).__name__}: {exc}"[:1500])
+
+
+def _failed(params: Sequence[sympy.Symbol], n: int, reason: str) -> FitResult:
+    """A failed fit: NaN values, undetermined covariance, `reason` as its message."""
+    k = len(params)
+    nan = {p.name: float("nan") for p in params}
+    return FitResult(
+        nan, dict(nan), np.full((k, k), np.inf), float("inf"), n, False, reason
+    )
+
+
+def _fit(
+    expr: sympy.Expr,
+    variables: Sequence[sympy.Symbol],
+    params: Sequence[sympy.Symbol],
+    cols: Sequence[_Array],
+    y: _Array,
+    w: _Array | None,
+    *,
+    seed: int,
+    n_starts: int,
+    initial: Mapping[str, float] | None,
+    bootstrap: int,
+    confidence: float,
+) -> FitResult:
+    """`fit_parameters` on validated arguments."""
+    n = y.size
     k = len(params)
     func = _compile(expr, [*variables, *params])
     if k == 0:
@@ -548,16 +594,7 @@ def fit_parameters(
         message = "no parameters; evaluated" if ok else "prediction not finite"
         return FitResult({}, {}, np.zeros((0, 0)), rss, n, ok, message)
     if n < k:
-        nan = {p.name: float("nan") for p in params}
-        return FitResult(
-            nan,
-            dict(nan),
-            np.full((k, k), np.inf),
-            float("inf"),
-            n,
-            False,
-            f"{n} points for {k} parameters",
-        )
+        return _failed(params, n, f"{n} points for {k} parameters")
 
     grad_funcs = [_compile(sympy.diff(expr, p), [*variables, *params]) for p in params]
     linear = _linear_parameters(expr, params)
@@ -570,11 +607,7 @@ def fit_parameters(
     starts = [x0] if len(linear) == k else _starts(k, n_starts, x0, seed)
     best, failure = _search(problem, starts, seed)
     if best is None:
-        nan = {p.name: float("nan") for p in params}
-        reason = failure or "no start converged"
-        return FitResult(
-            nan, dict(nan), np.full((k, k), np.inf), float("inf"), n, False, reason
-        )
+        return _failed(params, n, failure or "no start converged")
 
     _, theta, message, converged = best
     pred = problem.predictions(theta)
@@ -583,9 +616,8 @@ def fit_parameters(
     unit_w = w if w is not None else np.ones(n)
     jac = problem.gradients(theta) / unit_w[:, None]
     s2 = 1.0 if w is not None else (rss / (n - k) if n > k else float("nan"))
-    with np.errstate(all="ignore"):
-        cov, cov_note = _covariance(jac, s2)
-        stderr = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    cov, cov_note = _covariance(jac, s2)
+    stderr = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     parts = [str(message)] + (
         []
         if finite
@@ -640,8 +672,11 @@ def predict(
         ],
         data,
     )
-    bound = expr.xreplace({p: sympy.Float(values[p.name]) for p in params})
     cols, n = _columns(data, [v.name for v in variables], None)
     if not variables and data:
         n = np.asarray(next(iter(data.values()))).size
+    try:
+        bound = bind_parameters(expr, {p.name: values[p.name] for p in params})
+    except ExpressionError:
+        return np.full(n, np.nan)  # a constant beyond float64: defined nowhere
     return _evaluate(_compile(bound, variables), cols, n)

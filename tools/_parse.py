@@ -17,10 +17,18 @@ from typing import Any
 import sympy
 from sympy.printing.str import StrPrinter
 
+from tools._bounds import (
+    GROWTH_LIMIT,
+    check_constant,
+    check_constants,
+    constant_value,
+    unbounded_error,
+)
 from tools.errors import ExpressionError
 
 __all__ = [
     "FUNCTIONS",
+    "MAX_CALL_DEPTH",
     "MAX_DEPTH",
     "MAX_EXPONENT",
     "MAX_LENGTH",
@@ -36,6 +44,14 @@ MAX_LENGTH = 2000
 
 MAX_DEPTH = 50
 """Deepest accepted nesting of operations in the syntax tree."""
+
+MAX_CALL_DEPTH = 10
+"""Deepest accepted nesting of function calls (``sin(exp(x))`` is two).
+
+sympy's rewrites of nested functions (the canonical key, the units repair,
+derivatives for the fit) cost more with each level; ten keeps a law's whole
+trip well under a second, and a physical law rarely nests three.
+"""
 
 MAX_EXPONENT = 10.0
 """Largest accepted absolute value of a constant exponent."""
@@ -86,6 +102,8 @@ _BINARY: Mapping[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Div: lambda a, b: a / b,
 }
 
+_GROWING = (sympy.exp, sympy.sinh, sympy.cosh)  # functions that overflow first
+
 _BAD_RESULTS = (sympy.zoo, sympy.oo, -sympy.oo, sympy.nan, sympy.I)
 
 
@@ -135,6 +153,7 @@ class _Builder:
 
     def __init__(self, symbols: Mapping[str, sympy.Symbol]) -> None:
         self.symbols = symbols
+        self.calls = 0  # function calls open around the node being built
 
     def build(self, node: ast.AST, depth: int = 0) -> sympy.Expr:
         if depth > MAX_DEPTH:
@@ -143,7 +162,23 @@ class _Builder:
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise ExpressionError(_describe_refused(node))
-        result: sympy.Expr = method(node, depth + 1)
+        try:
+            result: sympy.Expr = method(node, depth + 1)
+        except ExpressionError:
+            raise
+        # sympy's own evaluation of what was built: 1.0/0.0 divides by zero,
+        # acos(cos(6e127)) cannot decide how to reduce its angle.
+        except (ArithmeticError, TypeError, ValueError, AttributeError) as exc:
+            detail = f": {str(exc)[:120]}" if str(exc) else ""
+            msg = (
+                f"`{ast.unparse(node)[:80]}` cannot be evaluated "
+                f"({type(exc).__name__}{detail}); write the law without it."
+            )
+            raise ExpressionError(msg) from None
+        # Every constant is bounded where it is built, so nothing later (sympy's
+        # own evaluation included) computes on an unbounded one.
+        if result.is_number and isinstance(node, ast.expr):
+            check_constant(result, lambda: ast.unparse(node))
         return result
 
     def _Constant(self, node: ast.Constant, depth: int) -> sympy.Expr:
@@ -201,9 +236,6 @@ class _Builder:
             msg = f"Operator `{type(node.op).__name__}` is not allowed; use + - * / **."
             raise ExpressionError(msg)
         result: sympy.Expr = op(left, right)
-        if left.is_number and right.is_number and _too_large(result):
-            msg = f"Constant `{ast.unparse(node)[:80]}` is infinite or beyond 1e300."
-            raise ExpressionError(msg)
         return result
 
     def _Call(self, node: ast.Call, depth: int) -> sympy.Expr:
@@ -226,38 +258,83 @@ class _Builder:
         if len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             msg = f"Function `{name}` takes exactly one positional argument; got {len(node.args)}."
             raise ExpressionError(msg)
-        return func(self.build(node.args[0], depth))
-
-
-def _too_large(value: sympy.Expr) -> bool:
-    """Whether a constant is non-finite or beyond 1e300 in magnitude."""
-    try:
-        number = complex(sympy.N(value, 15))
-    except (TypeError, ValueError, OverflowError):
-        return True
-    return (
-        not (math.isfinite(number.real) and math.isfinite(number.imag))
-        or abs(number) > 1e300
-    )
+        if self.calls >= MAX_CALL_DEPTH:
+            msg = (
+                f"Function calls are nested deeper than {MAX_CALL_DEPTH} levels "
+                f"(at `{ast.unparse(node)[:60]}`); simplify the law."
+            )
+            raise ExpressionError(msg)
+        self.calls += 1
+        arg = self.build(node.args[0], depth)
+        self.calls -= 1
+        # Refused before sympy evaluates it: exp(1e100) has an exponent of
+        # 4e99 digits, and exp of that cannot be computed at all.
+        if func in _GROWING and arg.is_number:
+            value = constant_value(arg)
+            if abs(value.real) > GROWTH_LIMIT and (
+                func is not sympy.exp or value.real > 0
+            ):
+                msg = (
+                    f"Constant `{ast.unparse(node)[:80]}` is beyond 1e300: "
+                    f"`{name}` of {value.real:.6g} overflows float64 (the argument "
+                    f"must stay below {GROWTH_LIMIT:.1f}). Write the law without it, "
+                    "or with a free parameter in its place."
+                )
+                raise ExpressionError(msg)
+        return func(arg)
 
 
 def _power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
     """Build ``base**exponent``, refusing huge constant exponents and powers."""
     if exponent.is_number:
-        if _too_large(exponent) or abs(complex(sympy.N(exponent))) > MAX_EXPONENT:
+        if abs(constant_value(exponent)) > MAX_EXPONENT:
             msg = f"Exponent `{exponent}` is too large (absolute value above {MAX_EXPONENT:g})."
             raise ExpressionError(msg)
         if base.is_number:
-            magnitude = abs(complex(sympy.N(base)))
+            magnitude = abs(constant_value(base))
             size = (
-                abs(complex(sympy.N(exponent))) * abs(math.log10(magnitude))
+                abs(constant_value(exponent)) * abs(math.log10(magnitude))
                 if magnitude > 0
                 else 0.0
             )
             if size > _MAX_LOG10:
                 msg = f"Constant power `({str(base)[:40]})**({exponent})` is too large."
                 raise ExpressionError(msg)
+    elif base.is_number:
+        _check_exponential(base, exponent)
     return sympy.Pow(base, exponent)
+
+
+def _constant_powers(expr: sympy.Expr) -> list[sympy.Pow]:
+    """The powers in `expr` of a constant to an exponent with symbols."""
+    return [
+        node
+        for node in sympy.preorder_traversal(expr)
+        if isinstance(node, sympy.Pow)
+        and node.base.is_number
+        and not node.exp.is_number
+    ]
+
+
+def _check_exponential(base: sympy.Expr, exponent: sympy.Expr) -> None:
+    """Refuse ``0**u`` and nested exponentials of constants such as ``2**(3**x)``.
+
+    Neither is physics, and both defeat sympy: the rewrites after parsing
+    treat symbols as positive, so ``0**u`` becomes 0, an exponent above it
+    a number, and a constant to that number an exact power with millions of
+    digits (``80610346**80610346``) that sympy computes before going on.
+    """
+    if base.is_zero:
+        msg = f"Power `0**({str(exponent)[:40]})` of zero is 0 or undefined; write the law without it."
+        raise ExpressionError(msg)
+    inner = _constant_powers(exponent)
+    if inner:
+        msg = (
+            f"Nested exponential `({str(base)[:20]})**({str(inner[0])[:40]}...)`: a constant "
+            "to a power that holds a constant to a variable power is not allowed; "
+            "write the law without it."
+        )
+        raise ExpressionError(msg)
 
 
 def _describe_refused(node: ast.AST) -> str:
@@ -307,10 +384,13 @@ def parse_expression(
         The sympy expression.
 
     Raises:
-        ExpressionError: The text is too long, is not an expression, uses a
-            construct outside the whitelist, an undeclared name, a function
-            not allowed, a huge exponent or literal, or gives a non-real or
-            infinite result. The message names the offending piece.
+        ExpressionError: The text is too long or nested too deeply
+            (`MAX_LENGTH`, `MAX_DEPTH`, `MAX_CALL_DEPTH`), is not an
+            expression, uses a construct outside the whitelist, an undeclared
+            name, a function not allowed, a huge exponent or literal, or a
+            constant that is not a real number within 1e300 (``exp(1e100)``,
+            ``sqrt(-1)``, also one sympy joins from parts); or gives a
+            non-real or infinite result. The message names the offending piece.
 
     Example:
         >>> parse_expression("2*pi*sqrt(L/g)", ["L", "g"])
@@ -349,6 +429,7 @@ def parse_expression(
     if expr.has(*_BAD_RESULTS):
         msg = f"Expression `{text[:80]}` evaluates to a non-real or infinite value (`{expr}`)."
         raise ExpressionError(msg)
+    check_constants(expr)
     return expr
 
 
@@ -393,5 +474,13 @@ def expression_text(expr: sympy.Expr) -> str:
 
     Returns:
         The text.
+
+    Raises:
+        ExpressionError: The expression cannot be printed: printing a sum
+            evaluates its terms to order them, and a constant beyond float64
+            (which `parse_expression` refuses) may not evaluate.
     """
-    return str(_ReadBackPrinter({"order": None}).doprint(expr))
+    try:
+        return str(_ReadBackPrinter({"order": None}).doprint(expr))
+    except (ArithmeticError, RecursionError) as exc:
+        raise unbounded_error(expr, exc, "cannot be printed") from None

@@ -15,6 +15,7 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
+from tools._bounds import unbounded_error
 from tools._parse import machine_numbers, make_symbol
 from tools._units import (
     Dimension,
@@ -117,6 +118,8 @@ def repair_units(
 
     Raises:
         UnitError: A unit cannot be read.
+        ExpressionError: sympy failed on a constant of `expr` beyond float64
+            (one `parse_expression` refuses).
 
     Example:
         >>> x, t = make_symbol("x"), make_symbol("t")
@@ -125,6 +128,19 @@ def repair_units(
     """
     if check_dimensions(expr, variable_units, target_unit, parameters).consistent:
         return None
+    try:
+        return _repaired(expr, variable_units, target_unit, parameters)
+    except (ArithmeticError, RecursionError) as exc:
+        raise unbounded_error(expr, exc, "cannot be repaired") from None
+
+
+def _repaired(
+    expr: sympy.Expr,
+    variable_units: Mapping[str, str | Mapping[str, int | Fraction]],
+    target_unit: str | Mapping[str, int | Fraction],
+    parameters: Sequence[str],
+) -> tuple[sympy.Expr, tuple[str, ...]] | None:
+    """`repair_units` of a law known to be inconsistent."""
     units = {name: parse_unit(u) for name, u in variable_units.items()}
     checker = _Checker(units, set(parameters), floats_free=False)
     taken = {s.name for s in expr.free_symbols} | set(parameters)
@@ -168,13 +184,16 @@ def _jacobian(expr: sympy.Expr, params: Sequence[str]) -> np.ndarray | None:
         10.0 ** rng.uniform(-0.3, 0.3, 1 if s.name in params else _PROBE_POINTS)
         for s in symbols
     ]
-    with np.errstate(all="ignore"):
-        jac = np.column_stack(
-            [
-                np.broadcast_to(np.asarray(c, dtype=float), (_PROBE_POINTS,))
-                for c in f(*values)
-            ]
-        )
+    try:
+        with np.errstate(all="ignore"):
+            columns = [np.asarray(c) for c in f(*values)]
+    except (ArithmeticError, TypeError, ValueError):
+        return None  # an overflowing derivative: the test cannot tell
+    if any(np.iscomplexobj(c) for c in columns):
+        return None  # e.g. (-1)**c0: not real at the probe, the test cannot tell
+    jac = np.column_stack(
+        [np.broadcast_to(c.astype(float), (_PROBE_POINTS,)) for c in columns]
+    )
     return jac if np.isfinite(jac).all() else None
 
 

@@ -16,6 +16,7 @@ from fractions import Fraction
 
 import sympy
 
+from tools._bounds import unbounded_error
 from tools.errors import UnitError
 
 __all__ = ["BASE_UNITS", "Dimension", "UnitCheck", "check_dimensions", "parse_unit"]
@@ -197,8 +198,12 @@ _Dim = Dimension | None
 
 def _exponent_fraction(exponent: sympy.Expr, context: sympy.Expr) -> Fraction:
     """A numeric exponent as a fraction (floats within 1e-9 of p/q, q <= 12)."""
-    value = float(exponent)
-    fraction = Fraction(value).limit_denominator(12)
+    try:
+        value = float(exponent)
+        fraction = Fraction(value).limit_denominator(12)
+    except (TypeError, ValueError, ArithmeticError):
+        msg = f"`{context}` raises a dimensional quantity to the power {exponent}, which is not a finite real number."
+        raise _Inconsistent(msg) from None
     if abs(float(fraction) - value) > 1e-9 * max(1.0, abs(value)):
         msg = f"`{context}` raises a dimensional quantity to the non-rational power {exponent}."
         raise _Inconsistent(msg)
@@ -319,20 +324,25 @@ def check_dimensions(
 
     Raises:
         UnitError: A unit cannot be read or a variable of `expr` has no unit.
+        ExpressionError: sympy failed on a constant of `expr` beyond float64
+            (one `parse_expression` refuses).
     """
     units = {name: parse_unit(u) for name, u in variable_units.items()}
     target = parse_unit(target_unit)
     checker = _Checker(units, set(parameters), floats_free)
     try:
         found = checker.dim(expr)
+        if found is None:
+            return UnitCheck(
+                True, f"consistent: a free parameter carries the dimension {target}"
+            )
+        if found != target:
+            return UnitCheck(
+                False, f"`{expr}` has dimension {found}; the target has {target}."
+            )
     except _Inconsistent as exc:
         return UnitCheck(False, str(exc))
-    if found is None:
-        return UnitCheck(
-            True, f"consistent: a free parameter carries the dimension {target}"
-        )
-    if found != target:
-        return UnitCheck(
-            False, f"`{expr}` has dimension {found}; the target has {target}."
-        )
+    except (ArithmeticError, RecursionError) as exc:
+        # Printing a term for a message evaluates it; so may sympy's assumptions.
+        raise unbounded_error(expr, exc, "cannot be checked for units") from None
     return UnitCheck(True, f"consistent: dimension {found}")

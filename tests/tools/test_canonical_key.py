@@ -1,7 +1,7 @@
 """`canonical_key` abstracts constants and keeps structure."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tools import canonical_form, canonical_key, parse_expression
@@ -72,6 +72,8 @@ _TEMPLATES = [
     st.floats(min_value=1e-6, max_value=1e6),
 )
 def test_key_ignores_constant_values_and_form_is_idempotent(template, a, b):
+    # sin(1.0*x) is sin(x): no constant left where the template has `c1`.
+    assume(b != 1.0)
     with_values = parse_expression(template.format(a=repr(a), b=repr(b)), VARS)
     with_parameters = parse_expression(
         template.format(a="c0", b="c1"), VARS, ["c0", "c1"]

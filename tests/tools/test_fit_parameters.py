@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+import sympy
 
-from tools import FitError, fit_parameters, parse_expression, predict
+from tools import FitError, fit_parameters, make_symbol, parse_expression, predict
 
 
 @pytest.fixture
@@ -203,3 +204,29 @@ def test_many_rows_the_starts_compete_on_a_sample_and_the_winner_reaches_the_ful
     assert searched.rss == pytest.approx(from_truth.rss, rel=1e-9)
     again = fit_parameters(expr, ["a", "b", "c"], {"x": x}, y, seed=3, n_starts=8)
     assert again.values == searched.values  # the sample is drawn from the seed
+
+
+def test_a_law_that_overflows_at_some_points_gives_a_failed_fit_not_an_error():
+    """exp(x) passes float64 beyond x = 709: those points are not finite for any c0."""
+    x = make_symbol("x")
+    c0 = make_symbol("c0")
+    xs = np.linspace(1.0, 1000.0, 40)
+    fit = fit_parameters(c0 * sympy.exp(x), ["c0"], {"x": xs}, np.log(xs), seed=0)
+    assert not fit.success
+    assert fit.message
+
+
+def test_a_law_sympy_cannot_evaluate_gives_a_failed_fit_not_an_error():
+    """Built without the parser (which refuses it), the constant defeats lambdify's printer.
+
+    It raised `OverflowError` out of `fit_parameters` (issue 13); a fit is
+    where failures become data.
+    """
+    x = make_symbol("x")
+    c0 = make_symbol("c0")
+    tower = sympy.exp(sympy.exp(sympy.exp(sympy.exp(9))))
+    xs = np.linspace(1.0, 2.0, 10)
+    fit = fit_parameters(c0 * x + tower, ["c0"], {"x": xs}, xs, seed=0)
+    assert not fit.success
+    assert fit.message.startswith("fit failed: OverflowError")
+    assert np.isnan(fit.values["c0"])
