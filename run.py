@@ -141,6 +141,20 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
     if summary.get("stop_reason"):
         console.print(f"  stopped: {summary['stop_reason']}")
+    if summary.get("stop_reason") == "consistent":
+        rivals = summary.get("rivals") or []
+        console.print(
+            "  the data are consistent with the best law but did not single it out: "
+            + (
+                f"{len(rivals)} rival law(s) fit as well ("
+                + ", ".join(r[:8] for r in rivals[:5])
+                + (", ..." if len(rivals) > 5 else "")
+                + "; `hypotheses show` for each)"
+                if rivals
+                else "it was not confirmed on fresh data"
+            ),
+            highlight=False,
+        )
     _print_run_state(console, summary)
     best = summary.get("best")
     if best:
@@ -148,6 +162,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"  best law ({best.get('status')}): [bold green]{best['expression']}[/]",
             highlight=False,
         )
+        for name, claim in (best.get("constants") or {}).items():
+            # Each constant as fitted, with its interval, and whether it was named.
+            named = claim["closed_form"] or "as fitted"
+            console.print(
+                f"  {name} = {claim['value']:.8g} ± {claim['stderr']:.2g} "
+                f"(95 %: {claim['lower']:.8g} to {claim['upper']:.8g}): {named}",
+                highlight=False,
+            )
         console.print(
             f"  hypothesis {best['hypothesis_id']}, score (BIC) {best.get('score')}"
         )

@@ -215,6 +215,7 @@ def law_for(view: CampaignView, hypothesis: HypothesisRecord) -> Law:
                 view.variables,
                 list(hypothesis.parameters_json),
                 dict(fit.parameters_json),
+                stderr=dict(fit.stderr_json),
                 data=view.data if hypothesis.status == "accepted" else None,
             )
         except (ToolError, ValueError, KeyError, TypeError):

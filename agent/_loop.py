@@ -590,6 +590,26 @@ class Loop:
             if not stop or stop == "accepted"
             else f"{stop}; {verdict.reason}"
         )
+        rivals: list[str] = []
+        if done and stop != "accepted" and verdict.leader_adequate:
+            # The budget ended with a law that fits every measurement but was
+            # not accepted: "consistent", naming the rivals it did not exclude,
+            # never "accepted" with the simplest of them.
+            rivals = [
+                s.hypothesis_id
+                for s in scored
+                if s.hypothesis_id != verdict.leader and s.success and s.chi2 <= s.bound
+            ]
+            unresolved = (
+                f"{len(rivals)} rival law(s) fit every measurement as well"
+                if rivals
+                else "it was not yet confirmed on fresh data"
+            )
+            reason = (
+                f"consistent, not accepted: {stop}; the leader fits every "
+                f"measurement but {unresolved}; {verdict.reason}"
+            )
+            stop = "consistent"
         leader_fit = fit_of.get(verdict.leader or "")
         evidence = {
             "ranking": list(verdict.ranking),
@@ -603,6 +623,8 @@ class Loop:
             "measurements": measured,
             "iterations": k + 1,
         }
+        if stop == "consistent":
+            evidence["rivals"] = rivals
         self.record_decision(
             did, k, kind, reason, hypothesis_id=verdict.leader, evidence=evidence
         )

@@ -23,7 +23,7 @@ from agent._loop import Loop
 from agent._offline import is_angle
 from agent._progress import ProgressMode, ProgressView, campaign_log_path
 from agent._settings import heartbeat_interval
-from agent._summary import campaign_summary, law_with_constants
+from agent._summary import campaign_summary, constant_claims, law_with_constants
 from agent.errors import CampaignInterrupted, CampaignStateError, ConfigError
 from prompts import load as load_prompt
 from storage import Store, open_store
@@ -220,11 +220,13 @@ def _finish(store: Store, loop: Loop, stop_reason: str) -> None:
         )
         values = dict(fit.parameters_json) if fit else {}
         data: Dataset = loop.data(until=last)
+        stderr = dict(fit.stderr_json) if fit else {}
         text, snapped = law_with_constants(
             h.expression,
             loop.variables,
             list(h.parameters_json),
             values,
+            stderr=stderr if fit else None,
             data=data,
             tolerance=loop.tolerance,
             noise_sd=data.noise_sd(),
@@ -238,7 +240,8 @@ def _finish(store: Store, loop: Loop, stop_reason: str) -> None:
             "snapped": snapped,
             "law": h.expression,
             "parameters": values,
-            "stderr": dict(fit.stderr_json) if fit else {},
+            "stderr": stderr,
+            "constants": constant_claims(list(h.parameters_json), values, stderr),
             "score": h.score,
             "status": h.status,
             "scores": dict(fit.scores_json) if fit else {},
@@ -246,7 +249,12 @@ def _finish(store: Store, loop: Loop, stop_reason: str) -> None:
     store.set_campaign_status(
         loop.campaign_id,
         "finished",
-        result={"best": best, "stop_reason": stop_reason},
+        result={
+            "best": best,
+            "stop_reason": stop_reason,
+            # The rivals a "consistent" ending could not exclude.
+            **({"rivals": ev.get("rivals", [])} if stop_reason == "consistent" else {}),
+        },
         finished=True,
     )
 

@@ -13,13 +13,70 @@ from agent._control import holder_alive, run_status
 from agent._data import Dataset
 from agent._judge import chi2_reduced, point_sigma
 from storage import CampaignRecord, LeaseRecord, Store
-from tools import expression_text, machine_numbers, parse_expression, snap_constants
+from tools import (
+    ToolError,
+    bind_parameters,
+    closed_form,
+    expression_text,
+    machine_numbers,
+    parse_expression,
+    snap_constants,
+)
 
-__all__ = ["campaign_summary", "hypothesis_view", "law_with_constants"]
+__all__ = [
+    "campaign_summary",
+    "constant_claims",
+    "hypothesis_view",
+    "law_with_constants",
+]
 
 # Loosest first: a looser snap finds simpler constants (2*pi, not 44/7), and
 # the adequacy test on the data rejects a snap the measurements contradict.
+# Only for constants without a standard error (see `law_with_constants`).
 _SNAP_LADDER = (1e-2, 3e-3, 1e-3)
+
+
+def constant_claims(
+    parameters: Sequence[str],
+    values: Mapping[str, float],
+    stderr: Mapping[str, float],
+) -> dict[str, dict[str, Any]]:
+    """Each fitted constant with its 95 % interval and its closed form, if one is claimed.
+
+    A closed form is claimed only under `tools.closed_form`'s rule: the one
+    simple constant in the 95 % interval, and more likely than chance.
+
+    Returns:
+        Name to `{"value", "stderr", "lower", "upper", "closed_form", "reason"}`
+        (`closed_form` None where the constant stays as fitted).
+    """
+    claims: dict[str, dict[str, Any]] = {}
+    for p in parameters:
+        if p not in values or stderr.get(p) is None:
+            continue
+        verdict = closed_form(float(values[p]), float(stderr[p]))
+        lower, upper = verdict.interval
+        claims[p] = {
+            "value": verdict.value,
+            "stderr": verdict.stderr,
+            "lower": lower,
+            "upper": upper,
+            "closed_form": None if verdict.expr is None else str(verdict.expr),
+            "reason": verdict.reason,
+        }
+    return claims
+
+
+def _shown(value: float, stderr: float | None, tolerance: float) -> sympy.Float:
+    """A fitted value with the digits its uncertainty (else the tolerance) warrants."""
+    digits = max(6, math.ceil(-math.log10(tolerance)) + 2)
+    if stderr is not None and math.isfinite(stderr) and stderr > 0 and value != 0:
+        # Two digits of the standard error, so the text does not hide the
+        # precision reached (6.28991, not 6.29, for 6.28991 +- 0.00047).
+        digits = max(digits, math.ceil(math.log10(abs(value) / stderr)) + 2)
+    digits = min(digits, 17)
+    # Binary precision of a float64 beyond 6 digits, so the text is the rounded value.
+    return sympy.Float(float(f"{value:.{digits}g}"), 15)
 
 
 def law_with_constants(
@@ -28,20 +85,30 @@ def law_with_constants(
     parameters: Sequence[str],
     values: Mapping[str, float],
     *,
+    stderr: Mapping[str, float] | None = None,
     data: Dataset | None = None,
     tolerance: float = 1e-3,
     adequacy_chi2: float = 2.0,
     noise_sd: float | None = None,
 ) -> tuple[str, bool]:
-    """The law with fitted constants substituted, snapped to simple values when the data allow.
+    """The law with fitted constants substituted, each named in closed form only where that is a claim.
+
+    With standard errors (`stderr`, from the fit), a constant becomes a
+    closed form (2*pi) only under `tools.closed_form`'s rule: the one simple
+    constant within its 95 % interval, and more likely than chance; 6.28991
+    +- 0.00047 stays 6.28991, 1.013 +- 0.01 is not 10/pi**2. Without them
+    (a caller with no covariance) the old rule applies: the loosest snap the
+    data still accept. Either way, with `data` the snapped law must stay
+    adequate on them, else every constant is shown as fitted.
 
     Args:
         expression: The law with free parameters.
         variables: Input variable names.
         parameters: Its free parameters.
         values: Fitted values.
-        data: When given, snapping (2*pi for 6.28319) is kept only if the
-            snapped law is still adequate on these data.
+        stderr: Their standard errors; see above.
+        data: When given, a snapped law is kept only if it is still adequate
+            on these data.
         tolerance: Relative precision floor of the adequacy test.
         adequacy_chi2: Adequacy bound on the reduced chi-square.
         noise_sd: Noise estimate for the adequacy test.
@@ -50,32 +117,40 @@ def law_with_constants(
         (expression text, whether constants were snapped).
     """
     expr = parse_expression(expression, variables, parameters)
-    # Enough digits that printing does not spoil the precision the law was
-    # held to (6 for the default 1e-3; 11 for a float64 formula's 1e-9).
-    digits = max(6, math.ceil(-math.log10(tolerance)) + 2)
-    subs = {
-        # Binary precision of a float64 beyond 6 digits, so the text is the rounded value.
-        sympy.Symbol(p, real=True): sympy.Float(
-            float(f"{values[p]:.{digits}g}"), 6 if digits == 6 else 15
-        )
-        for p in parameters
-    }
-    raw = expr.xreplace(subs)
+    errors = dict(stderr or {})
+    shown = {p: float(_shown(values[p], errors.get(p), tolerance)) for p in parameters}
+    try:
+        raw = bind_parameters(expr, shown)
+    except ToolError:
+        # Values that make a constant beyond 1e300 (exp(exp(c0)), c0 = 1e10):
+        # the law is shown with its parameters, its values are on the record.
+        return expression_text(expr), False
+    subs = {sympy.Symbol(p, real=True): sympy.Float(v, 15) for p, v in shown.items()}
+    if stderr is not None:
+        claims = constant_claims(parameters, values, errors)
+        named = {
+            sympy.Symbol(p, real=True): parse_expression(c["closed_form"], [])
+            for p, c in claims.items()
+            if c["closed_form"] is not None
+        }
+        if not named:
+            return expression_text(raw), False
+        snapped = expr.xreplace({**subs, **named})
+        if (
+            data is None
+            or not len(data)
+            or _adequate(snapped, variables, data, tolerance, adequacy_chi2, noise_sd)
+        ):
+            return expression_text(snapped), True
+        return expression_text(raw), False
     if data is None or not len(data):
         return expression_text(raw), False
-    sigma = point_sigma(data.y, noise_sd, tolerance)
-    variables_sym = [sympy.Symbol(v, real=True) for v in variables]
-    columns = [data.inputs[v] for v in variables]
     # The loosest snap that leaves no float behind and that the data still
-    # accept wins (a fit biased by a small neglected effect, like the
-    # pendulum's amplitude, still gets 2*pi). Failing that, rounded constants.
+    # accept wins. Failing that, rounded constants.
     fallback = None
     for precision in _SNAP_LADDER:
         snapped = snap_constants(raw, precision)
-        fn = sympy.lambdify(variables_sym, machine_numbers(snapped), modules="numpy")
-        with np.errstate(all="ignore"):
-            yhat = np.broadcast_to(np.asarray(fn(*columns), dtype=float), data.y.shape)
-        if chi2_reduced(data.y, yhat, sigma) > adequacy_chi2:
+        if not _adequate(snapped, variables, data, tolerance, adequacy_chi2, noise_sd):
             continue
         if not snapped.atoms(sympy.Float):
             return expression_text(snapped), True
@@ -83,6 +158,24 @@ def law_with_constants(
     if fallback is not None:
         return expression_text(fallback), True
     return expression_text(raw), False
+
+
+def _adequate(
+    law: sympy.Expr,
+    variables: Sequence[str],
+    data: Dataset,
+    tolerance: float,
+    adequacy_chi2: float,
+    noise_sd: float | None,
+) -> bool:
+    """Whether `law` (no free constants) fits `data` within the adequacy bound."""
+    sigma = point_sigma(data.y, noise_sd, tolerance)
+    variables_sym = [sympy.Symbol(v, real=True) for v in variables]
+    columns = [data.inputs[v] for v in variables]
+    fn = sympy.lambdify(variables_sym, machine_numbers(law), modules="numpy")
+    with np.errstate(all="ignore"):
+        yhat = np.broadcast_to(np.asarray(fn(*columns), dtype=float), data.y.shape)
+    return chi2_reduced(data.y, yhat, sigma) <= adequacy_chi2
 
 
 def hypothesis_view(
@@ -172,6 +265,8 @@ def campaign_summary(store: Store, campaign_id: str) -> dict[str, Any]:
         "iterations": len(iterations),
         "measurements": measured,
         "best": best,
+        # "consistent" endings name the rivals the budget could not exclude.
+        "rivals": result.get("rivals", []),
         "budget": _budget(store, c, lease, len(iterations), measured),
         "process": _process(lease),
         "log_file": lease.log_path,
@@ -233,7 +328,11 @@ def _best_from_decision(
     text = h.expression
     if fits:
         text, _ = law_with_constants(
-            h.expression, variables, list(h.parameters_json), values
+            h.expression,
+            variables,
+            list(h.parameters_json),
+            values,
+            stderr=dict(fits[-1].stderr_json),
         )
     return {
         "hypothesis_id": h.id,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from tools._bounds import bind_parameters
 from tools._canonical import canonical_form, canonical_key
+from tools._closed_forms import ClosedForm, closed_form
 from tools._constants import PHYSICAL_CONSTANTS, PhysicalConstant
 from tools._dimensional import Monomial, PiBasis, pi_groups
 from tools._equivalence import EquivalenceVerdict, is_equivalent, snap_constants
@@ -42,6 +43,7 @@ from tools.errors import ExpressionError, FitError, ToolError, UnitError
 
 __all__ = [
     "PHYSICAL_CONSTANTS",
+    "ClosedForm",
     "Dimension",
     "EquivalenceVerdict",
     "ExpressionError",
@@ -58,6 +60,7 @@ __all__ = [
     "canonical_form",
     "canonical_key",
     "check_dimensions",
+    "closed_form",
     "complexity",
     "expression_text",
     "fit_parameters",

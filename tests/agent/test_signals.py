@@ -122,7 +122,10 @@ def resumed_to_the_end(cid, url):
     assert out.returncode == 0, out.stderr[-3000:]
     summary = json.loads(out.stdout)  # progress went to stderr, not into the JSON
     assert summary["status"] == "finished"
-    assert "iteration budget" in summary["stop_reason"]
+    # One iteration: its law fits but is unconfirmed ("consistent"), or none fits.
+    assert summary["stop_reason"] == "consistent" or (
+        "iteration budget" in summary["stop_reason"]
+    )
     report = check_database(url)
     assert report.ok, [str(p) for p in report.problems]
     return summary
@@ -172,7 +175,7 @@ def test_sigint_marks_the_campaign_interrupted_and_resume_completes_it(tmp_path)
         log = f.read()
     for event in ("started campaign", "SIGINT received", "interrupted:", "resumed"):
         assert event in log
-    assert "finished: iteration budget (1) used" in log
+    assert "finished: consistent" in log or "finished: iteration budget (1) used" in log
 
 
 def test_campaign_stop_from_another_process_and_a_killed_runner_goes_stale(
