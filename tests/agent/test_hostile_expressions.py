@@ -43,12 +43,26 @@ def test_a_constant_beyond_float64_is_rejected_by_the_parser_with_the_reason():
     assert "`exp(exp(9))` is beyond 1e300" in form.message
 
 
-def test_a_step_after_the_parser_that_fails_records_the_rejection():
-    """A unit the checker cannot read raised `UnitError` out of `formalize` (not a `ValueError`)."""
+def test_a_unit_the_checker_cannot_read_is_recorded_not_fatal():
+    """`UnitError` escaped `formalize` (it caught only `ValueError`): now "units not checked"."""
     form = _formalized(_proposal("c0*L"), ["L"], {"L": "furlong"}, "s")
+    assert form.ok
+    assert form.units_consistent is None
+    assert form.message.startswith("units not checked: Unknown unit `furlong`")
+
+
+def test_a_step_after_the_parser_that_raises_records_the_rejection(monkeypatch):
+    """Whatever `formalize` still raises (a project error, an `ArithmeticError`) is a rejection."""
+    import agent._proposing as proposing
+
+    def overflowing(*args, **kwargs):
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr(proposing, "formalize_one", overflowing)
+    form = _formalized(_proposal("c0*L"), ["L"], {"L": "m"}, "s")
     assert not form.ok
-    assert form.message.startswith("rejected: UnitError")
-    assert "furlong" in form.message
+    assert form.message.startswith("rejected: OverflowError")
+    assert "int too large" in form.message
 
 
 def _reply(*laws: str) -> str:
