@@ -125,17 +125,25 @@ def law_with_constants(
         # Values that make a constant beyond 1e300 (exp(exp(c0)), c0 = 1e10):
         # the law is shown with its parameters, its values are on the record.
         return expression_text(expr), False
-    subs = {sympy.Symbol(p, real=True): sympy.Float(v, 15) for p, v in shown.items()}
     if stderr is not None:
         claims = constant_claims(parameters, values, errors)
         named = {
-            sympy.Symbol(p, real=True): parse_expression(c["closed_form"], [])
+            p: parse_expression(c["closed_form"], [])
             for p, c in claims.items()
             if c["closed_form"] is not None
         }
         if not named:
             return expression_text(raw), False
-        snapped = expr.xreplace({**subs, **named})
+        rest = {p: v for p, v in shown.items() if p not in named}
+        try:
+            snapped = bind_parameters(
+                expr.xreplace(
+                    {sympy.Symbol(p, real=True): c for p, c in named.items()}
+                ),
+                rest,
+            )
+        except ToolError:
+            return expression_text(raw), False
         if (
             data is None
             or not len(data)

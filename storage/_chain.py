@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from storage._models import (
     RECORD_TABLES,
     RUN_STATE_COLUMNS,
+    Base,
     Campaign,
     ChainEntry,
     Hypothesis,
@@ -81,14 +82,13 @@ def entry_id(table_name: str, row_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{table_name}|{row_id}"))
 
 
-def _frozen(table: sa.Table) -> list[str]:
-    """The columns of `table` that never change once written (those the digest covers)."""
-    models = {cast(sa.Table, m.__table__).name: m for m in CHAINED}
-    updatable = models[table.name].__updatable__ | RUN_STATE_COLUMNS
-    return [c.name for c in table.c if c.name not in updatable]
+def _frozen(model: type[Base]) -> list[str]:
+    """The columns of `model` that never change once written (those the digest covers)."""
+    updatable = model.__updatable__ | RUN_STATE_COLUMNS
+    return [c.name for c in _BY_NAME[model.__tablename__].c if c.name not in updatable]
 
 
-_FROZEN: dict[str, list[str]] = {name: _frozen(t) for name, t in _BY_NAME.items()}
+_FROZEN: dict[str, list[str]] = {m.__tablename__: _frozen(m) for m in CHAINED}
 """Frozen column names by chained table. Adding a column to a chained table
 changes every digest: its migration must recompute the chains."""
 
@@ -164,18 +164,32 @@ def append(
         key = zlib.crc32(campaign_id.encode()) % (2**31 - 1)
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_NAMESPACE, key)))
     last, previous = head(session, campaign_id)
-    position = last + 1
-    session.execute(
+    _add_entry(session, campaign_id, last + 1, previous, table.name, row_id, content)
+
+
+def _add_entry(
+    connection: sa.Connection | Session,
+    campaign_id: str,
+    position: int,
+    previous: str,
+    table_name: str,
+    row_id: str,
+    content: str,
+) -> str:
+    """Insert one chain entry after the digest `previous`; return its chain digest."""
+    link = chain_digest(previous, position, table_name, row_id, content)
+    connection.execute(
         sa.insert(ChainEntry).values(
-            id=entry_id(table.name, row_id),
+            id=entry_id(table_name, row_id),
             campaign_id=campaign_id,
             position=position,
-            table_name=table.name,
+            table_name=table_name,
             row_id=row_id,
             content_sha256=content,
-            chain_sha256=chain_digest(previous, position, table.name, row_id, content),
+            chain_sha256=link,
         )
     )
+    return link
 
 
 def head(connection: sa.Connection | Session, campaign_id: str) -> tuple[int, str]:
@@ -379,16 +393,6 @@ def backfill(connection: sa.Connection) -> None:
                 rows.append((*order, name, str(row["id"]), content_digest(name, row)))
         previous = GENESIS
         for position, (*_, name, row_id, content) in enumerate(sorted(rows), 1):
-            link = chain_digest(previous, position, name, row_id, content)
-            connection.execute(
-                sa.insert(ChainEntry).values(
-                    id=entry_id(name, row_id),
-                    campaign_id=campaign_id,
-                    position=position,
-                    table_name=name,
-                    row_id=row_id,
-                    content_sha256=content,
-                    chain_sha256=link,
-                )
+            previous = _add_entry(
+                connection, campaign_id, position, previous, name, row_id, content
             )
-            previous = link
