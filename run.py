@@ -143,6 +143,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(f"  stopped: {summary['stop_reason']}")
     if summary.get("stop_reason") == "consistent":
         rivals = summary.get("rivals") or []
+        attack = (summary.get("best") or {}).get("attack") or {}
         console.print(
             "  the data are consistent with the best law but did not single it out: "
             + (
@@ -152,6 +153,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 + "; `hypotheses show` for each)"
                 if rivals
                 else "it was not confirmed on fresh data"
+                if not attack
+                else f"the attack bounded a correction only to "
+                f"{attack.get('precision') or float('inf'):.2g} (relative, 95 %), "
+                f"short of the {attack.get('goal'):g} an accepted law must hold to"
             ),
             highlight=False,
         )
@@ -162,6 +167,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"  best law ({best.get('status')}): [bold green]{best['expression']}[/]",
             highlight=False,
         )
+        if best.get("holds_to"):
+            # The claim's stated power: what the attack showed (or reached).
+            verb = "" if best.get("status") == "accepted" else "so far: "
+            console.print(f"  {verb}{best['holds_to']}", highlight=False)
         for name, claim in (best.get("constants") or {}).items():
             # Each constant as fitted, with its interval, and whether it was named.
             named = claim["closed_form"] or "as fitted"
@@ -755,6 +764,15 @@ def bench_feynman(
     time_limit: Annotated[
         float, typer.Option(help="Seconds per problem and engine.")
     ] = 300.0,
+    wall_limit: Annotated[
+        float | None,
+        typer.Option(
+            help=(
+                "Seconds after which a campaign's process is killed and its row "
+                "marked `killed` (default: twice --time-limit plus 30)."
+            )
+        ),
+    ] = None,
     max_measurements: Annotated[
         int, typer.Option(help="Measurements per problem and engine.")
     ] = 10_000,
@@ -805,6 +823,7 @@ def bench_feynman(
             tolerance=tolerance,
             db_url=_db(db),
             on_row=save,
+            wall_limit=wall_limit,
         )
     if as_json:
         _print_json(rows)
@@ -816,6 +835,7 @@ def bench_feynman(
         "engine",
         "recovered",
         "seconds",
+        "overshoot s",
         "measurements",
         "test R2",
         "expression",
@@ -827,11 +847,12 @@ def bench_feynman(
             r["engine"],
             "yes" if r["recovered"] else "no",
             f"{r['seconds']:.1f}",
+            "" if r["overshoot_s"] is None else f"{r['overshoot_s']:+.1f}",
             str(r["measurements"]),
             r2,
             str(r["expression"])
-            if r["status"] != "failed"
-            else f"failed: {r['detail']}",
+            if r["status"] not in ("failed", "killed")
+            else f"{r['status']}: {r['detail']}",
         )
     console = _console()
     console.print(table)

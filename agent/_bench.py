@@ -5,25 +5,43 @@ unblinded backend to read the true formula and to compute the test-set R^2
 on fresh clean points. Baseline engines (`operon`, `gplearn`) get the same
 measurement budget as random inputs and one symbolic-regression search on
 them, judged by the same rule.
+
+Each campaign runs in a child process under a wall-clock guard, so that a
+campaign that overruns its time limit far (it should not: every node stops
+at the deadline) is killed and the bench goes on. `kill -USR1` on the bench
+prints its stacks and the running campaign's on stderr, as it does for
+`campaign start`; it does not stop anything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import faulthandler
 import json
 import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from multiprocessing.connection import Connection
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 
 import experiments
 from agent._config import CampaignConfig, load_config
+from agent._control import DUMP_SIGNAL
 from agent._offline import is_angle
 from agent._runner import start_campaign
 from agent.errors import ConfigError
+from storage import StorageError, open_store
 from tools import (
     ExpressionError,
     is_equivalent,
@@ -32,7 +50,7 @@ from tools import (
     r2,
 )
 
-__all__ = ["bench_feynman", "problem_ids"]
+__all__ = ["bench_feynman", "default_wall_limit", "problem_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +60,17 @@ _BASELINES = ("operon", "gplearn")
 """Baseline engines: one search on random inputs, no loop (`tools.sr` names)."""
 _ENGINES = ("lawloop", *_BASELINES)
 """Engines `bench_feynman` runs: the full campaign and the baselines."""
+
+_KILL_GRACE_S = 5.0
+"""Seconds a campaign killed by the guard gets between SIGTERM and SIGKILL."""
+_PRELOAD = ["agent._bench", "agent._graph", "tools.sr"]
+"""Imported once by the fork server, so that each campaign's process starts at once."""
+
+
+def default_wall_limit(time_limit: float) -> float:
+    """The wall-clock guard of a campaign with this time limit: twice it plus 30 s."""
+    return 2.0 * time_limit + 30.0
+
 
 _GPLEARN_MAX_POINTS = 10_000
 """Most points gplearn gets; it has no time cap, so the point count is the only lever.
@@ -175,6 +204,7 @@ def _campaign_row(
     seed: int,
     tolerance: float | None,
     db_url: str,
+    name: str | None = None,
 ) -> dict[str, Any]:
     """One full campaign on a problem, judged."""
     settings: dict[str, Any] = {
@@ -189,7 +219,7 @@ def _campaign_row(
         "max_measurements": max_measurements,
         "max_iterations": 1000,
         "device": "cpu",
-        "name": f"bench-{pid}-noise{noise:g}-seed{seed}-{time.time_ns()}",
+        "name": name or _campaign_name(pid, noise, seed),
     }
     if tolerance is not None:
         settings["tolerance"] = tolerance
@@ -199,19 +229,10 @@ def _campaign_row(
         summary = start_campaign(config, db_url)
     except Exception as exc:  # a failed campaign is a result; the bench goes on
         log.exception("bench %s: campaign failed", pid)
-        return {
-            "recovered": False,
-            "expression": None,
-            "seconds": round(time.perf_counter() - started, 2),
-            "measurements": None,
-            "points_used": None,
-            "test_r2": None,
-            "method": "none",
-            "detail": f"campaign failed: {type(exc).__name__}: {exc}"[-500:],
-            "campaign_id": None,
-            "status": "failed",
-            "stop_reason": None,
-        }
+        return dict(
+            _failed_row(f"campaign failed: {type(exc).__name__}: {exc}", None),
+            seconds=round(time.perf_counter() - started, 2),
+        )
     seconds = time.perf_counter() - started
     best = summary.get("best") or {}
     verdict = _verdict(problems_file, pid, best.get("expression"), seed)
@@ -228,6 +249,173 @@ def _campaign_row(
         "status": summary["status"],
         "stop_reason": summary.get("stop_reason"),
     }
+
+
+def _campaign_name(pid: str, noise: float, seed: int) -> str:
+    return f"bench-{pid}-noise{noise:g}-seed{seed}-{time.time_ns()}"
+
+
+def _campaign_child(
+    conn: Connection, problems_file: Path, pid: str, settings: dict[str, Any]
+) -> None:
+    """The body of a campaign's process: run it, send the row back."""
+    faulthandler.register(DUMP_SIGNAL, all_threads=True)
+    try:
+        row = _campaign_row(problems_file, pid, **settings)
+    except BaseException as exc:  # the parent records it; the bench goes on
+        row = _failed_row(f"campaign failed: {type(exc).__name__}: {exc}", None)
+    with contextlib.suppress(OSError):  # the bench has stopped waiting for it
+        conn.send(row)
+    conn.close()
+
+
+def _failed_row(detail: str, campaign_id: str | None) -> dict[str, Any]:
+    return {
+        "recovered": False,
+        "expression": None,
+        "seconds": None,
+        "measurements": None,
+        "points_used": None,
+        "test_r2": None,
+        "method": "none",
+        "detail": detail[-500:],
+        "campaign_id": campaign_id,
+        "status": "failed",
+        "stop_reason": None,
+    }
+
+
+def _private(db_url: str) -> bool:
+    """Whether no other process can see the database (in-memory SQLite)."""
+    url = sa.engine.make_url(db_url)
+    return url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+    )
+
+
+def _guarded_campaign_row(
+    problems_file: Path,
+    pid: str,
+    *,
+    wall_limit: float,
+    dump: _DumpSignal,
+    **settings: Any,
+) -> dict[str, Any]:
+    """`_campaign_row` in a child process, killed if it runs past `wall_limit` seconds.
+
+    A private in-memory database cannot be shared with a child: the campaign
+    then runs in this process, unguarded.
+    """
+    name = _campaign_name(pid, settings["noise"], settings["seed"])
+    if _private(settings["db_url"]):
+        return _campaign_row(problems_file, pid, name=name, **settings)
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(
+        target=_campaign_child,
+        args=(send, problems_file, pid, dict(settings, name=name)),
+        name=f"lawloop-bench-{pid}",
+    )
+    started = time.perf_counter()
+    child.start()
+    send.close()
+    dump.child = child.pid
+    try:
+        ended = receive.poll(wall_limit)  # a row, or EOF if the child died
+        row = _received(receive) if ended else None
+        if not ended:
+            log.warning(
+                "bench %s: over its %.0f s wall-clock guard; killed", pid, wall_limit
+            )
+            child.terminate()
+            child.join(_KILL_GRACE_S)
+            if child.is_alive():
+                child.kill()
+        child.join()
+    finally:
+        dump.child = None
+        receive.close()
+        if child.is_alive():  # interrupted while waiting: take the campaign along
+            child.kill()
+            child.join()
+    seconds = round(time.perf_counter() - started, 2)
+    if row is not None:
+        return row if row["seconds"] is not None else dict(row, seconds=seconds)
+    campaign_id = _campaign_id(settings["db_url"], name)
+    if not ended:
+        return dict(
+            _failed_row(
+                f"killed by the bench's wall-clock guard after {wall_limit:g} s "
+                f"(time limit {settings['time_limit']:g} s)",
+                campaign_id,
+            ),
+            seconds=seconds,
+            status="killed",
+            stop_reason=f"wall-clock guard ({wall_limit:g} s)",
+        )
+    return dict(
+        _failed_row(
+            f"campaign process ended without a result (exit code {child.exitcode})",
+            campaign_id,
+        ),
+        seconds=seconds,
+    )
+
+
+def _received(conn: Connection) -> dict[str, Any] | None:
+    """The row a campaign's process sent, or None if it died first."""
+    try:
+        row: dict[str, Any] = conn.recv()
+    except (EOFError, OSError):
+        return None
+    return row
+
+
+def _campaign_id(db_url: str, name: str) -> str | None:
+    """The id of the campaign named `name`, if it got as far as being recorded."""
+    try:
+        with open_store(db_url) as store:
+            return store.get_campaign(name).id
+    except StorageError:
+        return None
+
+
+class _DumpSignal:
+    """`kill -USR1` on the bench: its threads' stacks on stderr, and the running campaign's.
+
+    The stacks of this process are printed at once (`faulthandler`, even in
+    a C call); the signal is then passed on to the campaign's process, which
+    prints its own. Nothing stops. Installed in the main thread only.
+    """
+
+    def __init__(self) -> None:
+        self.child: int | None = None
+        """The pid of the running campaign's process, if any."""
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> _DumpSignal:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(DUMP_SIGNAL, self._forward)
+            faulthandler.register(DUMP_SIGNAL, all_threads=True, chain=True)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            faulthandler.unregister(DUMP_SIGNAL)
+            signal.signal(DUMP_SIGNAL, self._previous)
+            self._installed = False
+
+    def _forward(self, signum: int, frame: FrameType | None) -> None:
+        child = self.child
+        if child is None:
+            return
+        sys.stderr.write(f"bench: passing SIGUSR1 to the campaign's process {child}\n")
+        sys.stderr.flush()
+        with contextlib.suppress(ProcessLookupError):  # it has just ended
+            os.kill(child, signum)
 
 
 def _baseline_engine(name: str, lab: experiments.ExperimentBackend) -> Any:
@@ -325,6 +513,7 @@ def bench_feynman(
     tolerance: float | None = None,
     db_url: str,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    wall_limit: float | None = None,
 ) -> list[dict[str, Any]]:
     """Run each engine on each problem and judge each found law against the truth.
 
@@ -349,6 +538,9 @@ def bench_feynman(
         db_url: Where the campaigns are recorded.
         on_row: Called with each row as soon as it is judged, so a long
             bench can save its progress.
+        wall_limit: Seconds after which a campaign's process is killed and
+            its row recorded with status `killed` (default:
+            `default_wall_limit(time_limit)`, twice the limit plus 30 s).
 
     Returns:
         One row per problem and engine: `id`, `engine`, `split` (from the
@@ -356,8 +548,10 @@ def bench_feynman(
         `measurements` (drawn), `points_used` (given to a baseline's search;
         None for campaigns), `test_r2`, `method`, `detail` (the verdict's, or
         a baseline's error), `campaign_id`, `status` (`failed` for a baseline
-        that raised), `stop_reason` (campaign-only fields are None for
-        baselines).
+        that raised, `killed` for a campaign over its wall-clock guard),
+        `stop_reason` (campaign-only fields are None for baselines), and
+        `overshoot_s`: `seconds` minus `time_limit` (negative when it ended
+        early).
 
     Raises:
         ConfigError: Unknown problem id or engine, or unreadable file.
@@ -369,6 +563,42 @@ def bench_feynman(
         msg = f"Unknown problem id(s) {unknown} in `{problems_file}`."
         raise ConfigError(msg)
     names = _check_engines(engines)
+    guard = default_wall_limit(time_limit) if wall_limit is None else wall_limit
+    with _DumpSignal() as dump:
+        return _bench_rows(
+            problems_file,
+            problems,
+            chosen,
+            names,
+            on_row=on_row,
+            dump=dump,
+            wall_limit=guard,
+            noise=noise,
+            time_limit=time_limit,
+            max_measurements=max_measurements,
+            seed=seed,
+            tolerance=tolerance,
+            db_url=db_url,
+        )
+
+
+def _bench_rows(
+    problems_file: Path,
+    problems: Mapping[str, Mapping[str, Any]],
+    chosen: Sequence[str],
+    names: Sequence[str],
+    *,
+    on_row: Callable[[dict[str, Any]], None] | None,
+    dump: _DumpSignal,
+    wall_limit: float,
+    noise: float,
+    time_limit: float,
+    max_measurements: int,
+    seed: int,
+    tolerance: float | None,
+    db_url: str,
+) -> list[dict[str, Any]]:
+    """The rows of `bench_feynman`, each passed to `on_row` as it is judged."""
     rows = []
     for pid in chosen:
         for engine in names:
@@ -379,9 +609,11 @@ def bench_feynman(
                 "noise": noise,
             }
             if engine == "lawloop":
-                body = _campaign_row(
+                body = _guarded_campaign_row(
                     problems_file,
                     pid,
+                    wall_limit=wall_limit,
+                    dump=dump,
                     noise=noise,
                     time_limit=time_limit,
                     max_measurements=max_measurements,
@@ -399,7 +631,11 @@ def bench_feynman(
                     max_measurements=max_measurements,
                     seed=seed,
                 )
+            seconds = body["seconds"]
             row = head | body
+            row["overshoot_s"] = (
+                None if seconds is None else round(seconds - time_limit, 2)
+            )
             log.info("bench %s/%s: %s", pid, engine, row)
             rows.append(row)
             if on_row is not None:

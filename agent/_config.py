@@ -187,6 +187,17 @@ class CampaignConfig(BaseModel):
             "the equivalence rule rounds constants to)."
         ),
     )
+    claim_precision: float = Field(
+        default=1e-3,
+        gt=0,
+        lt=1,
+        description=(
+            "Relative precision an accepted law is shown to hold to: before accepting, "
+            "the loop attacks the leading law until a smooth correction larger than "
+            "this would have been seen (95 %); a budget that ends first ends "
+            "'consistent', with the precision reached."
+        ),
+    )
     bootstrap: int = Field(
         default=0,
         ge=0,

@@ -332,6 +332,7 @@ def _progress(store: Store, cid: str) -> dict[str, Any]:
         "max_measurements": config.get("max_measurements"),
         "best_expression": best.get("expression"),
         "best_status": best.get("status"),
+        "best_holds_to": best.get("holds_to"),
         "hypotheses": ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         or "none",
         "updated_at": max(stamps).strftime("%Y-%m-%d %H:%M:%S UTC") if stamps else None,

@@ -125,6 +125,7 @@ _CAMPAIGN = """{% extends "base.html" %}
 <dt>iterations</dt><dd><span id="p-iterations">{{ p.iterations }}</span> of <span id="p-max_iterations">{{ p.max_iterations }}</span></dd>
 <dt>measurements</dt><dd><span id="p-measurements">{{ p.measurements }}</span> of <span id="p-max_measurements">{{ p.max_measurements }}</span></dd>
 <dt>best law</dt><dd class="expr"><span id="p-best_expression">{{ p.best_expression or "-" }}</span> (<span id="p-best_status">{{ p.best_status or "-" }}</span>)</dd>
+<dt>precision</dt><dd id="p-best_holds_to">{{ p.best_holds_to or "-" }}</dd>
 <dt>hypotheses</dt><dd id="p-hypotheses">{{ p.hypotheses }}</dd>
 <dt>last activity</dt><dd id="p-updated_at">{{ p.updated_at or "-" }}</dd>
 </dl>

@@ -38,7 +38,7 @@ class CampaignState(TypedDict):
     iter_started: float
     """Wall-clock time the iteration began (for the time budget)."""
     elapsed_s: float
-    """Campaign work time of finished iterations."""
+    """Campaign work time of finished iterations (a resumed run's clock starts from it)."""
     done: bool
     """The campaign has stopped (accepted a law or spent its budget)."""
     stop_reason: str
@@ -72,13 +72,8 @@ def formalize(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
 
 
 def search(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
-    """Widen the search with symbolic regression."""
-    loop = runtime.context
-    remaining = None
-    if loop.config.time_limit is not None:
-        used = state["elapsed_s"] + max(0.0, time.time() - state["iter_started"])
-        remaining = loop.config.time_limit - used
-    _proposing.search(loop, state["iteration"], remaining)
+    """Widen the search with symbolic regression (within the time left)."""
+    _proposing.search(runtime.context, state["iteration"])
     return {}
 
 
@@ -91,8 +86,13 @@ def fit(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
 def decide(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
     """Judge the rivals: accept, reject, stop, or go round again."""
     k = state["iteration"]
-    elapsed = state["elapsed_s"] + max(0.0, time.time() - state["iter_started"])
-    done, reason = runtime.context.decide(k, elapsed)
+    loop = runtime.context
+    elapsed = (
+        loop.clock.elapsed_s()
+        if loop.clock is not None
+        else state["elapsed_s"] + max(0.0, time.time() - state["iter_started"])
+    )
+    done, reason = loop.decide(k, elapsed)
     return {
         "iteration": k + 1,
         "done": done,

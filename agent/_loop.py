@@ -11,11 +11,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from agent._attack import (
+    ALPHA,
+    AttackResult,
+    attack_design,
+    attack_law,
+    holds_to_text,
+)
+from agent._clock import Clock, Gate
 from agent._config import CampaignConfig
 from agent._data import Dataset, concat
 from agent._design import (
@@ -27,7 +35,14 @@ from agent._design import (
     space_filling,
 )
 from agent._ids import node_id, node_seed
-from agent._judge import Scored, adequacy_bound, chi2_reduced, judge, point_sigma
+from agent._judge import (
+    Judgement,
+    Scored,
+    adequacy_bound,
+    chi2_reduced,
+    judge,
+    point_sigma,
+)
 from agent._llm_planner import LLMPlanner
 from agent._models import fit_hypothesis, predictor
 from agent._offline import Leader
@@ -56,10 +71,38 @@ class Loop:
     regressor_factory: Callable[[], Any]
     llm: LLMPlanner | None = None
     """The LLM planner, when the campaign uses one (its proposals join the offline ones)."""
+    clock: Clock | None = None
+    """The campaign's work time, set by the runner for each run (`None`: nothing is cut for time)."""
     _reductions: tuple[int, list[Reduction]] | None = field(default=None, repr=False)
     _executor: Executor | None = field(default=None, repr=False)
 
     # -- helpers ---------------------------------------------------------------
+
+    def time_left(self, k: int, step: str) -> float | None:
+        """Seconds left for `step` of iteration `k` before the time limit; `None`: no limit.
+
+        The live loop reads its clock; a replay reads what the record did
+        instead (`agent._replay`), so the two do the same work.
+        """
+        del k, step  # the live clock does not depend on them; a replay's record does
+        return None if self.clock is None else self.clock.remaining_s()
+
+    def time_cut(self, k: int, step: str) -> bool:
+        """Whether `step` of iteration `k` is left undone because the time limit is reached."""
+        left = self.time_left(k, step)
+        return left is not None and left <= 0
+
+    def deadline(self, k: int, step: str) -> float | None:
+        """The `time.monotonic()` reading at which `step` of iteration `k` must stop; `None`: none.
+
+        A replay has none: it cuts what the record cut, not what its clock says.
+        """
+        del k, step
+        return None if self.clock is None else self.clock.deadline()
+
+    def work_gate(self, k: int, step: str) -> Gate:
+        """A gate over the units of work of `step` in iteration `k`, closing at the time limit."""
+        return Gate(lambda: self.time_cut(k, step))
 
     @property
     def variables(self) -> list[str]:
@@ -232,6 +275,8 @@ class Loop:
                 replicates=min(self.config.replicates, max(0, left - n)),
                 span=self.config.initial_span,
             )
+        elif (attack := self._attack_batch(k, left, rng)) is not None:
+            design = attack
         else:
             data = self.data(until=k - 1)
             n, reps, grown = self._later_size(k, left, data)
@@ -278,6 +323,85 @@ class Loop:
                 design = Design(design.inputs, f"{design.reason}; {grown}")
             design = self._with_llm_designs(k, design, left)
         return self.store.put_arrays(design.inputs), design.reason
+
+    def _attack_batch(
+        self, k: int, left: int, rng: np.random.Generator
+    ) -> Design | None:
+        """The design that attacks last iteration's adequate leader, or None when none leads.
+
+        Sized to bring the attack's bound to the claimed precision: the
+        bound falls as one over the square root of the measurements, so
+        `n (bound / goal)**2` measurements in all; at least `batch_points`
+        (a fresh batch for the confirmation); at most `noisy_batch_growth`
+        times more each turn, 16 batches (the fits' cost grows with the
+        data) and half the budget left. A quarter
+        of it separates the rivals and keeps part of the batch space-filling.
+        """
+        ev = self.judgement(k - 1) or {}
+        attack = ev.get("attack")
+        leaders = self.leaders(k - 1)
+        if not attack or not ev.get("leader_adequate") or not leaders:
+            return None
+        cfg = self.config
+        bound, goal, n_now = attack.get("precision"), attack["goal"], attack["n"]
+        need = cfg.batch_points
+        if bound is not None and bound > goal:
+            need = int(np.ceil(n_now * ((bound / goal) ** 2 - 1)))
+        # Grown geometrically, as noisy designs are: a bound far from its goal
+        # earns a bigger design each turn, never the whole budget at once.
+        cap = cfg.batch_points * cfg.noisy_batch_growth ** min(k - 1, 30)
+        n = int(
+            min(
+                max(need, cfg.batch_points),
+                cap,
+                16 * cfg.batch_points,
+                max(1, left // 2),
+            )
+        )
+        data = self.data(until=k - 1)
+        lead = leaders[0]
+        predict = predictor(
+            lead.expression, self.variables, lead.parameters, lead.values
+        )
+        noise = data.noise_sd()
+
+        def sigma_of(y: np.ndarray) -> np.ndarray:
+            return point_sigma(y, noise, self.tolerance, self.backend.declared_noise)
+
+        n_rivals = n // 4 if len(leaders) > 1 else 0
+        found = attack_design(
+            self.backend.inputs, data, predict, sigma_of, n - n_rivals, rng
+        )
+        if found is None:
+            return None
+        parts = [found]
+        if n_rivals:
+            rivals = [
+                (
+                    r.expression,
+                    predictor(r.expression, self.variables, r.parameters, r.values),
+                )
+                for r in leaders
+            ]
+            parts.append(
+                disagreement_design(
+                    self.backend.inputs,
+                    rivals,
+                    n_rivals,
+                    rng,
+                    noise_sd=noise or 0.0,
+                    tolerance=self.tolerance,
+                )
+            )
+        bound_text = "none yet" if bound is None else f"{bound:.2g}"
+        reason = "; ".join(p.reason for p in parts) + (
+            f"; sized to bring the bound on a correction from {bound_text} "
+            f"towards {goal:g} (relative, 95 %)"
+        )
+        return Design(
+            {v: np.concatenate([p.inputs[v] for p in parts]) for v in self.variables},
+            reason,
+        )
 
     def _later_size(self, k: int, left: int, data: Dataset) -> tuple[int, int, str]:
         """Distinct points and repeats of design `k` > 0, and why they grew ('' if not).
@@ -432,7 +556,12 @@ class Loop:
         )
 
     def fit(self, k: int) -> None:
-        """Fit the open hypotheses on all data; test each old fit on the fresh batch first."""
+        """Fit the open hypotheses on all data; test each old fit on the fresh batch first.
+
+        The last leader is fitted first and always; past the time limit the
+        others are left unfitted this iteration, and a `skip-fit` decision
+        names them (which a re-run and a replay then follow).
+        """
         data = self.data(until=k)
         fresh = data.select(data.iteration == k) if k > 0 else None
         noise, noise_dof = data.noise()
@@ -447,12 +576,22 @@ class Loop:
         train = list(data.shas)
         runs = self._run_ids(k)
         seed = node_seed(self.config.seed, k, "fit")
-        for hid in order[: self.config.max_fit_hypotheses]:
+        chosen = order[: self.config.max_fit_hypotheses]
+        recorded_skips = self._skipped_fits(k)
+        skipped: list[str] = []
+        for i, hid in enumerate(chosen):
             fid = node_id(self.campaign_id, k, "fit", hid)
             if self.store.has_row("model_fit", fid):
                 # A crash between the row and its edges would lose the edges:
                 # they are insert-if-absent, so a resumed run writes them here.
                 self._link_fit(hid, fid, runs)
+                continue
+            if (
+                hid in recorded_skips
+                if recorded_skips is not None
+                else i > 0 and self.time_cut(k, f"fit {hid}")
+            ):
+                skipped.append(hid)
                 continue
             hyp = open_hyps[hid]
             params = tuple(hyp.parameters_json)
@@ -489,7 +628,13 @@ class Loop:
                 tolerance=self.tolerance,
                 bootstrap=self.config.bootstrap,
                 declared=self.backend.declared_noise,
+                # The first is fitted whatever the time; the others give up
+                # at the deadline, and count as skipped for time.
+                deadline=None if i == 0 else self.deadline(k, "fit"),
             )
+            if record.timed_out:
+                skipped.append(hid)
+                continue
             scores = dict(
                 record.scores,
                 bound=self._bound(len(data), len(params), data),
@@ -515,12 +660,101 @@ class Loop:
                 message=record.message,
             )
             self._link_fit(hid, fid, runs)
+        if skipped and recorded_skips is None:
+            self._record_skipped_fits(k, chosen, skipped)
+
+    def _skipped_fits(self, k: int) -> set[str] | None:
+        """The hypotheses iteration `k`'s fit node left unfitted for time, if it recorded any."""
+        did = node_id(self.campaign_id, k, "skip-fit")
+        if not self.store.has_row("decision", did):
+            return None
+        decision = next(
+            d for d in self.store.decisions_for(self.campaign_id) if d.id == did
+        )
+        return set((decision.evidence_json or {}).get("skipped", []))
+
+    def _record_skipped_fits(
+        self, k: int, chosen: list[str], skipped: list[str]
+    ) -> None:
+        """Record which open hypotheses were not fitted because the time limit was reached."""
+        left = self.time_left(k, "fit")
+        limit = self.config.time_limit
+        reached = (
+            f"time limit ({limit:g} s) reached" if limit is not None else "out of time"
+        )
+        self.record_decision(
+            node_id(self.campaign_id, k, "skip-fit"),
+            k,
+            "skip-fit",
+            f"{reached}: {len(skipped)} of {len(chosen)} "
+            "open hypotheses not fitted this iteration (the best ranked was fitted first)",
+            evidence={
+                "skipped": skipped,
+                "fitted_first": chosen[0],
+                "time_left_s": None if left is None else round(left, 3),
+            },
+        )
 
     def _link_fit(self, hid: str, fid: str, runs: list[str]) -> None:
         """The fit's lineage: the hypothesis it tests and the runs it was fitted on."""
         self.store.link(hid, "hypothesis", fid, "model_fit", "tested-by")
         for run_id in runs:
             self.store.link(fid, "model_fit", run_id, "experiment_run", "fitted-on")
+
+    def _attack(
+        self, k: int, verdict: Judgement, scored: list[Scored], fit_of: dict[str, Any]
+    ) -> tuple[Judgement, AttackResult | None, list[str]]:
+        """Attack the adequate leader; a refuted one is rejected and the rivals judged again.
+
+        Returns the judgement that stands, the attack on its leader (None
+        when no adequate law leads) and the laws the attack refuted.
+        """
+        data: Dataset | None = None
+        refuted: list[str] = []
+        for _ in range(_RIVALS):
+            if not verdict.leader_adequate or verdict.leader is None:
+                return verdict, None, refuted
+            if data is None:
+                data = self.data(until=k)
+            attack = self._attack_one(verdict.leader, fit_of[verdict.leader], data)
+            if attack.verdict != "refuted":
+                return verdict, attack, refuted
+            hid = verdict.leader
+            refuted.append(hid)
+            rid = node_id(self.campaign_id, k, "reject", hid)
+            self.record_decision(
+                rid,
+                k,
+                "reject",
+                _refutation(attack),
+                hypothesis_id=hid,
+                evidence={"fit": fit_of[hid].id, "attack": attack.evidence()},
+            )
+            self.store.set_hypothesis_status(hid, "rejected", decision_id=rid)
+            self.store.link(hid, "hypothesis", rid, "decision", "refuted-by")
+            scored = [s for s in scored if s.hypothesis_id != hid]
+            verdict = judge(scored, confirmations=self.config.confirmations)
+        return verdict, None, refuted
+
+    def _attack_one(self, hid: str, fit: Any, data: Dataset) -> AttackResult:
+        """The attack on one fitted law, on all the data."""
+        hyp = self.store.get_hypothesis(hid)
+        params = tuple(hyp.parameters_json)
+        noise, _ = data.noise()
+        sigma = point_sigma(data.y, noise, self.tolerance, self.backend.declared_noise)
+
+        def make(values: Any) -> Any:
+            return predictor(hyp.expression, self.variables, params, values)
+
+        return attack_law(
+            self.backend.inputs,
+            data,
+            make,
+            {p: float(fit.parameters_json[p]) for p in params},
+            sigma,
+            goal=max(self.config.claim_precision, self.tolerance),
+            material=self.tolerance,
+        )
 
     def decide(self, k: int, elapsed_s: float) -> tuple[bool, str]:
         """Judge this iteration's fits; accept, reject, stop or go on. Returns (done, reason)."""
@@ -546,6 +780,12 @@ class Loop:
         ]
         verdict = judge(scored, confirmations=self.config.confirmations)
         fit_of = {f.hypothesis_id: f for f in fits}
+        for s in scored:
+            if s.success and np.isfinite(s.bic):
+                self.store.set_hypothesis_score(s.hypothesis_id, s.bic)
+        verdict, attack, refuted = self._attack(k, verdict, scored, fit_of)
+        # Laws the attack refuted are out of this iteration's contest.
+        scored = [s for s in scored if s.hypothesis_id not in refuted]
         for hid, why in verdict.rejected:
             rid = node_id(self.campaign_id, k, "reject", hid)
             self.record_decision(
@@ -558,11 +798,12 @@ class Loop:
             )
             self.store.set_hypothesis_status(hid, "rejected", decision_id=rid)
             self.store.link(hid, "hypothesis", rid, "decision", "refuted-by")
-        for s in scored:
-            if s.success and np.isfinite(s.bic):
-                self.store.set_hypothesis_score(s.hypothesis_id, s.bic)
         measured = self.measured()
         done, stop = False, ""
+        if verdict.accept and (attack is None or attack.verdict != "holds"):
+            # Adequate and confirmed, but not yet shown to hold to the claimed
+            # precision: the next designs attack it.
+            verdict = replace(verdict, accept=False, reason=_attacking(verdict, attack))
         if verdict.accept:
             done, stop, kind = True, "accepted", "accept"
         elif k + 1 >= self.config.max_iterations:
@@ -590,6 +831,8 @@ class Loop:
             if not stop or stop == "accepted"
             else f"{stop}; {verdict.reason}"
         )
+        if stop == "accepted" and attack is not None:
+            reason = f"{reason}; it {holds_to_text(attack.evidence())}"
         rivals: list[str] = []
         if done and stop != "accepted" and verdict.leader_adequate:
             # The budget ended with a law that fits every measurement but was
@@ -600,18 +843,23 @@ class Loop:
                 for s in scored
                 if s.hypothesis_id != verdict.leader and s.success and s.chi2 <= s.bound
             ]
-            unresolved = (
-                f"{len(rivals)} rival law(s) fit every measurement as well"
-                if rivals
-                else "it was not yet confirmed on fresh data"
-            )
+            if rivals:
+                unresolved = f"{len(rivals)} rival law(s) fit every measurement as well"
+            elif attack is not None and attack.verdict != "holds":
+                unresolved = (
+                    f"the attack could bound a correction only to "
+                    f"{_precision(attack)} (relative, 95 %), short of the "
+                    f"{self.config.claim_precision:g} an accepted law must hold to"
+                )
+            else:
+                unresolved = "it was not yet confirmed on fresh data"
             reason = (
                 f"consistent, not accepted: {stop}; the leader fits every "
                 f"measurement but {unresolved}; {verdict.reason}"
             )
             stop = "consistent"
         leader_fit = fit_of.get(verdict.leader or "")
-        evidence = {
+        evidence: dict[str, Any] = {
             "ranking": list(verdict.ranking),
             "leader": verdict.leader,
             "leader_adequate": verdict.leader_adequate,
@@ -625,6 +873,8 @@ class Loop:
         }
         if stop == "consistent":
             evidence["rivals"] = rivals
+        if attack is not None:
+            evidence["attack"] = attack.evidence()
         self.record_decision(
             did, k, kind, reason, hypothesis_id=verdict.leader, evidence=evidence
         )
@@ -644,3 +894,30 @@ class Loop:
             iid, {"decision": kind, "reason": reason, "measurements": measured}
         )
         return done, stop
+
+
+def _precision(attack: AttackResult) -> str:
+    p = attack.test.precision
+    return f"{p:.2g}" if np.isfinite(p) else "nothing (too few measurements)"
+
+
+def _refutation(attack: AttackResult) -> str:
+    """Why the attack refutes a law, in words."""
+    t = attack.test
+    where = ", ".join(f"{k}={v:.3g}" for k, v in attack.worst.items())
+    return (
+        f"refuted by the attack: a smooth relative correction of {t.largest:.2g} "
+        f"(largest, at {where}) is seen on {attack.n} measurements "
+        f"(F test p = {t.p_value:.2g} < {ALPHA:g}), larger than the "
+        f"{attack.material:g} laws are stated to"
+    )
+
+
+def _attacking(verdict: Judgement, attack: AttackResult | None) -> str:
+    """The reason of an adequate, confirmed leader still under attack."""
+    if attack is None:
+        return verdict.reason
+    return (
+        f"{verdict.reason}; not accepted yet: the attack bounds a correction to "
+        f"{_precision(attack)} (relative, 95 %), the goal is {attack.goal:g}"
+    )

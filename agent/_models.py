@@ -42,6 +42,8 @@ class FitRecord:
     message: str
     scores: dict[str, Any] = field(default_factory=dict)
     """n, rss, rmse, r2, bic, chi2, complexity, noise_sd: all JSON numbers."""
+    timed_out: bool = False
+    """The fit was stopped at its deadline: nothing to record, it was not made."""
 
 
 @lru_cache(maxsize=512)
@@ -89,6 +91,7 @@ def fit_hypothesis(
     tolerance: float,
     bootstrap: int = 0,
     declared: NoiseModel | None = None,
+    deadline: float | None = None,
 ) -> FitRecord:
     """Fit the free constants of a law on `data` and score it.
 
@@ -105,6 +108,8 @@ def fit_hypothesis(
             intervals land in `scores["bootstrap"]`.
         declared: The backend's declared noise model, which weights the
             points where it fixes their spread (see `point_sigma`).
+        deadline: A `time.monotonic()` reading at which the fit gives up
+            (`timed_out` in the record); `None`: none.
 
     Returns:
         The fit and its scores; a failed fit is a record with `success=False`.
@@ -125,7 +130,10 @@ def fit_hypothesis(
         initial=dict(initial),
         n_starts=_KNOWN_STARTS if known else _FRESH_STARTS,
         bootstrap=bootstrap,
+        deadline=deadline,
     )
+    if result.timed_out:
+        return FitRecord({}, {}, [], False, result.message, timed_out=True)
     values = {k: float(v) for k, v in result.values.items()}
     yhat = predictor(expression, variables, parameters, values)(data.inputs)
     finite = np.isfinite(yhat)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
+from agent._clock import Gate
 from agent._data import Dataset
 from agent._proposal import Proposal, Source
 from agent._reduced_planner import reduced_proposals
@@ -108,6 +109,7 @@ class OfflinePlanner:
         reductions: Sequence[Reduction] = (),
         *,
         seed: int = 0,
+        gate: Gate | None = None,
     ) -> list[Proposal]:
         """Proposals for this iteration.
 
@@ -116,6 +118,8 @@ class OfflinePlanner:
             leaders: The leading laws with their fitted constants, best first.
             reductions: Plausible dimensional reductions of the data, best first.
             seed: Seed of the screening fits in reduced space.
+            gate: Asked before each screened form (the costly part); once it
+                closes (the time limit), no more forms are screened.
 
         Returns:
             Proposals, not yet parsed or deduplicated.
@@ -124,7 +128,7 @@ class OfflinePlanner:
         self.errors = []
         for reduction in reductions:
             try:
-                out.extend(reduced_proposals(reduction, data, seed=seed))
+                out.extend(reduced_proposals(reduction, data, seed=seed, gate=gate))
             except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
                 # Numbers a reduction produces can defeat a screen; that
                 # reduction proposes nothing this time, the rest go on.
@@ -140,20 +144,19 @@ class OfflinePlanner:
     def _features(
         self, data: Dataset, choice: dict[str, str]
     ) -> tuple[np.ndarray, list[str]] | None:
-        """Log-features of the inputs for one choice of angle treatment."""
+        """Log-features of the inputs for one choice of angle treatment.
+
+        An input at zero (a design at the edge of its range) gives -inf,
+        which the caller drops with the other non-finite rows.
+        """
         cols, terms = [], []
         for var in self.variables:
             x = data.inputs[var.name]
             kind = choice.get(var.name, "power")
-            if kind == "sin":
-                cols.append(np.log(np.abs(np.sin(x))))
-                terms.append(f"sin({var.name})")
-            elif kind == "cos":
-                cols.append(np.log(np.abs(np.cos(x))))
-                terms.append(f"cos({var.name})")
-            else:
-                cols.append(np.log(np.abs(x)))
-                terms.append(var.name)
+            base = {"sin": np.sin, "cos": np.cos}.get(kind)
+            with np.errstate(divide="ignore"):
+                cols.append(np.log(np.abs(base(x) if base else x)))
+            terms.append(f"{kind}({var.name})" if base else var.name)
         if not cols:
             return None
         return np.column_stack(cols), terms

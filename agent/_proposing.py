@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["formalize", "propose", "search"]
 
 _MAX_MESSAGE = 1500  # tail of an error kept on the record
+_MIN_SEARCH_S = 1.0
+"""Below this many seconds left a search is skipped: engines count whole seconds."""
 SELECTION_RULE = (
     "engine pick: the shortest front member with MSE <= 1.5 x the front's best "
     "(tools.sr.select_candidate); every member becomes a hypothesis, and the judge "
@@ -86,9 +89,18 @@ def _propose_offline(loop: Loop, k: int) -> None:
     started = time.perf_counter()
     reductions = loop.reductions(k)
     planner = OfflinePlanner(loop.backend.inputs, target=loop.target)
+    gate = loop.work_gate(k, "propose")
     proposals = planner.propose(
-        data, leaders, reductions, seed=node_seed(loop.config.seed, k, "propose")
+        data,
+        leaders,
+        reductions,
+        seed=node_seed(loop.config.seed, k, "propose"),
+        gate=gate,
     )
+    parsed: dict[str, Any] = {"proposals": [proposal_json(p) for p in proposals]}
+    if gate.cut:
+        # Where the screens stopped, so that a replay stops there too.
+        parsed["time_cut"] = {"units": gate.done}
     context = {
         "target": loop.target,
         "variables": [
@@ -112,7 +124,7 @@ def _propose_offline(loop: Loop, k: int) -> None:
         template_sha256=_sha_text(OfflinePlanner.__doc__ or ""),
         prompt=json.dumps(context, sort_keys=True),
         reply=json.dumps([proposal_json(p) for p in proposals], sort_keys=True),
-        parsed={"proposals": [proposal_json(p) for p in proposals]},
+        parsed=parsed,
         latency_s=time.perf_counter() - started,
         error="; ".join(planner.errors)[-_MAX_MESSAGE:] or None,
     )
@@ -207,6 +219,17 @@ def _propose_llm(loop: Loop, k: int) -> None:
     if loop.store.has_row("decision", skip_id):
         return
     if not any(_recorded(loop, k, j) for j in range(MAX_EXCHANGES)):
+        if loop.time_cut(k, "llm"):
+            left = loop.time_left(k, "llm")
+            loop.record_decision(
+                skip_id,
+                k,
+                "skip-llm",
+                f"time limit ({loop.config.time_limit:g} s) reached; the LLM is "
+                "not asked this iteration",
+                evidence={"time_left_s": None if left is None else round(left, 3)},
+            )
+            return
         calls, tokens = _llm_usage(loop)
         if calls >= loop.config.llm_max_calls or tokens >= loop.config.llm_max_tokens:
             loop.record_decision(
@@ -263,14 +286,16 @@ def formalize(loop: Loop, k: int) -> None:
 # -- search ------------------------------------------------------------------------
 
 
-def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
+def search(loop: Loop, k: int) -> None:
     """Symbolic regression on all data so far; its Pareto front joins the rivals.
+
+    Under a time limit the search's safety cap is the whole seconds left
+    (engines count whole seconds); with less than one second left the search
+    is skipped, and the skip recorded.
 
     Args:
         loop: The campaign.
         k: The iteration.
-        remaining_s: Campaign time left, if the campaign has a time limit;
-            the search's safety cap never exceeds it.
     """
     sid = node_id(loop.campaign_id, k, "search")
     if loop.store.has_row("decision", sid):
@@ -304,6 +329,17 @@ def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
         )
         return
     cfg = loop.config
+    left = loop.time_left(k, "search")
+    if left is not None and left < _MIN_SEARCH_S:
+        loop.record_decision(
+            sid,
+            k,
+            "skip-search",
+            f"time limit ({cfg.time_limit:g} s): {max(left, 0.0):.2f} s left, "
+            f"less than the {_MIN_SEARCH_S:g} s a search needs; symbolic regression skipped",
+            evidence={"time_left_s": round(left, 3)},
+        )
+        return
     seed = node_seed(cfg.seed, k, "search")
     data = loop.data(until=k).subsample(cfg.sr_max_points, np.random.default_rng(seed))
     reduction = _search_space(loop, k)
@@ -321,8 +357,8 @@ def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
         names = reduction.names
     cap = (
         cfg.sr_time_limit
-        if remaining_s is None
-        else max(1.0, min(cfg.sr_time_limit, remaining_s))
+        if left is None
+        else min(cfg.sr_time_limit, float(math.floor(left)))
     )
     started = time.perf_counter()
     error, front, params, selected, engine = None, [], {}, None, cfg.sr_engine
@@ -361,6 +397,8 @@ def search(loop: Loop, k: int, remaining_s: float | None = None) -> None:
                 "n_points": len(data),
                 "seed": seed,
                 "space": "raw inputs" if reduction is None else reduction.describe(),
+                # Only under a time limit, so records without one are unchanged.
+                **({} if left is None else {"time_cap_s": cap}),
             },
             sort_keys=True,
             default=str,
@@ -525,13 +563,25 @@ def _admit(
     target_unit = loop.backend.observables[0].unit
     outcomes = []
     queue = list(items)
+    cut = False
     for i, (prop, call_id) in enumerate(queue):
-        form = _formalized(prop, loop.variables, units, target_unit)
         entry: dict[str, Any] = {
             "proposal": prop.expression,
             "source": str(prop.source),
             "call": call_id,
         }
+        # Past the time limit the rest stay on the planner's record, unadmitted:
+        # there is no time left to fit them. A law this node admitted before a
+        # crash is admitted again whatever the clock says, so its row and its
+        # outcome agree.
+        hid = node_id(loop.campaign_id, k, f"{node}.hypothesis", i)
+        written = loop.store.has_row("hypothesis", hid)
+        cut = cut or (not written and loop.time_cut(k, f"{node} {i}"))
+        if cut and not written:
+            entry.update(outcome="skipped", reason="time limit reached")
+            outcomes.append(entry)
+            continue
+        form = _formalized(prop, loop.variables, units, target_unit)
         same = known[form.units_consistent is not False]
         if not form.ok:
             entry.update(outcome="rejected", reason=form.message)
@@ -541,7 +591,6 @@ def _admit(
                 same[form.key], "hypothesis", call_id, "planner_call", "proposed-by"
             )
         else:
-            hid = node_id(loop.campaign_id, k, f"{node}.hypothesis", i)
             rejected = form.units_consistent is False
             loop.store.add_hypothesis(
                 hid,
@@ -587,12 +636,18 @@ def _admit(
         outcomes.append(entry)
     counts = {
         o: sum(e["outcome"] == o for e in outcomes)
-        for o in ("new", "duplicate", "rejected")
+        for o in ("new", "duplicate", "rejected", "skipped")
     }
+    skipped = (
+        f", {counts['skipped']} not admitted (time limit reached)"
+        if counts["skipped"]
+        else ""
+    )
     loop.record_decision(
         outcome_id,
         k,
         "formalize",
-        f"{counts['new']} new, {counts['duplicate']} duplicates, {counts['rejected']} rejected",
+        f"{counts['new']} new, {counts['duplicate']} duplicates, "
+        f"{counts['rejected']} rejected{skipped}",
         evidence={"outcomes": outcomes},
     )

@@ -14,13 +14,18 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
+from agent._clock import Gate
 from agent._data import Dataset
 from agent._proposal import Proposal, Source
 from agent._reduction import Reduction
 from agent._templates import screen_forms
 from tools import expression_text, make_symbol
 
-__all__ = ["reduced_proposals"]
+__all__ = ["SCREEN_ROWS", "reduced_proposals"]
+
+SCREEN_ROWS = 512
+"""Most rows a form is screened on: its constants are only starting values
+for the fit on every point, and a few hundred rows rank the forms."""
 
 
 def _proposal(
@@ -87,12 +92,20 @@ def _power_law(reduction: Reduction, Z: np.ndarray, q: np.ndarray) -> list[Propo
 
 
 def _forms(
-    reduction: Reduction, Z: np.ndarray, q: np.ndarray, keep: int
+    reduction: Reduction,
+    Z: np.ndarray,
+    q: np.ndarray,
+    keep: int,
+    *,
+    rows: np.ndarray | None = None,
+    gate: Gate | None = None,
 ) -> list[Proposal]:
     """A common form in one group times a power law in the others.
 
     With several groups, the others' exponents come from the log-log fit,
-    rounded to halves; the form is screened on what they leave of `q`.
+    rounded to halves; the form is screened on what they leave of `q`, on
+    `rows` only when given (the screen's cost grows with the points, and a
+    few hundred rank the forms as well as thousands).
     """
     coef = _loglog(Z, q) if Z.shape[1] > 1 else None
     if Z.shape[1] > 1 and coef is None:
@@ -114,11 +127,14 @@ def _forms(
         symbol = make_symbol(name)
         with np.errstate(all="ignore"):
             inverse = 1.0 / Z[:, j]
+        if rows is not None:
+            rest = rest[rows]
         for z, z_expr, label in (
             (Z[:, j], symbol, name),
             (inverse, 1 / symbol, f"1/{name}"),
         ):
-            for form in screen_forms(z, rest, keep=keep):
+            z = z if rows is None else z[rows]
+            for form in screen_forms(z, rest, keep=keep, gate=gate):
                 law = others * form.expression.xreplace(
                     {make_symbol("z"): z_expr, **rename}
                 )
@@ -135,14 +151,21 @@ def _forms(
 
 
 def reduced_proposals(
-    reduction: Reduction, data: Dataset, *, seed: int
+    reduction: Reduction,
+    data: Dataset,
+    *,
+    seed: int,
+    gate: Gate | None = None,
 ) -> list[Proposal]:
     """Proposals from one reduction of the data.
 
     Args:
         reduction: The dimensionless groups and scale.
         data: The finite measurements so far.
-        seed: Seed of the screening fits.
+        seed: Seed of the rows the forms are screened on (at most
+            `SCREEN_ROWS` of them, drawn when there are more).
+        gate: Asked before each form is screened; once it closes (the time
+            limit), the screens stop and what was found so far is proposed.
 
     Returns:
         Proposals in the input variables, with starting values.
@@ -153,5 +176,18 @@ def reduced_proposals(
     Z, q = Z[ok], q[ok]
     out = _power_law(reduction, Z, q)
     if Z.shape[1] in (1, 2, 3):
-        out.extend(_forms(reduction, Z, q, keep=3 if Z.shape[1] == 1 else 1))
+        rows = None
+        if len(q) > SCREEN_ROWS:
+            rng = np.random.default_rng(seed)
+            rows = np.sort(rng.choice(len(q), size=SCREEN_ROWS, replace=False))
+        out.extend(
+            _forms(
+                reduction,
+                Z,
+                q,
+                keep=3 if Z.shape[1] == 1 else 1,
+                rows=rows,
+                gate=gate,
+            )
+        )
     return out

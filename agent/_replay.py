@@ -17,6 +17,7 @@ upgrade. A restricted replay (`iteration=N`) re-executes iterations `0..N`
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import tempfile
@@ -24,13 +25,14 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pydantic
 import sqlalchemy as sa
 
+from agent._clock import Gate
 from agent._config import CampaignConfig
 from agent._environment import code_version, environment
 from agent._ids import node_id
@@ -51,7 +53,14 @@ from agent._runner import (
     describe_backend,
 )
 from agent.errors import ConfigError
-from storage import CampaignRecord, Store, make_engine, open_store
+from storage import (
+    CampaignRecord,
+    DecisionRecord,
+    PlannerCallRecord,
+    Store,
+    make_engine,
+    open_store,
+)
 
 __all__ = ["replay"]
 
@@ -117,16 +126,93 @@ class _ReplayLoop(Loop):
     The stop is imposed after the decision is recorded, so the recorded rows of
     the last iteration are those of an unstopped run (a lower `max_iterations`
     would have changed them).
+
+    Where the recorded run cut work for its time limit (a stop, a skipped
+    search, LLM turn or fit, unadmitted proposals, screens stopped part-way,
+    a search's cap), the replay cuts the same work, read from the record:
+    its own clock decides nothing.
     """
 
     last: int = 0
+    recorded: Store | None = None
+    """The recorded campaign's store (read only)."""
+    _decisions: dict[str, DecisionRecord] | None = field(default=None, repr=False)
+    _calls: dict[str, PlannerCallRecord] | None = field(default=None, repr=False)
 
     def decide(self, k: int, elapsed_s: float) -> tuple[bool, str]:
         """Decide as the campaign does, then stop after the last replayed iteration."""
-        done, reason = super().decide(k, elapsed_s)
+        done, reason = super().decide(k, self._recorded_elapsed(k, elapsed_s))
         if not done and k >= self.last:
             return True, f"replay stopped after iteration {k}"
         return done, reason
+
+    def time_left(self, k: int, step: str) -> float | None:
+        """The time the record had left where it cut work, or the cap its search had."""
+        if self.recorded is None or self.config.time_limit is None:
+            return None
+        node = {"search": "search", "fit": "skip-fit", "llm": "skip-llm"}.get(step)
+        decision = self._decision(node_id(self.campaign_id, k, node)) if node else None
+        if decision is not None and "time_left_s" in (decision.evidence_json or {}):
+            left = decision.evidence_json["time_left_s"]
+            return None if left is None else float(left)
+        if step == "search":
+            call = self._call(node_id(self.campaign_id, k, "search"))
+            cap = json.loads(call.prompt).get("time_cap_s") if call else None
+            return None if cap is None else float(cap)
+        return None
+
+    def time_cut(self, k: int, step: str) -> bool:
+        """Whether the record left `step` of iteration `k` undone for time."""
+        if self.recorded is None or self.config.time_limit is None:
+            return False
+        kind, _, index = step.partition(" ")
+        if kind == "fit":
+            d = self._decision(node_id(self.campaign_id, k, "skip-fit"))
+            return d is not None and index in (d.evidence_json or {}).get("skipped", [])
+        if kind in ("formalize", "search") and index:
+            d = self._decision(node_id(self.campaign_id, k, kind, "outcome"))
+            outcomes = (d.evidence_json or {}).get("outcomes", []) if d else []
+            i = int(index)
+            return i < len(outcomes) and outcomes[i].get("outcome") == "skipped"
+        return super().time_cut(k, step)
+
+    def deadline(self, k: int, step: str) -> float | None:
+        """None: a replay stops no fit on its clock (the record says which were skipped)."""
+        del k, step
+        return None
+
+    def work_gate(self, k: int, step: str) -> Gate:
+        """A gate that lets through as many units as the record ran (all, if it was not cut)."""
+        call = self._call(node_id(self.campaign_id, k, step))
+        cut = (call.parsed_json or {}).get("time_cut") if call else None
+        return Gate(lambda: False, limit=int(cut["units"]) if cut else None)
+
+    def _recorded_elapsed(self, k: int, elapsed_s: float) -> float:
+        """The time limit where the record stopped on it, else no time spent."""
+        limit = self.config.time_limit
+        if self.recorded is None or limit is None:
+            return elapsed_s
+        decision = self._decision(node_id(self.campaign_id, k, "decide"))
+        stopped = (
+            decision is not None and f"time limit ({limit:g} s)" in decision.reason
+        )
+        return limit if stopped else 0.0
+
+    def _decision(self, decision_id: str) -> DecisionRecord | None:
+        if self._decisions is None:
+            assert self.recorded is not None
+            self._decisions = {
+                d.id: d for d in self.recorded.decisions_for(self.campaign_id)
+            }
+        return self._decisions.get(decision_id)
+
+    def _call(self, call_id: str) -> PlannerCallRecord | None:
+        if self._calls is None:
+            assert self.recorded is not None
+            self._calls = {
+                c.id: c for c in self.recorded.planner_calls_for(self.campaign_id)
+            }
+        return self._calls.get(call_id)
 
 
 def _execute(
@@ -185,6 +271,7 @@ def _execute(
             _regressor_factory(config, backend),
             llm,
             last=last,
+            recorded=recorded,
         )
         _run(store, url, loop, _initial_state(c.id))
     finally:
@@ -277,8 +364,9 @@ def _context_notes(c: CampaignRecord, config: CampaignConfig) -> list[str]:
         )
     if config.time_limit is not None:
         notes.append(
-            f"The campaign has a time limit ({config.time_limit:g} s): its stop "
-            "decision and search caps follow the wall clock and may differ."
+            f"The campaign has a time limit ({config.time_limit:g} s): the replay "
+            "cuts the work the record cut for time (its stop, skipped searches and "
+            "fits, search caps), but a search that its cap stopped may end elsewhere."
         )
     return notes
 

@@ -257,6 +257,8 @@ status <span class="status">{{ campaign.status }}</span>
 {% if headline %}
 {% if not accepted %}<p>No law was accepted{% if campaign.status == "running" %} yet{% endif %}; the best so far:</p>{% endif %}
 <p class="law{% if not accepted %} open{% endif %}" id="accepted-law">{{ view.target }} = {{ headline.text }}</p>
+{% set holds = (result.get("best") or {}).get("holds_to") %}
+{% if holds %}<p id="precision">{% if accepted %}It{% else %}So far it{% endif %} {{ holds }}: the attack before acceptance would have seen a smooth relative correction larger than that.</p>{% endif %}
 {% if equation %}
 <p><img id="equation" alt="the law, typeset" src="{{ equation.data_uri }}" width="{{ equation.size[0] // 2 }}" height="{{ equation.size[1] // 2 }}"></p>
 {% endif %}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -13,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 import experiments
+from agent._attack import holds_to_text
 from agent._checkpoints import open_checkpointer
+from agent._clock import Clock
 from agent._config import CampaignConfig
 from agent._control import RunControl
 from agent._data import Dataset
@@ -158,8 +161,18 @@ def _run(
     initial: dict[str, Any] | None,
     *,
     hook: NodeHook | None = None,
+    started: float | None = None,
 ) -> str:
     """Invoke the graph until it ends; record interruption and failure.
+
+    Args:
+        store: The campaign's store.
+        db_url: Its URL (the checkpointer lives beside it).
+        loop: The campaign's nodes; its clock is set here.
+        initial: The first state of a new campaign; `None` to go on from the checkpoint.
+        hook: Called around every node.
+        started: `time.monotonic()` when this run began (default: now), so that
+            the time limit counts the setup before the graph too.
 
     Returns:
         Why the campaign stopped (`accepted`, a spent budget).
@@ -173,10 +186,19 @@ def _run(
     )
     with open_checkpointer(db_url) as saver:
         graph = build_graph(hook).compile(checkpointer=saver)
-        if initial is None and not graph.get_state(cfg).values:
+        checkpoint = graph.get_state(cfg).values
+        if initial is None and not checkpoint:
             initial = _initial_state(
                 loop.campaign_id
             )  # killed before the first checkpoint
+        # A resumed run goes on from the work time of the finished iterations:
+        # the time the process was down (and the unfinished iteration's) is not counted.
+        before = 0.0 if initial is not None else float(checkpoint.get("elapsed_s", 0.0))
+        loop.clock = Clock(
+            time.monotonic() if started is None else started,
+            before_s=before,
+            limit_s=loop.config.time_limit,
+        )
         store.set_campaign_status(loop.campaign_id, "running")
         try:
             graph.invoke(initial, cfg, context=loop, durability="sync")
@@ -246,6 +268,10 @@ def _finish(store: Store, loop: Loop, stop_reason: str) -> None:
             "status": h.status,
             "scores": dict(fit.scores_json) if fit else {},
         }
+        if ev.get("attack"):
+            # The precision the attack showed the law to hold to (or reached).
+            best["attack"] = ev["attack"]
+            best["holds_to"] = holds_to_text(ev["attack"])
     store.set_campaign_status(
         loop.campaign_id,
         "finished",
@@ -390,6 +416,7 @@ def start_campaign(
             nodes; the campaign is marked `interrupted` and can be resumed.
         KeyboardInterrupt: Interrupted; the campaign is marked `interrupted` and can be resumed.
     """
+    started = time.monotonic()  # the time limit counts from here
     config, llm = _llm_planner(config, check=True)  # fail before anything is written
     backend = _make_backend(config)
     store = open_store(db_url)
@@ -438,7 +465,12 @@ def start_campaign(
                 llm,
             )
             reason = _run(
-                store, db_url, loop, _initial_state(campaign_id), hook=supervision
+                store,
+                db_url,
+                loop,
+                _initial_state(campaign_id),
+                hook=supervision,
+                started=started,
             )
             supervision.view.event(_finished_line(store, campaign_id, reason))
         return campaign_summary(store, campaign_id)
@@ -477,6 +509,7 @@ def resume_campaign(
         LeaseHeldError: Another live process runs it; the message names its host and pid.
         CampaignInterrupted: Stopped again between two nodes.
     """
+    started = time.monotonic()  # the time limit counts from here
     store = open_store(db_url)
     try:
         c = store.get_campaign(campaign)
@@ -506,7 +539,9 @@ def resume_campaign(
                     _regressor_factory(config, backend),
                     llm,
                 )
-                reason = _run(store, db_url, loop, None, hook=supervision)
+                reason = _run(
+                    store, db_url, loop, None, hook=supervision, started=started
+                )
                 supervision.view.event(_finished_line(store, c.id, reason))
             finally:
                 backend.close()

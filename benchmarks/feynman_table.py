@@ -5,8 +5,9 @@ on the row lists that `python run.py bench feynman --out FILE` (or `--json`)
 writes, typically one file per noise level. Prints, for each noise level, a
 summary table (rows: engines; columns: recovered/total and percent per
 split, median seconds and median measurements to recovery over the
-recovered problems) and a per-problem table. Standard library only, so it
-runs anywhere the JSON files are.
+recovered problems, and, where the rows have `overshoot_s`, the median and
+largest overshoot of the time limit over all problems) and a per-problem
+table. Standard library only, so it runs anywhere the JSON files are.
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ def _median(rows: Sequence[Mapping[str, Any]], key: str, digits: int) -> str:
     return f"{statistics.median(values):.{digits}f}" if values else _MISSING
 
 
+def _overshoot(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Median and largest `overshoot_s` (seconds past the time limit) over all rows."""
+    values = [float(r["overshoot_s"]) for r in rows if r.get("overshoot_s") is not None]
+    if not values:
+        return [_MISSING, _MISSING]
+    return [f"{statistics.median(values):+.1f}", f"{max(values):+.1f}"]
+
+
 def _table(header: Sequence[str], body: Iterable[Sequence[str]]) -> list[str]:
     """A markdown table: header, rule, one line per row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -69,6 +78,7 @@ def _noise_section(rows: Sequence[Mapping[str, Any]], noise: float) -> list[str]
     engines = list(dict.fromkeys(str(r["engine"]) for r in rows))
     extra = sorted({r["split"] for r in rows if r.get("split")} - set(SPLITS))
     splits = [*SPLITS, *extra]
+    timed = any(r.get("overshoot_s") is not None for r in rows)
     summary = []
     for engine in engines:
         mine = [r for r in rows if r["engine"] == engine]
@@ -79,6 +89,7 @@ def _noise_section(rows: Sequence[Mapping[str, Any]], noise: float) -> list[str]
                 _recovery(mine),
                 _median(mine, "seconds", 1),
                 _median(mine, "measurements", 0),
+                *(_overshoot(mine) if timed else []),
             ]
         )
     header = [
@@ -87,6 +98,7 @@ def _noise_section(rows: Sequence[Mapping[str, Any]], noise: float) -> list[str]
         "all",
         "median s to recovery",
         "median measurements to recovery",
+        *(["median overshoot s", "max overshoot s"] if timed else []),
     ]
     cells = {(r["id"], r["engine"]): r for r in rows}
     problems = list(dict.fromkeys(str(r["id"]) for r in rows))

@@ -90,6 +90,19 @@ def test_a_repeated_row_counts_once_the_last_wins(table):
     assert quiet[4].startswith("| lawloop | 3/3 (100%) | 1/1 (100%) | - | 4/5 (80%) |")
 
 
+def test_overshoot_of_the_time_limit_shows_its_median_and_max_over_all_rows(table):
+    timed = [
+        dict(_row("e1", "lawloop", "easy", True, 10.0, 1000), overshoot_s=-50.0),
+        dict(_row("e2", "lawloop", "easy", False, 61.5, 900), overshoot_s=1.5),
+        dict(_row("e3", "lawloop", "easy", False, 66.0, 900), overshoot_s=6.0),
+        _row("e1", "operon", "easy", True, 30.0, 10000),  # an older row: none
+    ]
+    quiet = _lines_after(table.markdown_tables(timed), "## Noise 0")
+    assert quiet[2].endswith("| median overshoot s | max overshoot s |")
+    assert quiet[4].endswith("| 10.0 | 1000 | +1.5 | +6.0 |")
+    assert quiet[5].endswith("| 30.0 | 10000 | - | - |")
+
+
 def test_script_reads_several_files(tmp_path):
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_text(json.dumps(ROWS[:6]))

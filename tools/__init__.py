@@ -27,6 +27,7 @@ from tools._bounds import bind_parameters
 from tools._canonical import canonical_form, canonical_key
 from tools._closed_forms import ClosedForm, closed_form
 from tools._constants import PHYSICAL_CONSTANTS, PhysicalConstant
+from tools._deviation import DeviationTest, deviation_test
 from tools._dimensional import Monomial, PiBasis, pi_groups
 from tools._equivalence import EquivalenceVerdict, is_equivalent, snap_constants
 from tools._fitting import FitResult, fit_parameters, predict
@@ -44,6 +45,7 @@ from tools.errors import ExpressionError, FitError, ToolError, UnitError
 __all__ = [
     "PHYSICAL_CONSTANTS",
     "ClosedForm",
+    "DeviationTest",
     "Dimension",
     "EquivalenceVerdict",
     "ExpressionError",
@@ -62,6 +64,7 @@ __all__ = [
     "check_dimensions",
     "closed_form",
     "complexity",
+    "deviation_test",
     "expression_text",
     "fit_parameters",
     "is_equivalent",

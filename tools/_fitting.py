@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import difflib
 import functools
+import inspect
 import numbers
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import sympy
@@ -26,6 +29,13 @@ _BATCH_ELEMENTS = 2_000_000  # floats in one batch of bootstrap Jacobians
 _START_ROWS = 512  # rows on which the starts of a multi-start fit compete
 _Array = np.ndarray
 _Compiled = Callable[..., object]
+# `least_squares` takes a callback that can stop it from SciPy 1.16 on; before
+# that a deadline is checked between starts only.
+_CALLBACK = "callback" in inspect.signature(least_squares).parameters
+
+
+class _OutOfTime(Exception):
+    """The fit's deadline passed before it finished."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,9 @@ class FitResult:
     """
     bootstrap_n: int = 0
     """Number of bootstrap resamples that converged (0 when not requested)."""
+    timed_out: bool = False
+    """The fit was stopped at its `deadline` before it finished: a failed
+    result whose values mean nothing (only with a `deadline`)."""
 
 
 def _compile(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Compiled:
@@ -294,11 +307,36 @@ class _Problem:
 _Best = tuple[float, _Array, str, bool]  # (cost, theta, optimizer message, converged)
 
 
-def _solve(problem: _Problem, starts: Sequence[_Array]) -> tuple[_Best | None, str]:
-    """Least squares from each start; the lowest finite cost and the last failure."""
+def _stop_at(deadline: float | None) -> dict[str, Any]:
+    """`least_squares` keywords that stop it once `time.monotonic()` passes `deadline`."""
+    if deadline is None or not _CALLBACK:
+        return {}
+
+    def callback(intermediate_result: object) -> None:
+        if time.monotonic() >= deadline:
+            raise StopIteration
+
+    return {"callback": callback}
+
+
+def _check_time(deadline: float | None) -> None:
+    """Raise `_OutOfTime` once `deadline` has passed."""
+    if deadline is not None and time.monotonic() >= deadline:
+        raise _OutOfTime
+
+
+def _solve(
+    problem: _Problem, starts: Sequence[_Array], deadline: float | None = None
+) -> tuple[_Best | None, str]:
+    """Least squares from each start; the lowest finite cost and the last failure.
+
+    Raises:
+        _OutOfTime: `deadline` passed before the last start finished.
+    """
     best: _Best | None = None
     failure = ""
     for start in starts:
+        _check_time(deadline)
         try:
             # Overflow at wild starts is expected; the penalty handles it.
             with np.errstate(all="ignore"):
@@ -313,10 +351,13 @@ def _solve(problem: _Problem, starts: Sequence[_Array]) -> tuple[_Best | None, s
                     xtol=1e-12,
                     gtol=1e-12,
                     max_nfev=200 * (problem.k + 1),
+                    **_stop_at(deadline),
                 )
         except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
             failure = f"start failed: {exc}"
             continue
+        if sol.status == -2:  # the callback stopped it: out of time
+            raise _OutOfTime
         cost = float(np.sum(sol.fun**2))
         if (
             np.isfinite(cost)
@@ -328,7 +369,10 @@ def _solve(problem: _Problem, starts: Sequence[_Array]) -> tuple[_Best | None, s
 
 
 def _search(
-    problem: _Problem, starts: Sequence[_Array], seed: int
+    problem: _Problem,
+    starts: Sequence[_Array],
+    seed: int,
+    deadline: float | None = None,
 ) -> tuple[_Best | None, str]:
     """Multi-start least squares: the starts compete on a sample of rows, the winner is polished on all.
 
@@ -339,13 +383,13 @@ def _search(
     fit stays deterministic.
     """
     if len(starts) <= 1 or problem.n <= _START_ROWS:
-        return _solve(problem, starts)
+        return _solve(problem, starts, deadline)
     rng = np.random.default_rng([seed, 1])
     rows = np.sort(rng.choice(problem.n, size=_START_ROWS, replace=False))
-    best, failure = _solve(problem.subset(rows), starts)
+    best, failure = _solve(problem.subset(rows), starts, deadline)
     if best is None:
         return best, failure
-    polished, failure = _solve(problem, [best[1]])
+    polished, failure = _solve(problem, [best[1]], deadline)
     return polished, failure
 
 
@@ -420,6 +464,7 @@ def _bootstrap(
     resamples: int,
     confidence: float,
     seed: int,
+    deadline: float | None = None,
 ) -> tuple[dict[str, tuple[float, float]], int, str]:
     """Percentile intervals from refits on rows drawn with replacement.
 
@@ -432,6 +477,7 @@ def _bootstrap(
     batch = max(1, _BATCH_ELEMENTS // (problem.n * (problem.k + 1)))
     samples: list[_Array] = []
     for start in range(0, resamples, batch):
+        _check_time(deadline)
         rows = rng.integers(
             0, problem.n, size=(min(batch, resamples - start), problem.n)
         )
@@ -484,6 +530,7 @@ def fit_parameters(
     initial: Mapping[str, float] | None = None,
     bootstrap: int = 0,
     confidence: float = 0.95,
+    deadline: float | None = None,
 ) -> FitResult:
     """Fit the free constants of `expr` to data by multi-start least squares.
 
@@ -521,6 +568,10 @@ def fit_parameters(
         bootstrap: Number of bootstrap resamples; 0 (the default) skips
             the bootstrap.
         confidence: Coverage of the bootstrap intervals, in (0, 1).
+        deadline: A `time.monotonic()` reading at which to give up: the fit
+            stops between starts, between iterations of a start (SciPy 1.16
+            and later) and between bootstrap batches, and returns a failed
+            result with `timed_out` set. `None`: no deadline (deterministic).
 
     Returns:
         The `FitResult`; a poor or failed fit has `success=False` and a
@@ -555,7 +606,13 @@ def fit_parameters(
                 initial=initial,
                 bootstrap=bootstrap,
                 confidence=confidence,
+                deadline=deadline,
             )
+    except _OutOfTime:
+        return replace(
+            _failed(params, n, "stopped at its deadline before it finished"),
+            timed_out=True,
+        )
     except Exception as exc:  # the fit executor: whatever a law does to it is data
         return _failed(params, n, f"fit failed: {type(exc).__name__}: {exc}"[:1500])
 
@@ -582,6 +639,7 @@ def _fit(
     initial: Mapping[str, float] | None,
     bootstrap: int,
     confidence: float,
+    deadline: float | None = None,
 ) -> FitResult:
     """`fit_parameters` on validated arguments."""
     n = y.size
@@ -605,7 +663,7 @@ def _fit(
     given = dict(initial or {})
     x0 = np.array([float(given.get(p.name, 1.0)) for p in params])
     starts = [x0] if len(linear) == k else _starts(k, n_starts, x0, seed)
-    best, failure = _search(problem, starts, seed)
+    best, failure = _search(problem, starts, seed, deadline)
     if best is None:
         return _failed(params, n, failure or "no start converged")
 
@@ -629,7 +687,13 @@ def _fit(
     bootstrap_n = 0
     if bootstrap and success:
         intervals, bootstrap_n, note = _bootstrap(
-            problem, theta, [p.name for p in params], bootstrap, confidence, seed
+            problem,
+            theta,
+            [p.name for p in params],
+            bootstrap,
+            confidence,
+            seed,
+            deadline,
         )
         parts.append(note)
     elif bootstrap:

@@ -103,6 +103,8 @@ def test_formula_campaigns_recover_their_laws(problems_file, tmp_path):
         assert row["recovered"], row
         assert row["test_r2"] > 0.999999
         assert row["measurements"] <= 2000
+        assert row["overshoot_s"] == round(row["seconds"] - 120, 2)
+        assert row["overshoot_s"] < 0  # recovered well inside the limit
     # The record says how the relativistic law was found: in the group v/c.
     store = storage.open_store(f"sqlite:///{tmp_path / 'bench.db'}")
     calls = store.planner_calls_for(rows[2]["campaign_id"])
@@ -152,6 +154,7 @@ ROW_FIELDS = {
     "campaign_id",
     "status",
     "stop_reason",
+    "overshoot_s",
 }
 
 
@@ -179,6 +182,7 @@ def test_operon_baseline_recovers_a_product_from_random_inputs(product_file, tmp
     assert row["test_r2"] > 0.999999
     assert row["measurements"] == row["points_used"] == 200
     assert row["status"] == "finished"
+    assert row["overshoot_s"] == round(row["seconds"] - 1, 2)
     assert row["campaign_id"] is None
     assert row["stop_reason"] is None
 

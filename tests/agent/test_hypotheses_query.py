@@ -173,13 +173,17 @@ def test_campaign_rows_match_the_summary(store, recorded_pendulum):
 def test_detail_gives_latex_and_constants_with_uncertainties(store, accepted_id):
     view = hypothesis_detail(store, accepted_id[:8])
     assert view["id"] == accepted_id
-    assert view["latex"] == r"\frac{\sqrt{L} c_{0}}{\sqrt{g}}"
-    (c0,) = view["constants"]
+    # The amplitude-corrected law: the attack refutes the small-angle one at 0.2 rad.
+    assert view["latex"] == (
+        r"\frac{\sqrt{L} c_{0} \left(c_{1} \theta_{0}^{2} + 1\right)}{\sqrt{g}}"
+    )
+    c0, c1 = view["constants"]
     fit = [f for f in store.fits_for(accepted_id) if f.success][-1]
     assert c0["value"] == fit.parameters_json["c0"]
     assert c0["stderr"] == fit.stderr_json["c0"] > 0
-    assert c0["value"] == pytest.approx(2 * math.pi, rel=1e-2)
-    assert view["law"].endswith("*sqrt(L)/sqrt(g)")
+    assert c0["value"] == pytest.approx(2 * math.pi, rel=1e-4)
+    assert c1["value"] == pytest.approx(1 / 16, rel=0.05)  # T = T0 (1 + theta0**2/16)
+    assert view["law"].endswith("/sqrt(g)")
     assert "sqrt{L}" in view["law_latex"]
     assert view["stderr"] == fit.stderr_json  # the old `show --json` keys stay
 
@@ -213,8 +217,8 @@ def test_superseded_hypothesis_names_what_replaced_it(store, accepted_id):
 
 def test_text_shows_latex_and_plus_minus(store, accepted_id):
     text = hypothesis_text(hypothesis_detail(store, accepted_id))
-    assert "LaTeX: \\frac{\\sqrt{L} c_{0}}{\\sqrt{g}}" in text
-    assert re.search(r"c0 = 6\.28\d* ± 0\.000\d+", text)
+    assert "LaTeX: \\frac{\\sqrt{L} c_{0} \\left(c_{1}" in text
+    assert re.search(r"c0 = 6\.283\d* ± 0\.000\d+", text)
     assert "accept:" in text
 
 

@@ -131,10 +131,14 @@ def test_why_on_the_accepted_law_names_its_measurements_and_the_accepting_decisi
 def test_why_on_a_rejected_law_names_the_decision_its_numbers_and_the_winner(record):
     _, summary, store = record
     cid, best = summary["campaign_id"], summary["best"]["hypothesis_id"]
-    rejects = [
+    decisions = store.decisions_for(cid)
+    (accept,) = [d for d in decisions if d.kind == "accept"]
+    rejects = [  # in the iteration the accepted law led
         d
-        for d in store.decisions_for(cid)
-        if d.kind == "reject" and d.reason.startswith("misfit")
+        for d in decisions
+        if d.kind == "reject"
+        and d.reason.startswith("misfit")
+        and d.iteration_id == accept.iteration_id
     ]
     assert rejects
     reject = rejects[0]
@@ -212,7 +216,12 @@ def test_a_mutation_names_the_leading_law_it_came_from(record):
     mutation = next(h for h in store.list_hypotheses(cid) if h.source == "mutation")
     (p,) = explain(record, mutation.id)["origin"]["parents"]
     assert p["via"] == "mutation"
-    assert p["id"] in {best} | {
+    refuted = {  # leaders in their day, until the attack refuted them
+        d.hypothesis_id
+        for d in store.decisions_for(cid)
+        if d.kind == "reject" and d.reason.startswith("refuted by the attack")
+    }
+    assert p["id"] in {best} | refuted | {
         h.id for h in store.list_hypotheses(cid, status="superseded")
     }
 

@@ -174,7 +174,8 @@ class OperonEngine:
             y: Target, shape `(n_samples,)`.
             variable_names: One identifier per column of `X`.
             seed: Random seed (pyoperon `random_state`).
-            time_limit: Safety cap in seconds (rounded up to whole seconds).
+            time_limit: Safety cap in seconds; pyoperon counts whole seconds, so
+                it is rounded down (a cap is a limit), to at least one.
             max_evaluations: Overrides the engine's evaluation budget.
             units: Ignored (pyoperon has no dimensional constraints); noted in `params`.
 
@@ -205,7 +206,9 @@ class OperonEngine:
             params["units"] = (
                 "given but ignored: pyoperon has no dimensional constraints"
             )
-        params["max_time"] = None if time_limit is None else math.ceil(time_limit)
+        params["max_time"] = (
+            None if time_limit is None else max(1, math.floor(time_limit))
+        )
         Xs, ys, scaling = scale_data(X, y)
         params["x_scales"] = list(scaling.x)
         params["y_scale"] = scaling.y
