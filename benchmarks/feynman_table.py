@@ -66,6 +66,34 @@ def _overshoot(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return [f"{statistics.median(values):+.1f}", f"{max(values):+.1f}"]
 
 
+def _ending(row: Mapping[str, Any]) -> str:
+    """How a campaign ended: `accepted`, `consistent`, `stopped` (budget or time) or `failed`."""
+    reason = row.get("stop_reason")
+    if reason in ("accepted", "consistent"):
+        return str(reason)
+    return "failed" if row.get("status") in ("failed", "killed") else "stopped"
+
+
+def _endings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Trust: the campaigns that ended accepted (wrong: not the truth), consistent, stopped.
+
+    An accepted law that is not the truth is the one outcome a physicist
+    cannot see from the record; the target is at most 1 in 20.
+    """
+    kinds = [_ending(r) for r in rows]
+    accepted = [r for r, k in zip(rows, kinds, strict=True) if k == "accepted"]
+    wrong = sum(not r["recovered"] for r in accepted)
+    consistent = [r for r, k in zip(rows, kinds, strict=True) if k == "consistent"]
+    share = f" ({100 * wrong / len(accepted):.0f}%)" if accepted else ""
+    return [
+        str(len(accepted)),
+        f"{wrong}{share}",
+        f"{len(consistent)} ({sum(bool(r['recovered']) for r in consistent)} the truth)",
+        str(kinds.count("stopped")),
+        str(kinds.count("failed")),
+    ]
+
+
 def _table(header: Sequence[str], body: Iterable[Sequence[str]]) -> list[str]:
     """A markdown table: header, rule, one line per row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -100,6 +128,24 @@ def _noise_section(rows: Sequence[Mapping[str, Any]], noise: float) -> list[str]
         "median measurements to recovery",
         *(["median overshoot s", "max overshoot s"] if timed else []),
     ]
+    campaigns = [r for r in rows if r.get("campaign_id") or r.get("stop_reason")]
+    trust = (
+        [
+            "",
+            *_table(
+                [
+                    "accepted",
+                    "accepted, not the truth",
+                    "consistent",
+                    "stopped",
+                    "failed",
+                ],
+                [_endings(campaigns)],
+            ),
+        ]
+        if campaigns
+        else []
+    )
     cells = {(r["id"], r["engine"]): r for r in rows}
     problems = list(dict.fromkeys(str(r["id"]) for r in rows))
     split_of = {r["id"]: r.get("split") for r in rows}
@@ -108,16 +154,23 @@ def _noise_section(rows: Sequence[Mapping[str, Any]], noise: float) -> list[str]
         line = [pid, str(split_of[pid] or _MISSING)]
         for engine in engines:
             row = cells.get((pid, engine))
+            ended = (
+                f" ({_ending(row)})"
+                if row is not None
+                and (row.get("campaign_id") or row.get("stop_reason"))
+                else ""
+            )
             line.append(
                 _MISSING
                 if row is None
-                else f"{'yes' if row['recovered'] else 'no'} {row['seconds']:.1f} s"
+                else f"{'yes' if row['recovered'] else 'no'} {row['seconds']:.1f} s{ended}"
             )
         per_problem.append(line)
     return [
         f"## Noise {noise:g}",
         "",
         *_table(header, summary),
+        *trust,
         "",
         *_table(["id", "split", *engines], per_problem),
         "",

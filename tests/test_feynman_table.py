@@ -128,3 +128,29 @@ def test_script_rejects_a_file_that_is_not_a_row_list(tmp_path):
     )
     assert out.returncode == 1
     assert "JSON list of rows" in out.stderr
+
+
+def test_endings_count_wrong_acceptances_and_consistent_ones(table):
+    def ended(pid, recovered, stop_reason, status="finished"):
+        return dict(
+            _row(pid, "lawloop", "easy", recovered, 60.0, 500, noise=0.01),
+            campaign_id=f"c-{pid}",
+            stop_reason=stop_reason,
+            status=status,
+        )
+
+    rows = [
+        ended("a", True, "accepted"),
+        ended("b", False, "accepted"),  # an accepted law that is not the truth
+        ended("c", True, "consistent"),
+        ended("d", False, "consistent"),
+        ended("e", False, "time limit (60 s) reached"),
+        ended("f", False, None, status="killed"),
+    ]
+    text = table.markdown_tables(rows)
+    assert (
+        "| accepted | accepted, not the truth | consistent | stopped | failed |" in text
+    )
+    assert "| 2 | 1 (50%) | 2 (1 the truth) | 1 | 1 |" in text
+    assert "| b | easy | no 60.0 s (accepted) |" in text
+    assert "| f | easy | no 60.0 s (failed) |" in text
