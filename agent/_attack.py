@@ -39,6 +39,7 @@ __all__ = [
     "attack_law",
     "correction_shapes",
     "holds_to_text",
+    "jacobian",
 ]
 
 ALPHA = 0.01

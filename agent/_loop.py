@@ -22,6 +22,7 @@ from agent._attack import (
     attack_design,
     attack_law,
     holds_to_text,
+    jacobian,
 )
 from agent._clock import Clock, Gate
 from agent._config import CampaignConfig
@@ -610,6 +611,9 @@ class Loop:
                 sigma = point_sigma(
                     fresh.y, noise, self.tolerance, self.backend.declared_noise
                 )
+                sigma = self._with_constants_spread(
+                    hyp.expression, params, last, fresh, sigma
+                )
                 fresh_chi2 = chi2_reduced(fresh.y, yhat, sigma)
                 fresh_bound = self._bound(len(fresh), 0, data)
                 streak = (
@@ -694,6 +698,35 @@ class Loop:
                 "time_left_s": None if left is None else round(left, 3),
             },
         )
+
+    def _with_constants_spread(
+        self,
+        expression: str,
+        params: tuple[str, ...],
+        fit: Any,
+        fresh: Dataset,
+        sigma: np.ndarray,
+    ) -> np.ndarray:
+        """`sigma` widened by the prediction's spread from the constants' covariance.
+
+        A prediction at new inputs is uncertain by the measurement there and
+        by the constants it was made with; an attack measures at the edges
+        of the ranges, far from where a first fit's constants were pinned
+        down, so leaving out the second would fail the true law there.
+        """
+        cov = np.asarray(fit.covariance_json or [], dtype=np.float64)
+        if not params or cov.shape != (len(params), len(params)):
+            return sigma
+        if not np.all(np.isfinite(cov)):
+            return sigma
+
+        def make(values: Any) -> Any:
+            return predictor(expression, self.variables, params, values)
+
+        values = {p: float(fit.parameters_json[p]) for p in params}
+        jac = jacobian(make, values, fresh.inputs)
+        spread = np.einsum("ij,jk,ik->i", jac, cov, jac)
+        return np.asarray(np.sqrt(sigma**2 + np.maximum(spread, 0.0)))
 
     def _link_fit(self, hid: str, fid: str, runs: list[str]) -> None:
         """The fit's lineage: the hypothesis it tests and the runs it was fitted on."""
