@@ -781,6 +781,15 @@ def bench_feynman(
         float | None,
         typer.Option(help="Relative precision laws must hold to (default 1e-3)."),
     ] = None,
+    claim_precision: Annotated[
+        float | None,
+        typer.Option(
+            help=(
+                "Precision an accepted law must be shown to hold to, relative "
+                "(default 1e-3); a campaign that cannot show it ends 'consistent'."
+            )
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -821,6 +830,7 @@ def bench_feynman(
             max_measurements=max_measurements,
             seed=seed,
             tolerance=tolerance,
+            claim_precision=claim_precision,
             db_url=_db(db),
             on_row=save,
             wall_limit=wall_limit,

@@ -205,6 +205,7 @@ def _campaign_row(
     tolerance: float | None,
     db_url: str,
     name: str | None = None,
+    claim_precision: float | None = None,
 ) -> dict[str, Any]:
     """One full campaign on a problem, judged."""
     settings: dict[str, Any] = {
@@ -223,6 +224,8 @@ def _campaign_row(
     }
     if tolerance is not None:
         settings["tolerance"] = tolerance
+    if claim_precision is not None:
+        settings["claim_precision"] = claim_precision
     config = load_config(None, settings)  # validated; a bad value is a ConfigError
     started = time.perf_counter()
     try:
@@ -514,6 +517,7 @@ def bench_feynman(
     db_url: str,
     on_row: Callable[[dict[str, Any]], None] | None = None,
     wall_limit: float | None = None,
+    claim_precision: float | None = None,
 ) -> list[dict[str, Any]]:
     """Run each engine on each problem and judge each found law against the truth.
 
@@ -535,6 +539,8 @@ def bench_feynman(
         seed: Campaign seed, also the seed of the baselines' inputs and search.
         tolerance: Relative precision to which laws must hold (None: the
             campaign default, 1e-3); campaigns only.
+        claim_precision: The precision an accepted law must be shown to
+            hold to (None: the campaign default, 1e-3); campaigns only.
         db_url: Where the campaigns are recorded.
         on_row: Called with each row as soon as it is judged, so a long
             bench can save its progress.
@@ -578,6 +584,7 @@ def bench_feynman(
             max_measurements=max_measurements,
             seed=seed,
             tolerance=tolerance,
+            claim_precision=claim_precision,
             db_url=db_url,
         )
 
@@ -596,6 +603,7 @@ def _bench_rows(
     max_measurements: int,
     seed: int,
     tolerance: float | None,
+    claim_precision: float | None,
     db_url: str,
 ) -> list[dict[str, Any]]:
     """The rows of `bench_feynman`, each passed to `on_row` as it is judged."""
@@ -619,6 +627,7 @@ def _bench_rows(
                     max_measurements=max_measurements,
                     seed=seed,
                     tolerance=tolerance,
+                    claim_precision=claim_precision,
                     db_url=db_url,
                 )
             else:
