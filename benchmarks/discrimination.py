@@ -233,7 +233,8 @@ def run_one(
         noise: Noise level (`CampaignConfig.noise`).
         seed: Campaign seed.
         design: `active` or `random`.
-        settings: `budget`, `time_limit`, `initial_points`, `batch_points`, `replicates`.
+        settings: `budget`, `time_limit`, `initial_points`, `batch_points`,
+            `replicates`, `claim_precision`.
         db: SQLAlchemy URL of the campaign's database.
     """
     row: dict[str, Any] = {
@@ -264,6 +265,7 @@ def run_one(
         initial_points=settings["initial_points"],
         batch_points=settings["batch_points"],
         replicates=settings["replicates"],
+        claim_precision=settings.get("claim_precision", 1e-3),
         device="cpu",
         name=f"discrimination-{problem.id}-{noise}-{seed}-{design}-{time.time_ns()}",
     )
@@ -490,6 +492,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--jobs", type=int, default=1, help="campaigns run side by side"
     )
+    parser.add_argument(
+        "--claim-precision",
+        type=float,
+        default=defaults["claim_precision"].default,
+        help="precision an accepted law must be shown to hold to (relative)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON rows")
     parser.add_argument(
         "--table", type=Path, default=None, help="reprint the table of saved rows"
@@ -511,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         "initial_points": args.initial_points,
         "batch_points": args.batch_points,
         "replicates": args.replicates,
+        "claim_precision": args.claim_precision,
     }
     done: list[dict[str, Any]] = []
 
