@@ -27,7 +27,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from agent._data import Dataset
-from agent._design import Design, from_unit_cube, to_unit_cube
+from agent._design import Design, _random_sign, _sobol, from_unit_cube, to_unit_cube
 from experiments import Variable
 from tools import DeviationTest, deviation_test
 
@@ -167,7 +167,10 @@ def attack_law(
     grid = _grid(u.min(axis=0), u.max(axis=0))
     # Magnitudes: a claim over a sign-symmetric range is tested on the positive side.
     grid_inputs = from_unit_cube(
-        np.hstack([grid, np.ones((grid.shape[0], _sign_dims(variables)))]), variables
+        np.hstack(
+            [grid, np.ones((grid.shape[0], sum(_random_sign(v) for v in variables)))]
+        ),
+        variables,
     )
     f_grid = law(grid_inputs)
     inside = np.isfinite(f_grid) & (f_grid != 0)
@@ -201,10 +204,6 @@ def attack_law(
     return AttackResult(verdict, test, int(ok.sum()), ranges, worst, goal, material)
 
 
-def _sign_dims(variables: Sequence[Variable]) -> int:
-    return sum(v.sign == "both" and (v.low or 0.0) >= 0 for v in variables)
-
-
 def attack_design(
     variables: Sequence[Variable],
     data: Dataset,
@@ -228,7 +227,7 @@ def attack_design(
         return None
     m = len(variables)
     pool = np.vstack([_grid(np.zeros(m), np.ones(m)), _sobol(256, m, rng)])
-    signs = rng.uniform(size=(pool.shape[0], _sign_dims(variables)))
+    signs = rng.uniform(size=(pool.shape[0], sum(_random_sign(v) for v in variables)))
     pool_inputs = from_unit_cube(np.hstack([pool, signs]), variables)
     f_pool = predict(pool_inputs)
     usable = np.isfinite(f_pool) & (f_pool != 0)
@@ -262,13 +261,6 @@ def attack_design(
         "(sequential D-optimal over the declared ranges, repeats where noise hides it)"
     )
     return Design(inputs, reason)
-
-
-def _sobol(n: int, m: int, rng: np.random.Generator) -> np.ndarray:
-    sampler = qmc.Sobol(d=m, scramble=True, rng=rng)
-    return np.asarray(
-        sampler.random_base2(max(1, int(np.ceil(np.log2(n))))), dtype=np.float64
-    )
 
 
 def holds_to_text(evidence: Mapping[str, Any], digits: int = 2) -> str:

@@ -340,8 +340,10 @@ class Loop:
         """
         ev = self.judgement(k - 1) or {}
         attack = ev.get("attack")
+        if not attack or not ev.get("leader_adequate"):
+            return None
         leaders = self.leaders(k - 1)
-        if not attack or not ev.get("leader_adequate") or not leaders:
+        if not leaders:
             return None
         cfg = self.config
         bound, goal, n_now = attack.get("precision"), attack["goal"], attack["n"]
