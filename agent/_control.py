@@ -262,13 +262,34 @@ class RunControl:
         self._tell(f"{reason}: stopping after the current step")
 
     def check(self) -> None:
-        """Raise `CampaignInterrupted` if the run has been asked to stop."""
+        """Raise `CampaignInterrupted` if the run has been asked to stop.
+
+        Reads the stored stop request too, not only what the heartbeat has
+        seen: a heartbeat starved by a busy machine or a locked SQLite file
+        could otherwise let a short campaign finish past a `campaign stop`
+        that was asked for in time.
+        """
+        if not self._stop.is_set():
+            self._read_stop_request()
         if self._stop.is_set():
             raise CampaignInterrupted(
                 self.campaign_id,
                 self.stop_reason or "stopped",
                 lease_lost=self.lease_lost,
             )
+
+    def _read_stop_request(self) -> None:
+        try:
+            lease = self.store.get_lease(self.campaign_id)
+        except Exception as exc:  # the heartbeat reads it again soon
+            log.warning(
+                "campaign %s: reading the stop request failed: %s",
+                self.campaign_id,
+                exc,
+            )
+            return
+        if lease.stop_requested_at is not None:
+            self.stop("stop requested (`campaign stop`)")
 
     def _progress(self) -> dict[str, Any]:
         """`progress=` for the store: the snapshot now, or nothing (keep the stored one)."""
