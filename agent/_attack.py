@@ -107,6 +107,8 @@ class AttackResult:
     worst: dict[str, float]
     goal: float
     material: float
+    reference: float | None = None
+    """The scale the bound is a fraction of (the output's RMS); None: the law's own value."""
 
     def evidence(self) -> dict[str, Any]:
         """The record's form: JSON numbers and words."""
@@ -126,6 +128,7 @@ class AttackResult:
             "material": self.material,
             "ranges": {k: list(v) for k, v in self.ranges.items()},
             "worst": self.worst,
+            "reference": self.reference,
         }
 
 
@@ -142,8 +145,16 @@ def attack_law(
     *,
     goal: float,
     material: float,
+    reference: float | None = None,
 ) -> AttackResult:
     """Test a fitted law on all the data against every smooth relative correction.
+
+    The bound is relative to the law's value at each point; with
+    `reference`, relative to that fixed scale instead. Under noise of fixed
+    size (a fraction of the output's RMS) a relative bound is set by the
+    box's corner where the output is smallest, where no budget could pin a
+    relative correction; a bound in units of the output's RMS is what such
+    data can support, and says so.
 
     Args:
         variables: The backend's inputs (ranges and sampling scales).
@@ -154,6 +165,7 @@ def attack_law(
         goal: The precision an accepted law must be shown to hold to.
         material: Corrections smaller than this are within the stated
             precision of laws and refute nothing.
+        reference: The scale of the bound (see above); None: relative.
 
     Returns:
         `refuted` (a significant, material correction), `holds` (no such
@@ -189,6 +201,7 @@ def attack_law(
         correction_shapes(u),
         correction_shapes(box),
         jacobian(make, values, box_inputs) / f_box[:, None],
+        box_weight=None if reference is None else np.abs(f_box) / reference,
     )
     if test.refutes(ALPHA, material):
         verdict = "refuted"
@@ -201,7 +214,9 @@ def attack_law(
         for v in variables
     }
     worst = {k: float(a[test.worst]) for k, a in box_inputs.items()}
-    return AttackResult(verdict, test, int(ok.sum()), ranges, worst, goal, material)
+    return AttackResult(
+        verdict, test, int(ok.sum()), ranges, worst, goal, material, reference
+    )
 
 
 def attack_design(
@@ -273,5 +288,11 @@ def holds_to_text(evidence: Mapping[str, Any], digits: int = 2) -> str:
         for name, (lo, hi) in dict(evidence.get("ranges") or {}).items()
     )
     conf = round(100 * float(evidence.get("confidence", CONFIDENCE)))
-    text = f"holds to {precision:.{digits - 1}e} (relative, {conf} %)"
+    reference = evidence.get("reference")
+    scale = (
+        "relative"
+        if reference is None
+        else f"of the output's RMS {float(reference):.3g}"
+    )
+    text = f"holds to {precision:.{digits - 1}e} ({scale}, {conf} %)"
     return f"{text} over {ranges}" if ranges else text

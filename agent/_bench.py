@@ -251,6 +251,13 @@ def _campaign_row(
         "campaign_id": summary["campaign_id"],
         "status": summary["status"],
         "stop_reason": summary.get("stop_reason"),
+        # The law with its constants free, and their 95 % intervals: enough to
+        # judge the row again by a rule that reads the intervals.
+        "law": best.get("law"),
+        "constants": {
+            name: [c.get("value"), c.get("lower"), c.get("upper")]
+            for name, c in (best.get("constants") or {}).items()
+        },
     }
 
 

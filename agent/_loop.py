@@ -789,6 +789,7 @@ class Loop:
             sigma,
             goal=max(self.config.claim_precision, self.tolerance),
             material=self.tolerance,
+            reference=_noise_reference(data.y, noise, self.tolerance),
         )
 
     def decide(self, k: int, elapsed_s: float) -> tuple[bool, str]:
@@ -956,3 +957,19 @@ def _attacking(verdict: Judgement, attack: AttackResult | None) -> str:
         f"{verdict.reason}; not accepted yet: the attack bounds a correction to "
         f"{_precision(attack)} (relative, 95 %), the goal is {attack.goal:g}"
     )
+
+
+def _noise_reference(
+    y: np.ndarray, noise: float | None, tolerance: float
+) -> float | None:
+    """The output's RMS when noise of fixed size dominates the measurements, else None.
+
+    Fixed-size noise (the benchmarks' and most instruments': a fraction of
+    the output's RMS) cannot support a relative claim where the output is
+    small; a claim in units of the RMS is then the honest one. Without it,
+    or below the relative tolerance, the claim stays relative.
+    """
+    rms = float(np.sqrt(np.mean(y**2))) if len(y) else 0.0
+    if noise is None or not np.isfinite(noise) or rms <= 0 or noise <= tolerance * rms:
+        return None
+    return rms

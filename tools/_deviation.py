@@ -66,6 +66,7 @@ def deviation_test(
     box_shapes: np.ndarray,
     box_jacobian: np.ndarray,
     *,
+    box_weight: np.ndarray | None = None,
     confidence: float = 0.95,
 ) -> DeviationTest:
     """Test a fitted law against every smooth relative correction the shapes span.
@@ -87,6 +88,10 @@ def deviation_test(
             covers, shape (g, p).
         box_jacobian: d yhat / d constants divided by yhat at those points,
             shape (g, k).
+        box_weight: Multiplies the relative change at each box point, shape
+            (g,): `|yhat| / reference` states the bound as a fraction of a
+            reference scale (the output's RMS) instead of the law's own
+            value, as absolute noise can only support. `None`: relative.
         confidence: Level of the simultaneous band.
 
     Returns:
@@ -139,6 +144,11 @@ def deviation_test(
     norms = np.where(norms > 0, norms, 1.0)
     lift = (np.linalg.pinv(full / norms, rcond=_RANK_TOL) @ u) / norms[:, None]
     h = np.hstack([box_jacobian, box_shapes]) @ lift
+    if box_weight is not None:
+        if box_weight.shape != (h.shape[0],):
+            msg = "box_weight must have one entry per box point."
+            raise ValueError(msg)
+        h = h * box_weight[:, None]
     estimate = np.abs(h @ coef)
     se = np.sqrt(scale2) * np.linalg.norm(h, axis=1)
     explained = float(coef @ coef) / terms
