@@ -11,7 +11,9 @@
 * `r2`, `rmse`, `bic`, `complexity`: scores.
 * `canonical_form` / `canonical_key`: structure with constants abstracted.
 * `snap_constants` / `is_equivalent`: the "recovered" rule of the
-  architecture (`EquivalenceVerdict`).
+  architecture (`EquivalenceVerdict`); `constants_within_intervals`: the
+  rule under noise (the true form, its true constants inside the stated
+  95 % intervals).
 * `parse_unit` / `check_dimensions`: dimensional analysis (`Dimension`,
   `UnitCheck`).
 * `pi_groups`: Buckingham pi groups and a scale for a target (`PiBasis`,
@@ -31,6 +33,7 @@ from tools._deviation import DeviationTest, deviation_test
 from tools._dimensional import Monomial, PiBasis, pi_groups
 from tools._equivalence import EquivalenceVerdict, is_equivalent, snap_constants
 from tools._fitting import FitResult, fit_parameters, predict
+from tools._interval_recovery import constants_within_intervals
 from tools._parse import (
     expression_text,
     machine_numbers,
@@ -64,6 +67,7 @@ __all__ = [
     "check_dimensions",
     "closed_form",
     "complexity",
+    "constants_within_intervals",
     "deviation_test",
     "expression_text",
     "fit_parameters",

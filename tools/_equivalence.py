@@ -28,7 +28,13 @@ from tools.errors import ToolError
 
 __all__ = ["EquivalenceVerdict", "is_equivalent", "snap_constants"]
 
-Method = Literal["symbolic-ratio", "symbolic-difference", "numeric+structure", "none"]
+Method = Literal[
+    "symbolic-ratio",
+    "symbolic-difference",
+    "numeric+structure",
+    "form+intervals",
+    "none",
+]
 
 _MAX_NUMERATOR = 144  # p/q candidates with larger p are not "simple"
 _MAX_DENOMINATOR = 12
