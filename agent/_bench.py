@@ -16,6 +16,7 @@ prints its stacks and the running campaign's on stderr, as it does for
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import faulthandler
 import json
@@ -44,6 +45,7 @@ from agent.errors import ConfigError
 from storage import StorageError, open_store
 from tools import (
     ExpressionError,
+    constants_within_intervals,
     is_equivalent,
     machine_numbers,
     parse_expression,
@@ -121,11 +123,15 @@ def _check_engines(engines: Sequence[str]) -> list[str]:
 
 
 def _verdict(
-    problems_file: Path, problem_id: str, expression: str | None, seed: int
+    problems_file: Path,
+    problem_id: str,
+    expression: str | None,
+    seed: int,
+    law: tuple[str, Mapping[str, Sequence[float]]] | None = None,
 ) -> dict[str, Any]:
     """`judge_recovery` on a problem of a benchmark file."""
     options = {"problem_file": str(problems_file), "problem_id": problem_id}
-    return judge_recovery("core/Formula-v0", options, expression, seed)
+    return judge_recovery("core/Formula-v0", options, expression, seed, law=law)
 
 
 def judge_recovery(
@@ -133,10 +139,17 @@ def judge_recovery(
     options: Mapping[str, str],
     expression: str | None,
     seed: int,
+    *,
+    law: tuple[str, Mapping[str, Sequence[float]]] | None = None,
 ) -> dict[str, Any]:
     """Whether `expression` is the backend's hidden law: the equivalence rule, and R^2 on fresh clean points.
 
     For benchmarks only: it opens the backend unblinded to read its truth.
+    With `law` (the law with its constants free, and each constant's
+    (value, lower, upper) at 95 %), a law the equivalence rule does not
+    recover still is when its form is the truth's and the true constants
+    lie in their intervals (`tools.constants_within_intervals`): under
+    noise a constant is known to its interval, not to 1e-3.
 
     Returns:
         `recovered`, `method` and `detail` of the equivalence rule, `test_r2`.
@@ -174,6 +187,15 @@ def judge_recovery(
                 "test_r2": None,
             }
         verdict = is_equivalent(found, truth, lambda n: lab.sample_inputs(rng, n))
+        if not verdict.recovered and law is not None and law[1]:
+            by_form = _by_intervals(law, names, truth, lab.sample_inputs(rng, 400))
+            if by_form is not None and by_form.recovered:
+                verdict = by_form
+            elif by_form is not None:
+                verdict = dataclasses.replace(
+                    verdict,
+                    detail=f"{verdict.detail}; by the intervals: {by_form.detail}",
+                )
         import sympy  # noqa: PLC0415 - already loaded by tools; local to keep the module light
 
         fn = sympy.lambdify(
@@ -238,7 +260,17 @@ def _campaign_row(
         )
     seconds = time.perf_counter() - started
     best = summary.get("best") or {}
-    verdict = _verdict(problems_file, pid, best.get("expression"), seed)
+    constants = {
+        name: [c.get("value"), c.get("lower"), c.get("upper")]
+        for name, c in (best.get("constants") or {}).items()
+    }
+    verdict = _verdict(
+        problems_file,
+        pid,
+        best.get("expression"),
+        seed,
+        law=(best["law"], constants) if best.get("law") else None,
+    )
     return {
         "recovered": bool(verdict["recovered"]),
         "expression": best.get("expression"),
@@ -254,11 +286,37 @@ def _campaign_row(
         # The law with its constants free, and their 95 % intervals: enough to
         # judge the row again by a rule that reads the intervals.
         "law": best.get("law"),
-        "constants": {
-            name: [c.get("value"), c.get("lower"), c.get("upper")]
-            for name, c in (best.get("constants") or {}).items()
-        },
+        "constants": constants,
+        "rivals": _rival_laws(db_url, summary.get("rivals") or []),
     }
+
+
+def _rival_laws(db_url: str, ids: Sequence[str]) -> list[str]:
+    """The laws a "consistent" ending could not exclude, as text."""
+    if not ids:
+        return []
+    with open_store(db_url) as store:
+        return [store.get_hypothesis(h).expression for h in ids]
+
+
+def _by_intervals(
+    law: tuple[str, Mapping[str, Sequence[float]]],
+    names: Sequence[str],
+    truth: Any,
+    sample: Mapping[str, np.ndarray],
+) -> Any:
+    """The interval rule's verdict, or None when the law cannot be read."""
+    text, constants = law
+    try:
+        expr = parse_expression(text, names, list(constants))
+        intervals = {
+            p: (float(v[0]), float(v[1]), float(v[2]))
+            for p, v in constants.items()
+            if v is not None and len(v) == 3 and None not in v
+        }
+    except (ExpressionError, TypeError, ValueError):
+        return None
+    return constants_within_intervals(expr, intervals, truth, sample)
 
 
 def _campaign_name(pid: str, noise: float, seed: int) -> str:

@@ -1,0 +1,98 @@
+"""Judge `bench feynman` rows again, by today's recovery rule, without rerunning a campaign.
+
+Run: `.venv/bin/python benchmarks/rejudge.py ROWS.json --problems P.json
+[--db URL] [--out NEW.json]`. For every campaign row that carries its law
+with free constants and their 95 % intervals (`law`, `constants`; rows
+written since the interval rule), `recovered`, `method` and `detail` are
+set again by `judge_recovery` (the equivalence rule, then the interval
+rule); with `--db` (the database the bench wrote), the rivals of a
+"consistent" ending are filled in by their laws where a row lacks them.
+Prints how many rows changed and writes the rows (to ROWS.json itself
+without `--out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agent._bench import judge_recovery  # noqa: E402 - after the path is set
+from storage import open_store  # noqa: E402
+
+
+def rejudge(
+    rows: list[dict[str, Any]], problems: Path, seed: int = 0
+) -> list[tuple[str, bool, bool]]:
+    """Set `recovered`, `method`, `detail` of the rows with a law again; (id, before, after) per change."""
+    changed = []
+    for row in rows:
+        if row.get("engine") != "lawloop" or not row.get("law"):
+            continue
+        options = {"problem_file": str(problems.resolve()), "problem_id": row["id"]}
+        verdict = judge_recovery(
+            "core/Formula-v0",
+            options,
+            row.get("expression"),
+            seed,
+            law=(row["law"], row.get("constants") or {}),
+        )
+        before = bool(row["recovered"])
+        row.update(
+            recovered=bool(verdict["recovered"]),
+            method=verdict["method"],
+            detail=verdict["detail"],
+        )
+        if before != row["recovered"]:
+            changed.append((str(row["id"]), before, bool(row["recovered"])))
+    return changed
+
+
+def fill_rivals(rows: list[dict[str, Any]], db_url: str) -> int:
+    """Fill `rivals` (their laws) of "consistent" rows from the bench's database; how many were filled."""
+    filled = 0
+    with open_store(db_url) as store:
+        for row in rows:
+            if row.get("stop_reason") != "consistent" or "rivals" in row:
+                continue
+            cid = row.get("campaign_id")
+            if not cid:
+                continue
+            stops = [
+                d
+                for d in store.decisions_for(cid)
+                if (d.evidence_json or {}).get("rivals") is not None
+            ]
+            ids = (stops[-1].evidence_json or {}).get("rivals", []) if stops else []
+            row["rivals"] = [store.get_hypothesis(h).expression for h in ids]
+            filled += 1
+    return filled
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: rejudge a row file."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("rows", type=Path, help="a row list (JSON) from bench feynman")
+    parser.add_argument("--problems", type=Path, required=True, help="the problem file")
+    parser.add_argument("--db", help="the bench's database URL, to fill in rivals")
+    parser.add_argument("--seed", type=int, default=0, help="the bench's seed")
+    parser.add_argument("--out", type=Path, help="where to write (default: in place)")
+    args = parser.parse_args(argv)
+    rows = json.loads(args.rows.read_text())
+    changed = rejudge(rows, args.problems, args.seed)
+    filled = fill_rivals(rows, args.db) if args.db else 0
+    for pid, before, after in changed:
+        print(f"{pid}: recovered {before} -> {after}")
+    print(f"{len(changed)} verdicts changed; rivals filled in {filled} rows")
+    (args.out or args.rows).write_text(json.dumps(rows, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
