@@ -288,11 +288,13 @@ def holds_to_text(evidence: Mapping[str, Any], digits: int = 2) -> str:
         for name, (lo, hi) in dict(evidence.get("ranges") or {}).items()
     )
     conf = round(100 * float(evidence.get("confidence", CONFIDENCE)))
-    reference = evidence.get("reference")
-    scale = (
-        "relative"
-        if reference is None
-        else f"of the output's RMS {float(reference):.3g}"
-    )
+    scale = scale_words(evidence.get("reference"))
     text = f"holds to {precision:.{digits - 1}e} ({scale}, {conf} %)"
     return f"{text} over {ranges}" if ranges else text
+
+
+def scale_words(reference: float | None) -> str:
+    """What an attack's numbers are fractions of: `relative` or `of the output's RMS 0.467`."""
+    if reference is None:
+        return "relative"
+    return f"of the output's RMS {float(reference):.3g}"

@@ -23,6 +23,7 @@ from agent._attack import (
     attack_law,
     holds_to_text,
     jacobian,
+    scale_words,
 )
 from agent._clock import Clock, Gate
 from agent._config import CampaignConfig
@@ -884,7 +885,7 @@ class Loop:
             elif attack is not None and attack.verdict != "holds":
                 unresolved = (
                     f"the attack could bound a correction only to "
-                    f"{_precision(attack)} (relative, 95 %), short of the "
+                    f"{_precision(attack)} ({scale_words(attack.reference)}, 95 %), short of the "
                     f"{self.config.claim_precision:g} an accepted law must hold to"
                 )
             else:
@@ -942,7 +943,8 @@ def _refutation(attack: AttackResult) -> str:
     t = attack.test
     where = ", ".join(f"{k}={v:.3g}" for k, v in attack.worst.items())
     return (
-        f"refuted by the attack: a smooth relative correction of {t.largest:.2g} "
+        f"refuted by the attack: a smooth correction of {t.largest:.2g} "
+        f"({scale_words(attack.reference)}) "
         f"(largest, at {where}) is seen on {attack.n} measurements "
         f"(F test p = {t.p_value:.2g} < {ALPHA:g}), larger than the "
         f"{attack.material:g} laws are stated to"

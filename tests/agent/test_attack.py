@@ -78,6 +78,42 @@ def test_a_correction_below_the_tolerance_refutes_nothing():
     assert result.verdict == "holds"
 
 
+def test_under_noise_of_fixed_size_the_claim_is_a_fraction_of_the_outputs_rms():
+    # Noise of 1 % of the RMS is 10 % of the output at v = 0.05, m = 1: no
+    # budget pins a relative correction there, so a relative claim stays
+    # loose however true the law; in units of the RMS it is what the data hold.
+    rng = np.random.default_rng(3)
+    data, sd = _data(2000, 0.01, rng)
+    sigma = np.full(len(data), sd)
+    g = _relativistic(data.inputs)
+    c = float(np.sum(g * data.y) / np.sum(g * g))
+
+    def true_law(values):
+        return lambda x: values["c"] * _relativistic(x)
+
+    rms = float(np.sqrt(np.mean(data.y**2)))
+    relative, scaled = (
+        attack_law(
+            INPUTS,
+            data,
+            true_law,
+            {"c": c},
+            sigma,
+            goal=1e-2,
+            material=1e-9,
+            reference=ref,
+        )
+        for ref in (None, rms)
+    )
+    assert relative.verdict == "undecided"
+    assert scaled.verdict == "holds"
+    assert scaled.test.precision < 0.7 * relative.test.precision
+    assert relative.test.p_value == pytest.approx(scaled.test.p_value)
+    text = holds_to_text(scaled.evidence())
+    assert f"of the output's RMS {rms:.3g}, 95 %" in text
+    assert "(relative, 95 %)" in holds_to_text(relative.evidence())
+
+
 def test_the_attack_design_goes_where_the_bound_is_weakest():
     rng = np.random.default_rng(2)
     data, sd = _data(50, 0.01, rng)
