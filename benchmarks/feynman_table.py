@@ -174,7 +174,29 @@ def _noise_section(rows: Sequence[Mapping[str, Any]], noise: float) -> list[str]
         "",
         *_table(["id", "split", *engines], per_problem),
         "",
+        *_consistent_rivals(campaigns),
     ]
+
+
+def _consistent_rivals(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The "consistent" endings with the rivals their budget could not exclude (rows that name them)."""
+    named = [r for r in rows if _ending(r) == "consistent" and "rivals" in r]
+    if not named:
+        return []
+    lines = ["Consistent endings, their leader and the rivals left:", ""]
+    for r in named:
+        rivals = list(r.get("rivals") or [])
+        shown = ", ".join(f"`{x}`" for x in rivals[:3]) + (
+            f" and {len(rivals) - 3} more" if len(rivals) > 3 else ""
+        )
+        truth = "the truth" if r["recovered"] else "not the truth"
+        left = (
+            f"{len(rivals)} rival(s) left: {shown}"
+            if rivals
+            else "no rival left; the attack's precision fell short"
+        )
+        lines.append(f"- {r['id']}: `{r.get('expression')}` ({truth}); {left}")
+    return [*lines, ""]
 
 
 def markdown_tables(rows: Iterable[Mapping[str, Any]]) -> str:

@@ -154,3 +154,31 @@ def test_endings_count_wrong_acceptances_and_consistent_ones(table):
     assert "| 2 | 1 (50%) | 2 (1 the truth) | 1 | 1 |" in text
     assert "| b | easy | no 60.0 s (accepted) |" in text
     assert "| f | easy | no 60.0 s (failed) |" in text
+
+
+def test_consistent_endings_are_listed_with_the_rivals_left(table):
+    rows = [
+        dict(
+            _row("c", "lawloop", "easy", True, 60.0, 900, noise=0.01),
+            campaign_id="c-c",
+            stop_reason="consistent",
+            expression="m*v**2/2",
+            rivals=["m*v**2*(0.5 + 0.01*v)", "a", "b", "c"],
+        ),
+        dict(
+            _row("d", "lawloop", "easy", False, 60.0, 900, noise=0.01),
+            campaign_id="c-d",
+            stop_reason="consistent",
+            expression="m*v",
+            rivals=[],
+        ),
+    ]
+    text = table.markdown_tables(rows)
+    assert (
+        "- c: `m*v**2/2` (the truth); 4 rival(s) left: `m*v**2*(0.5 + 0.01*v)`, `a`, `b` and 1 more"
+        in text
+    )
+    assert (
+        "- d: `m*v` (not the truth); no rival left; the attack's precision fell short"
+        in text
+    )

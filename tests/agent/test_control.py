@@ -114,6 +114,17 @@ def test_a_stop_request_reaches_the_runner_through_its_heartbeat(store):
         assert not stop.value.lease_lost
 
 
+def test_a_stop_asked_for_is_honoured_at_the_next_check_whatever_the_heartbeat(store):
+    # A heartbeat that would not beat for a minute (a starved thread, a locked
+    # SQLite file): the node boundary reads the request itself.
+    with RunControl(store, C, heartbeat_s=60.0) as control:
+        control.check()
+        assert store.request_stop(C)
+        assert not control.stopping  # the heartbeat has not seen it
+        with pytest.raises(CampaignInterrupted, match="stop requested"):
+            control.check()
+
+
 def test_first_signal_asks_to_stop_and_the_second_stops_at_once(store):
     lines = []
     before = signal.getsignal(signal.SIGINT)
