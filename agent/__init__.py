@@ -7,13 +7,13 @@ through `storage`.
 Example:
     >>> from agent import CampaignConfig, start_campaign
     >>> summary = start_campaign(CampaignConfig(backend="core/Pendulum-v0", seed=1), "sqlite:///lawloop.db")
-    >>> summary["best"]["expression"]
-    '2*pi*sqrt(L/g)'
+    >>> summary["best"]["expression"]  # amplitudes to 0.2 rad: the corrected period
+    '2*pi*sqrt(L)*(0.0626514*theta0**2 + 1)/sqrt(g)'
 """
 
 from __future__ import annotations
 
-from agent._bench import bench_feynman, judge_recovery, problem_ids
+from agent._bench import bench_feynman, judge_recovery, law_with_intervals, problem_ids
 from agent._checkpoints import CHECKPOINT_SCHEMA, checkpoint_path, open_checkpointer
 from agent._config import CampaignConfig, load_config
 from agent._control import stop_campaign
@@ -82,6 +82,7 @@ __all__ = [
     "hypothesis_view",
     "judge_recovery",
     "law_with_constants",
+    "law_with_intervals",
     "load_config",
     "make_dashboard_server",
     "open_checkpointer",

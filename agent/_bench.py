@@ -260,17 +260,8 @@ def _campaign_row(
         )
     seconds = time.perf_counter() - started
     best = summary.get("best") or {}
-    constants = {
-        name: [c.get("value"), c.get("lower"), c.get("upper")]
-        for name, c in (best.get("constants") or {}).items()
-    }
-    verdict = _verdict(
-        problems_file,
-        pid,
-        best.get("expression"),
-        seed,
-        law=(best["law"], constants) if best.get("law") else None,
-    )
+    law = law_with_intervals(best)
+    verdict = _verdict(problems_file, pid, best.get("expression"), seed, law=law)
     return {
         "recovered": bool(verdict["recovered"]),
         "expression": best.get("expression"),
@@ -286,9 +277,22 @@ def _campaign_row(
         # The law with its constants free, and their 95 % intervals: enough to
         # judge the row again by a rule that reads the intervals.
         "law": best.get("law"),
-        "constants": constants,
+        "constants": law[1] if law else {},
         "rivals": _rival_laws(db_url, summary.get("rivals") or []),
     }
+
+
+def law_with_intervals(
+    best: Mapping[str, Any],
+) -> tuple[str, dict[str, list[float]]] | None:
+    """A summary's best law with its constants free, and each constant's [value, lower, upper] (95 %)."""
+    if not best.get("law"):
+        return None
+    constants = {
+        name: [c.get("value"), c.get("lower"), c.get("upper")]
+        for name, c in (best.get("constants") or {}).items()
+    }
+    return str(best["law"]), constants
 
 
 def _rival_laws(db_url: str, ids: Sequence[str]) -> list[str]:

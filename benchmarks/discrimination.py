@@ -66,7 +66,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import experiments  # noqa: E402
-from agent import CampaignConfig, judge_recovery, start_campaign  # noqa: E402
+from agent import (  # noqa: E402
+    CampaignConfig,
+    judge_recovery,
+    law_with_intervals,
+    start_campaign,
+)
 from tools import (  # noqa: E402
     ExpressionError,
     ToolError,
@@ -151,7 +156,12 @@ def _fresh_error(
     return float(error.max()) if np.all(np.isfinite(error)) else None
 
 
-def judge(problem: Problem, expression: str | None, seed: int) -> dict[str, Any]:
+def judge(
+    problem: Problem,
+    expression: str | None,
+    seed: int,
+    law: tuple[str, dict[str, list[float]]] | None = None,
+) -> dict[str, Any]:
     """Whether `expression` is the true law, whether it is the rival, and its error on fresh clean points.
 
     The truth of a Formula problem is judged by `agent.judge_recovery`, and
@@ -201,7 +211,11 @@ def judge(problem: Problem, expression: str | None, seed: int) -> dict[str, Any]
             verdict["detail"] = str(exc)[:300]
             return verdict
     if problem.backend == "core/Formula-v0":
-        truth = judge_recovery(problem.backend, problem.options, expression, seed)
+        # With the law's constants and their intervals, the rule under noise
+        # too: the true form with the true constants inside them.
+        truth = judge_recovery(
+            problem.backend, problem.options, expression, seed, law=law
+        )
         verdict["is_truth"] = bool(truth["recovered"]) or other_form
         verdict["detail"] = (
             f"truth: {truth['detail']}{' (another form: equivalent)' if other_form else ''}; "
@@ -277,8 +291,9 @@ def run_one(
         row["seconds"] = round(time.perf_counter() - started, 1)
         return row
     seconds = round(time.perf_counter() - started, 1)
-    expression = (summary.get("best") or {}).get("expression")
-    verdict = judge(problem, expression, seed)
+    best = summary.get("best") or {}
+    expression = best.get("expression")
+    verdict = judge(problem, expression, seed, law_with_intervals(best))
     accepted = summary.get("stop_reason") == "accepted"
     row.update(
         status=summary.get("status"),
