@@ -115,10 +115,22 @@ def _errors() -> Iterator[None]:
         _fail(str(exc))
 
 
-def _db(flag: str | None) -> str:
+def _db(flag: str | None, *, new_ok: bool = False) -> str:
+    """The database URL of `--db` (or `$LAWLOOP_DB`, or the default).
+
+    Only a command that starts something (`campaign start`, `bench`) may
+    name a database that does not exist yet: for every other one a missing
+    file is a misspelled path, and it says so instead of creating an empty
+    database there (and then finding no campaign in it).
+    """
     from agent import resolve_db_url  # noqa: PLC0415
 
-    return resolve_db_url(flag)[0]
+    url = resolve_db_url(flag)[0]
+    if not new_ok:
+        from storage import check_openable  # noqa: PLC0415
+
+        check_openable(url)
+    return url
 
 
 def _print_json(doc: Any) -> None:
@@ -321,7 +333,9 @@ def campaign_start(
         }
         cfg = load_config(config, overrides)
         try:
-            summary = start_campaign(cfg, _db(db), progress=mode, handle_signals=True)
+            summary = start_campaign(
+                cfg, _db(db, new_ok=True), progress=mode, handle_signals=True
+            )
         except Exception as exc:
             if isinstance(exc, _user_errors()):
                 raise
@@ -831,7 +845,7 @@ def bench_feynman(
             seed=seed,
             tolerance=tolerance,
             claim_precision=claim_precision,
-            db_url=_db(db),
+            db_url=_db(db, new_ok=True),
             on_row=save,
             wall_limit=wall_limit,
         )
@@ -882,13 +896,11 @@ def db_check(db: DbOption = None, as_json: JsonOption = False) -> None:
     database cannot be read).
     """
     with _errors():
-        from storage import check_database, check_openable  # noqa: PLC0415
+        from storage import check_database  # noqa: PLC0415
 
-        url = _db(db)
-        # A file that is not a database, or a server that cannot be reached:
-        # one line saying so, rather than a check that fails on its first read.
-        check_openable(url)
-        report = check_database(url)
+        # `_db` refuses a file that is not a database, or a server that cannot
+        # be reached: one line saying so, not a check that fails on its first read.
+        report = check_database(_db(db))
     doc = report.to_dict()
     if as_json:
         _print_json(doc)

@@ -149,7 +149,11 @@ def check_file(path: Path, *, write: bool) -> None:
     folder = path.parent
     if not path.exists():
         if not write:
-            msg = f"No database file at `{path}`; check `--db` (a URL such as `sqlite:///lawloop.db`)."
+            msg = (
+                f"No database file at `{path}`{_did_you_mean(path)}; check `--db` "
+                "(a URL such as `sqlite:///lawloop.db`). Only `campaign start` "
+                "creates a new database."
+            )
             raise NotFoundError(msg)
         if not folder.is_dir():
             msg = f"The folder `{folder}` of the database `{path}` does not exist; create it or check `--db`."
@@ -340,3 +344,15 @@ def _translate(
         )
         return StoreUnavailableError(msg)
     return None
+
+
+def _did_you_mean(path: Path) -> str:
+    """` (did you mean `lawloop.db`?)` for a database file of a close name in the same folder."""
+    import difflib  # noqa: PLC0415 - only on this error path
+
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.is_file()]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    return f" (did you mean `{path.parent / close[0]}`?)" if close else ""

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -201,15 +202,33 @@ def test_bad_arguments_exit_1_with_a_message(tmp_path, args, message):
 
 
 def test_unknown_campaign_is_a_user_error(tmp_path):
-    out = cli(
-        "campaign",
-        "status",
-        "nope",
-        "--db",
-        f"sqlite:///{tmp_path / 'x.db'}",
-        check_code=1,
-    )
+    from storage import open_store
+
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    open_store(db).close()  # an empty lawloop database
+    out = cli("campaign", "status", "nope", "--db", db, check_code=1)
     assert "nope" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("campaign", "status", "abc"),
+        ("campaign", "list"),
+        ("campaign", "resume", "abc"),
+        ("hypotheses", "list"),
+        ("why", "abc"),
+        ("report", "abc", "--out", "r.html"),
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_a_misspelled_database_path_is_not_created(campaign_db, tmp_path, args):
+    right = campaign_db[0].removeprefix("sqlite:///")
+    wrong = right.replace("cli.db", "cl.db")
+    out = cli(*args, "--db", f"sqlite:///{wrong}", cwd=tmp_path, check_code=1)
+    assert f"No database file at `{wrong}` (did you mean `{right}`?)" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not Path(wrong).exists()
 
 
 def test_backends_list_json_names_the_builtins():
