@@ -63,6 +63,9 @@ ProgressOption = Annotated[
 PROGRESS_MODES = ("auto", "live", "lines", "none")
 
 EXIT_USER, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 130
+# A campaign that ran to its end without an accepted law is not a success:
+# its exit code says which way it ended (0 is an accepted law).
+EXIT_OUTCOME = {"accepted": 0, "consistent": 3, "not found": 4}
 
 
 def _fail(message: str, code: int = EXIT_USER) -> NoReturn:
@@ -143,10 +146,21 @@ def _console() -> Any:
     return Console()
 
 
+def _exit_with_outcome(summary: dict[str, Any]) -> None:
+    """Exit 3 (consistent) or 4 (not found) when a finished campaign accepted no law."""
+    code = EXIT_OUTCOME.get(summary.get("outcome") or "", 0)
+    if code:
+        raise typer.Exit(code)
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     console = _console()
+    from agent import OUTCOMES, scale_words  # noqa: PLC0415
+
+    outcome = summary.get("outcome")
     console.print(
         f"campaign [bold]{summary['campaign_id']}[/] ({summary['name']}): {summary['status']}"
+        + (f", {OUTCOMES[outcome]}" if outcome else "")
     )
     console.print(
         f"  iterations {summary['iterations']}, measurements {summary['measurements']}"
@@ -167,7 +181,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 else "it was not confirmed on fresh data"
                 if not attack
                 else f"the attack bounded a correction only to "
-                f"{attack.get('precision') or float('inf'):.2g} (relative, 95 %), "
+                f"{attack.get('precision') or float('inf'):.2g} "
+                f"({scale_words(attack.get('reference'))}, 95 %), "
                 f"short of the {attack.get('goal'):g} an accepted law must hold to"
             ),
             highlight=False,
@@ -341,6 +356,7 @@ def campaign_start(
                 raise
             _fail(f"campaign failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
     _print_json(summary) if as_json else _print_summary(summary)
+    _exit_with_outcome(summary)
 
 
 @campaign_app.command("resume")
@@ -367,6 +383,7 @@ def campaign_resume(
                 raise
             _fail(f"campaign failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
     _print_json(summary) if as_json else _print_summary(summary)
+    _exit_with_outcome(summary)
 
 
 @campaign_app.command("stop")
@@ -463,7 +480,7 @@ def campaign_list(db: DbOption = None, as_json: JsonOption = False) -> None:
             r["campaign_id"][:8],
             r["name"],
             r["backend"],
-            r["status"],
+            r["status"] + (f": {r['outcome']}" if r.get("outcome") else ""),
             str(r["iterations"]),
             str(r["measurements"]),
             best,

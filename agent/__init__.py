@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from agent._attack import scale_words
 from agent._bench import bench_feynman, judge_recovery, law_with_intervals, problem_ids
 from agent._checkpoints import CHECKPOINT_SCHEMA, checkpoint_path, open_checkpointer
 from agent._config import CampaignConfig, load_config
@@ -40,7 +41,13 @@ from agent._runner import (
     start_campaign,
 )
 from agent._settings import DEFAULT_DB, resolve_db_url
-from agent._summary import campaign_summary, hypothesis_view, law_with_constants
+from agent._summary import (
+    OUTCOMES,
+    campaign_outcome,
+    campaign_summary,
+    hypothesis_view,
+    law_with_constants,
+)
 from agent._why import explain as explain_hypothesis
 from agent._why import to_dot as why_dot
 from agent._why import to_text as why_text
@@ -58,6 +65,7 @@ __all__ = [
     "DEFAULT_DB",
     "HYPOTHESIS_SORT_KEYS",
     "HYPOTHESIS_STATUSES",
+    "OUTCOMES",
     "AgentError",
     "CampaignConfig",
     "CampaignInterrupted",
@@ -70,6 +78,7 @@ __all__ = [
     "ReplayMismatch",
     "ReplayReport",
     "bench_feynman",
+    "campaign_outcome",
     "campaign_rows",
     "campaign_summary",
     "checkpoint_path",
@@ -92,6 +101,7 @@ __all__ = [
     "replay",
     "resolve_db_url",
     "resume_campaign",
+    "scale_words",
     "start_campaign",
     "stop_campaign",
     "why_dot",

@@ -324,6 +324,7 @@ def _progress(store: Store, cid: str) -> dict[str, Any]:
         "backend": c.backend_id,
         "status": c.status,
         "live": c.status in _LIVE,
+        "outcome": summary.get("outcome"),
         "stop_reason": summary.get("stop_reason"),
         "iterations": summary["iterations"],
         "iterations_started": len(iterations),

@@ -30,6 +30,9 @@ code, .expr { font-family: ui-monospace, monospace; }
 .status-rejected { color: #d62728; }
 .status-superseded { color: #ff7f0e; }
 .status-open { color: #1f77b4; }
+.outcome-accepted { color: #2ca02c; font-weight: 600; }
+.outcome-consistent { color: #ff7f0e; font-weight: 600; }
+.outcome-not-found { color: #d62728; font-weight: 600; }
 .live { color: #b35c00; font-weight: 600; }
 form.filters { display: flex; gap: 0.8em; align-items: end; flex-wrap: wrap; margin: 0.5em 0; }
 form.filters label { display: flex; flex-direction: column; font-size: 0.85em; color: #444; }
@@ -98,13 +101,14 @@ _INDEX = """{% extends "base.html" %}
 <h1>Campaigns</h1>
 {% if not campaigns %}<p>No campaign in this database yet. Start one with <code>python run.py campaign start --backend core/Pendulum-v0</code>.</p>{% endif %}
 <table id="campaigns" data-campaigns="{{ url_for('api_campaigns') }}" data-live="{{ 'true' if any_live else 'false' }}">
-<tr><th>name</th><th>id</th><th>backend</th><th>status</th><th>iterations</th><th>measurements</th><th>best law</th></tr>
+<tr><th>name</th><th>id</th><th>backend</th><th>status</th><th>outcome</th><th>iterations</th><th>measurements</th><th>best law</th></tr>
 {% for c in campaigns %}
 <tr class="campaign-row">
 <td><a class="campaign-link" href="{{ url_for('campaign_page', campaign=c.campaign_id) }}">{{ c.name }}</a></td>
 <td><code>{{ c.campaign_id[:8] }}</code></td>
 <td>{{ c.backend }}</td>
 <td id="c-{{ c.campaign_id }}-status" class="{{ 'live' if c.live else '' }}">{{ c.status }}</td>
+<td id="c-{{ c.campaign_id }}-outcome" class="outcome-{{ (c.outcome or '-')|replace(' ', '-') }}">{{ c.outcome or "-" }}</td>
 <td class="num" id="c-{{ c.campaign_id }}-iterations">{{ c.iterations }}</td>
 <td class="num" id="c-{{ c.campaign_id }}-measurements">{{ c.measurements }}</td>
 <td class="expr" id="c-{{ c.campaign_id }}-best_expression">{{ c.best_expression or "-" }}</td>
@@ -122,6 +126,7 @@ _CAMPAIGN = """{% extends "base.html" %}
 &middot; <a href="{{ url_for('campaign_report', campaign=p.campaign_id) }}">full report (HTML)</a></p>
 <dl class="progress" id="progress" data-progress="{{ url_for('api_progress', campaign=p.campaign_id) }}" data-live="{{ 'true' if p.live else 'false' }}">
 <dt>status</dt><dd id="p-status" class="{{ 'live' if p.live else '' }}">{{ p.status }}</dd>
+<dt>outcome</dt><dd id="p-outcome" class="outcome-{{ (p.outcome or '-')|replace(' ', '-') }}">{{ p.outcome or "-" }}</dd>
 <dt>iterations</dt><dd><span id="p-iterations">{{ p.iterations }}</span> of <span id="p-max_iterations">{{ p.max_iterations }}</span></dd>
 <dt>measurements</dt><dd><span id="p-measurements">{{ p.measurements }}</span> of <span id="p-max_measurements">{{ p.max_measurements }}</span></dd>
 <dt>best law</dt><dd class="expr"><span id="p-best_expression">{{ p.best_expression or "-" }}</span> (<span id="p-best_status">{{ p.best_status or "-" }}</span>)</dd>

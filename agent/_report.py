@@ -26,6 +26,7 @@ from agent._campaign_view import (
     load_view,
     timeline,
 )
+from agent._summary import OUTCOMES, campaign_outcome
 from storage import Store
 
 __all__ = [
@@ -169,10 +170,13 @@ def render_report(
     counts: dict[str, int] = {}
     for h in view.hypotheses:
         counts[h.status] = counts.get(h.status, 0) + 1
+    outcome = campaign_outcome(c.status, result.get("stop_reason"))
     return _template().render(
         campaign=c,
         view=view,
         result=result,
+        outcome=outcome,
+        outcome_text=OUTCOMES.get(outcome or "", ""),
         accepted=accepted,
         headline=headline,
         equation=equation,
@@ -248,6 +252,7 @@ campaign <code>{{ campaign.id }}</code> &middot; backend <code>{{ campaign.backe
 &middot; planner {{ campaign.planner }} &middot; seed {{ campaign.seed }}<br>
 status <span class="status">{{ campaign.status }}</span>
 {% if result.get("stop_reason") %} ({{ result["stop_reason"] }}){% endif %}
+{% if outcome %}&middot; outcome <span class="status outcome-{{ outcome|replace(' ', '-') }}" id="outcome">{{ outcome }}</span>: {{ outcome_text }}{% endif %}
 &middot; started {{ campaign.created_at.strftime("%Y-%m-%d %H:%M:%S UTC") }}
 {% if campaign.finished_at %} &middot; finished {{ campaign.finished_at.strftime("%Y-%m-%d %H:%M:%S UTC") }}{% endif %}
 &middot; code <code>{{ campaign.code_version }}</code>

@@ -245,6 +245,27 @@ def hypothesis_view(
     return view
 
 
+OUTCOMES = {
+    "accepted": "a law was accepted",
+    "consistent": "no law accepted: the best fits every measurement but was not singled out",
+    "not found": "no law accepted: none fits every measurement",
+}
+"""How a finished campaign ended, in words; `campaign start` exits 0, 3 and 4."""
+
+
+def campaign_outcome(status: str, stop_reason: str | None) -> str | None:
+    """`accepted`, `consistent` or `not found` for a finished campaign; None before it ends.
+
+    A campaign that used its budget without an accepted law must not look
+    like one that found it: both are `finished`, the outcome tells them apart.
+    """
+    if status != "finished":
+        return None
+    if stop_reason in ("accepted", "consistent"):
+        return stop_reason
+    return "not found"
+
+
 def campaign_summary(store: Store, campaign_id: str) -> dict[str, Any]:
     """The campaign's status, budget use and best law, as `campaign start --json` prints it."""
     c = store.get_campaign(campaign_id)
@@ -263,12 +284,14 @@ def campaign_summary(store: Store, campaign_id: str) -> dict[str, Any]:
                 store, decisions[-1].hypothesis_id, c.environment_json
             )
     lease = store.get_lease(c.id)
+    status = run_status(lease)
     return {
         "campaign_id": c.id,
         "name": c.name,
         "backend": c.backend_id,
         # A `running` campaign whose process is gone (stale heartbeat) is interrupted.
-        "status": run_status(lease),
+        "status": status,
+        "outcome": campaign_outcome(status, result.get("stop_reason")),
         "stop_reason": result.get("stop_reason"),
         "iterations": len(iterations),
         "measurements": measured,

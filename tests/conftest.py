@@ -170,3 +170,14 @@ def db_url(request, tmp_path) -> str:
     if request.param == "postgresql":
         return request.getfixturevalue("postgres_server")(migrated=False)
     return f"sqlite:///{tmp_path / 'lawloop.db'}"
+
+
+FINISHED_CODES = {0: "accepted", 3: "consistent", 4: "not found"}
+"""Exit codes of a campaign that ran to its end, by how it ended (`run.py` EXIT_OUTCOME)."""
+
+
+def finished(returncode: int, summary: dict | None = None) -> bool:
+    """Whether a `campaign start`/`resume` exit code is a finished campaign's (and its summary's outcome)."""
+    if returncode not in FINISHED_CODES:
+        return False
+    return summary is None or FINISHED_CODES[returncode] == summary.get("outcome")

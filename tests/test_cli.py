@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, finished
 
 
 def cli(*args, cwd=ROOT, check_code=None):
@@ -45,9 +45,10 @@ def campaign_db(tmp_path_factory):
         "--db",
         db,
         "--json",
-        check_code=0,
     )
-    return db, json.loads(out.stdout)
+    summary = json.loads(out.stdout)
+    assert finished(out.returncode, summary), out.stderr[-3000:]
+    return db, summary
 
 
 def test_campaign_start_json_has_the_contract_fields(campaign_db):
@@ -300,3 +301,64 @@ def test_bench_feynman_runs_each_engine_and_writes_the_rows(tmp_path):
     assert all(r["split"] == "easy" and r["measurements"] == 200 for r in rows)
     assert "engine" in out.stdout
     assert "operon: recovered 1/1" in out.stdout
+
+
+def test_a_campaign_that_finds_no_law_says_so_in_its_exit_code_and_everywhere(tmp_path):
+    from tests.agent.test_bench import U0, _var
+    from tests.conftest import TINY, write_config
+
+    problem = {
+        "description": "a test problem no one-iteration campaign can fit",
+        "problems": [
+            {
+                "id": "rough",
+                "formula": "exp(sin(3 * x)) * y ** 1.7 + x / y",
+                "output": "z",
+                "output_units": dict(U0),
+                "variables": [_var("x", 0.1, 3.0, {}), _var("y", 0.5, 2.0, {})],
+                "split": "hard",
+                "units_constants": [],
+                "notes": None,
+            }
+        ],
+    }
+    problems = tmp_path / "rough.json"
+    problems.write_text(json.dumps(problem))
+    config = write_config(tmp_path / "tiny.toml", TINY)
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    out = cli(
+        "campaign",
+        "start",
+        "--backend",
+        "core/Formula-v0",
+        "--option",
+        f"problem_file={problems}",
+        "--option",
+        "problem_id=rough",
+        "--config",
+        str(config),
+        "--db",
+        db,
+        "--json",
+    )
+    summary = json.loads(out.stdout)
+    assert summary["status"] == "finished"
+    assert summary["outcome"] == "not found"
+    assert out.returncode == 4, out.stderr[-3000:]
+    listed = json.loads(
+        cli("campaign", "list", "--db", db, "--json", check_code=0).stdout
+    )
+    assert [(r["status"], r["outcome"]) for r in listed] == [("finished", "not found")]
+    status = cli("campaign", "status", summary["campaign_id"][:8], "--db", db).stdout
+    assert "no law accepted: none fits every measurement" in " ".join(status.split())
+    report = tmp_path / "r.html"
+    cli(
+        "report",
+        summary["campaign_id"][:8],
+        "--out",
+        str(report),
+        "--db",
+        db,
+        check_code=0,
+    )
+    assert 'id="outcome">not found</span>' in report.read_text()

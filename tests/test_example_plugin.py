@@ -16,7 +16,7 @@ import sysconfig
 
 import pytest
 
-from tests.conftest import FAST, ROOT
+from tests.conftest import FAST, ROOT, finished
 
 EXAMPLE = ROOT / "examples" / "lawloop-example-backend"
 BACKEND_ID = "example/FallingBall-v0"
@@ -141,9 +141,9 @@ def test_a_campaign_on_the_plugin_finishes_and_records_its_runs(plugin, tmp_path
         f"sqlite:///{db}",
         "--json",
         env_path=plugin,
-        check_code=0,
     )
     summary = json.loads(out.stdout)
+    assert finished(out.returncode, summary), out.stderr[-3000:]
     assert summary["backend"] == BACKEND_ID
     assert summary["status"] == "finished"
     assert 1 <= summary["iterations"] <= 2

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from agent import CHECKPOINT_SCHEMA
 from storage import check_database, open_store
-from tests.conftest import FAST, ROOT, TINY, dump_diff, write_config
+from tests.conftest import FAST, ROOT, TINY, dump_diff, finished, write_config
 
 SEEDS = (2, 3)
 
@@ -152,7 +152,7 @@ def test_a_campaign_killed_on_postgresql_resumes_from_another_directory(
         text=True,
         timeout=600,
     )
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert finished(resumed.returncode), resumed.stderr[-2000:]
     _, sqlite_url, reference = request.getfixturevalue("recorded_pendulum")
     got, want = dump(postgres_url, cid), dump(sqlite_url, reference["campaign_id"])
     assert got == want, dump_diff(got, want)
@@ -196,7 +196,7 @@ def test_two_campaigns_writing_one_postgresql_database_at_once_lose_nothing(
             process.kill()
             process.communicate()  # reap it and close its pipes
     for process, (_, err) in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, err[-3000:]
+        assert finished(process.returncode), err[-3000:]
 
     report = check_database(url)
     assert report.ok, [str(p) for p in report.problems]
