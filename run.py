@@ -773,7 +773,7 @@ def bench_feynman(
     problems: Annotated[
         Path,
         typer.Option(
-            help="Problems file (format of shared/benchmarks/feynman_dev.json)."
+            help="Problems file (format of benchmarks/problems/feynman_dev.json; see benchmarks/problems/README.md)."
         ),
     ],
     ids: Annotated[
@@ -1220,7 +1220,9 @@ def main() -> None:
         c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
     )
     usage_error.exit_code = EXIT_USER  # type: ignore[attr-defined]
-    app()
+    # `python run.py` and the installed `lawloop` script are one program:
+    # its help names the command a user types outside the repository.
+    app(prog_name="lawloop")
 
 
 if __name__ == "__main__":

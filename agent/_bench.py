@@ -598,7 +598,7 @@ def bench_feynman(
     limits, so it gets at most 10,000 of the points (`points_used`).
 
     Args:
-        problems_file: A file in the format of `shared/benchmarks/feynman_dev.json`.
+        problems_file: A file in the format of `benchmarks/problems/feynman_dev.json` (see its README).
         ids: Problem ids to run (default: all, in file order).
         engines: `lawloop`, `operon` or `gplearn`, run in this order on each
             problem.

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent import CampaignConfig, judge_recovery, start_campaign  # noqa: E402
 
-FEYNMAN = ROOT.parent / "shared" / "benchmarks" / "feynman_dev.json"
+FEYNMAN = ROOT / "benchmarks" / "problems" / "feynman_dev.json"
 LAB = ["core/Pendulum-v0", "core/Kepler-v0", "core/Blackbody-v0"]
 # Every sixth problem of the dev file: a spread of easy, medium and hard ones.
 FEYNMAN_IDS = [

@@ -45,7 +45,7 @@ import experiments
 from experiments.builtin import pendulum
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PROBLEMS = ROOT.parent / "shared" / "benchmarks" / "feynman_dev.json"
+DEFAULT_PROBLEMS = ROOT / "benchmarks" / "problems" / "feynman_dev.json"
 H = 1.0 / pendulum.STEPS_PER_RADIAN
 """The pendulum's RK4 step in units of sqrt(L/g)."""
 RUN_TIMEOUT_S = 600.0

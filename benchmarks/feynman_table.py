@@ -23,7 +23,7 @@ from typing import Any
 __all__ = ["load_rows", "markdown_tables"]
 
 SPLITS = ("easy", "medium", "hard")
-"""The splits of `shared/benchmarks/feynman_dev.json`, in column order."""
+"""The splits of `benchmarks/problems/feynman_dev.json`, in column order."""
 
 _MISSING = "-"
 

@@ -7,7 +7,7 @@ import sys
 from tests.conftest import ROOT
 
 THROUGHPUT = ROOT / "benchmarks" / "executor_throughput.py"
-FEYNMAN = ROOT.parent / "shared" / "benchmarks" / "feynman_dev.json"
+FEYNMAN = ROOT / "benchmarks" / "problems" / "feynman_dev.json"
 
 
 def _cells(line):
@@ -79,10 +79,7 @@ def test_executor_throughput_prints_numpy_and_torch_cpu_rows(tmp_path):
     formula = [
         r for r in document["executor"] if r["backend"].startswith("core/Formula-v0")
     ]
-    if FEYNMAN.is_file():
-        assert formula[0]["status"] == "OK"
-    else:  # a clone without ../shared: the row says why it was skipped
-        assert formula[0]["note"].startswith("skipped: Problem file")
+    assert formula[0]["status"] == "OK"  # the problem file is in the repository
 
 
 def test_design_efficiency_runs_both_designs_and_reports_the_ratio(tmp_path):

@@ -241,6 +241,7 @@ def test_backends_list_json_names_the_builtins():
 def test_help_lists_the_command_groups():
     out = cli("--help", check_code=0).stdout
     assert all(word in out for word in ("campaign", "hypotheses", "backends"))
+    assert "Usage: lawloop " in out  # the installed command's name, from run.py too
 
 
 def test_bench_feynman_runs_each_engine_and_writes_the_rows(tmp_path):

@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 
 # The helper backends are importable as `lawloop_test_backends:Class` from here.
 TEST_BACKENDS = ROOT / "tests" / "experiments"
-FEYNMAN = ROOT.parent / "shared" / "benchmarks" / "feynman_dev.json"
+FEYNMAN = ROOT / "benchmarks" / "problems" / "feynman_dev.json"
 
 
 def check_in_subprocess(*args, check_code=None):
@@ -77,8 +77,6 @@ def test_check_of_a_correct_backend_prints_each_check_and_exits_0():
 
 
 def test_check_of_formula_with_options_gives_an_ok_json_report():
-    if not FEYNMAN.is_file():
-        pytest.skip(f"benchmark file {FEYNMAN} not found")
     out = check_in_process(
         "core/Formula-v0",
         "--option",

@@ -75,7 +75,7 @@ def unit_from_file(units: Mapping[str, float], where: str) -> str:
 class Formula(ExperimentBackend):
     """Measures `output = formula(variables)` for one problem of a benchmark file.
 
-    The problem file has the format of `shared/benchmarks/feynman_dev.json`:
+    The problem file has the format of `benchmarks/problems/feynman_dev.json` (documented in `benchmarks/problems/README.md`):
     `problems[]`, each with `id`, `formula`, `output`, `output_units`,
     `variables[]` (name, low, high, sampling, sign, integer, units) and
     `units_constants` (units of constants written as numbers in the

@@ -53,7 +53,7 @@ def _truth(lab, name, x):
 
 
 FEYNMAN = (
-    Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "feynman_dev.json"
+    Path(__file__).resolve().parents[2] / "benchmarks" / "problems" / "feynman_dev.json"
 )
 # Backends that cannot be built without options get them here; a new
 # built-in without an entry fails the test below rather than being skipped.
@@ -67,8 +67,6 @@ BUILTIN_IDS = sorted(s.id for s in list_backends() if s.id.startswith("core/"))
 
 @pytest.mark.parametrize("backend_id", BUILTIN_IDS, ids=str)
 def test_every_builtin_passes_the_checker_on_100_000_points(backend_id):
-    if backend_id == "core/Formula-v0" and not FEYNMAN.is_file():
-        pytest.skip(f"benchmark file {FEYNMAN} not found")
     lab = make(backend_id, options=BUILTIN_OPTIONS.get(backend_id, {}))
     report = check_backend(lab, large_batch=100_000)
     assert report.ok

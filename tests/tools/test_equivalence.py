@@ -96,7 +96,7 @@ def test_symbols_are_matched_by_name_across_assumptions():
     assert is_equivalent(found, _p("x"), sampler).recovered
 
 
-# Problems of shared/benchmarks/feynman_dev.json: formula and log-uniform ranges.
+# Problems of benchmarks/problems/feynman_dev.json: formula and log-uniform ranges.
 FEYNMAN = [
     (
         "I.40.1",
