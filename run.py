@@ -141,9 +141,16 @@ def _print_json(doc: Any) -> None:
 
 
 def _console() -> Any:
+    """Rich output: the terminal's width; in a pipe or file, lines are never wrapped.
+
+    Rich would wrap a pipe at 80 columns, mid-value (`score (BIC)` on one
+    line, its number on the next), and cut table cells to `...`.
+    """
     from rich.console import Console  # noqa: PLC0415
 
-    return Console()
+    if sys.stdout.isatty():
+        return Console()
+    return Console(width=1000, soft_wrap=True)
 
 
 def _exit_with_outcome(summary: dict[str, Any]) -> None:
@@ -474,6 +481,11 @@ def campaign_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     table = Table(
         "id", "name", "backend", "status", "iterations", "measurements", "best law"
     )
+    for (
+        column
+    ) in table.columns:  # names and laws fold in a narrow terminal, never end in "..."
+        column.overflow = "fold"
+    table.columns[0].no_wrap = True  # an id prefix is copied whole
     for r in rows:
         best = (r.get("best") or {}).get("expression", "")
         table.add_row(
@@ -663,14 +675,23 @@ def backends_list(as_json: JsonOption = False) -> None:
         import experiments  # noqa: PLC0415
 
         rows = [
-            {"id": s.id, "entry_point": str(s.entry_point)}
+            {
+                "id": s.id,
+                "entry_point": str(s.entry_point),
+                "description": experiments.describe(s.id),
+            }
             for s in experiments.list_backends()
         ]
     if as_json:
         _print_json(rows)
         return
+    from rich.markup import escape  # noqa: PLC0415
+
+    console = _console()
     for r in rows:
-        _console().print(f"{r['id']}  [dim]{r['entry_point']}[/]")
+        console.print(f"{r['id']}  [dim]{r['entry_point']}[/]", highlight=False)
+        if r["description"]:
+            console.print(f"    {escape(r['description'])}", highlight=False)
 
 
 @backends_app.command("check")

@@ -33,6 +33,7 @@ from experiments._noise import NOISE_KINDS, NoiseModel
 from experiments._options import Option, parse_float, parse_options
 from experiments._registration import (
     BackendSpec,
+    describe,
     list_backends,
     make,
     register,
@@ -73,6 +74,7 @@ __all__ = [
     "check_backend",
     "chunk_seed",
     "compile_formula",
+    "describe",
     "format_unit",
     "list_backends",
     "make",

@@ -162,6 +162,20 @@ def list_backends() -> list[BackendSpec]:
     return [spec(i) for i in ids]
 
 
+def describe(id: str) -> str:
+    """What a backend measures: the first line of its class's docstring.
+
+    Imports the backend's module. A backend that cannot be loaded is
+    described by the reason, so a listing never fails on one broken plugin.
+    """
+    try:
+        factory = _load(spec(id))
+    except ExperimentError as exc:
+        return f"(cannot be loaded: {exc})"
+    doc = (getattr(factory, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
 def _load(entry: BackendSpec) -> Callable[..., ExperimentBackend]:
     """Import a spec's entry point and check that it builds backends."""
     target = entry.entry_point
