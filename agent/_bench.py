@@ -207,12 +207,22 @@ def judge_recovery(
             yhat = np.broadcast_to(
                 np.asarray(fn(*[test[n] for n in names]), dtype=float), y.shape
             )
-        score = r2(y, yhat) if np.all(np.isfinite(yhat)) else None
+        finite = bool(np.all(np.isfinite(yhat)))
+        score = r2(y, yhat) if finite else None
+        with np.errstate(all="ignore"):
+            gap = np.abs(yhat - y)
+            relative = gap / np.abs(y)
         return {
             "recovered": verdict.recovered,
             "method": verdict.method,
             "detail": verdict.detail,
             "test_r2": score,
+            # How far the law is from the truth on fresh clean points, to
+            # check an accepted law's stated precision against.
+            "max_abs_error": float(gap.max()) if finite else None,
+            "max_rel_error": float(relative.max())
+            if finite and np.all(np.isfinite(relative))
+            else None,
         }
 
 
@@ -279,6 +289,7 @@ def _campaign_row(
         "law": best.get("law"),
         "constants": law[1] if law else {},
         "rivals": _rival_laws(db_url, summary.get("rivals") or []),
+        **claim_check(best.get("attack"), verdict),
     }
 
 
@@ -293,6 +304,32 @@ def law_with_intervals(
         for name, c in (best.get("constants") or {}).items()
     }
     return str(best["law"]), constants
+
+
+def claim_check(
+    attack: Mapping[str, Any] | None, verdict: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An accepted law's stated precision against its distance from the truth on fresh points.
+
+    `holds to P (relative)` is kept when the largest relative error is at
+    most P; `holds to P (of the output's RMS R)` when the largest error is
+    at most P * R. (The fresh points span the declared ranges; the claim,
+    the measured ones, which the attack design stretches to the same.)
+    """
+    if not attack or attack.get("precision") is None:
+        return {"claim": None, "claim_error": None, "claim_kept": None}
+    precision = float(attack["precision"])
+    reference = attack.get("reference")
+    if reference is None:
+        error = verdict.get("max_rel_error")
+    else:
+        gap = verdict.get("max_abs_error")
+        error = None if gap is None else gap / float(reference)
+    return {
+        "claim": {"precision": precision, "reference": reference},
+        "claim_error": error,
+        "claim_kept": None if error is None else bool(error <= precision),
+    }
 
 
 def _rival_laws(db_url: str, ids: Sequence[str]) -> list[str]:

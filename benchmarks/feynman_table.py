@@ -78,16 +78,21 @@ def _endings(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """Trust: the campaigns that ended accepted (wrong: not the truth), consistent, stopped.
 
     An accepted law that is not the truth is the one outcome a physicist
-    cannot see from the record; the target is at most 1 in 20.
+    cannot see from the record; the target is at most 1 in 20. An accepted
+    law states a precision ("holds to ..."); where the rows say whether the
+    law keeps it against the truth (`claim_kept`), the broken ones count.
     """
     kinds = [_ending(r) for r in rows]
     accepted = [r for r, k in zip(rows, kinds, strict=True) if k == "accepted"]
     wrong = sum(not r["recovered"] for r in accepted)
     consistent = [r for r, k in zip(rows, kinds, strict=True) if k == "consistent"]
     share = f" ({100 * wrong / len(accepted):.0f}%)" if accepted else ""
+    checked = [r for r in accepted if r.get("claim_kept") is not None]
+    broken = sum(not r["claim_kept"] for r in checked)
     return [
         str(len(accepted)),
         f"{wrong}{share}",
+        f"{broken} of {len(checked)}" if checked else _MISSING,
         f"{len(consistent)} ({sum(bool(r['recovered']) for r in consistent)} the truth)",
         str(kinds.count("stopped")),
         str(kinds.count("failed")),
@@ -136,6 +141,7 @@ def _noise_section(rows: Sequence[Mapping[str, Any]], noise: float) -> list[str]
                 [
                     "accepted",
                     "accepted, not the truth",
+                    "accepted, stated precision broken",
                     "consistent",
                     "stopped",
                     "failed",

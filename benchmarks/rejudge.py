@@ -6,7 +6,9 @@ with free constants and their 95 % intervals (`law`, `constants`; rows
 written since the interval rule), `recovered`, `method` and `detail` are
 set again by `judge_recovery` (the equivalence rule, then the interval
 rule); with `--db` (the database the bench wrote), the rivals of a
-"consistent" ending are filled in by their laws where a row lacks them.
+"consistent" ending are filled in by their laws where a row lacks them,
+and each law's stated precision is checked against its distance from the
+truth on fresh points (`claim_kept`).
 Prints how many rows changed and writes the rows (to ROWS.json itself
 without `--out`).
 """
@@ -23,34 +25,51 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent._bench import judge_recovery  # noqa: E402 - after the path is set
+from agent import campaign_summary  # noqa: E402 - after the path is set
+from agent._bench import claim_check, judge_recovery  # noqa: E402
 from storage import open_store  # noqa: E402
 
 
 def rejudge(
-    rows: list[dict[str, Any]], problems: Path, seed: int = 0
+    rows: list[dict[str, Any]],
+    problems: Path,
+    seed: int = 0,
+    db_url: str | None = None,
 ) -> list[tuple[str, bool, bool]]:
-    """Set `recovered`, `method`, `detail` of the rows with a law again; (id, before, after) per change."""
+    """Set `recovered`, `method`, `detail` of the rows with a law again; (id, before, after) per change.
+
+    With `db_url`, also the stated precision of each campaign's law and
+    whether the law keeps it against the truth (`claim`, `claim_error`,
+    `claim_kept`), from the campaign's record.
+    """
     changed = []
-    for row in rows:
-        if row.get("engine") != "lawloop" or not row.get("law"):
-            continue
-        options = {"problem_file": str(problems.resolve()), "problem_id": row["id"]}
-        verdict = judge_recovery(
-            "core/Formula-v0",
-            options,
-            row.get("expression"),
-            seed,
-            law=(row["law"], row.get("constants") or {}),
-        )
-        before = bool(row["recovered"])
-        row.update(
-            recovered=bool(verdict["recovered"]),
-            method=verdict["method"],
-            detail=verdict["detail"],
-        )
-        if before != row["recovered"]:
-            changed.append((str(row["id"]), before, bool(row["recovered"])))
+    store = open_store(db_url) if db_url else None
+    try:
+        for row in rows:
+            if row.get("engine") != "lawloop" or not row.get("law"):
+                continue
+            options = {"problem_file": str(problems.resolve()), "problem_id": row["id"]}
+            verdict = judge_recovery(
+                "core/Formula-v0",
+                options,
+                row.get("expression"),
+                seed,
+                law=(row["law"], row.get("constants") or {}),
+            )
+            before = bool(row["recovered"])
+            row.update(
+                recovered=bool(verdict["recovered"]),
+                method=verdict["method"],
+                detail=verdict["detail"],
+            )
+            if store is not None and row.get("campaign_id"):
+                best = campaign_summary(store, row["campaign_id"]).get("best") or {}
+                row.update(claim_check(best.get("attack"), verdict))
+            if before != row["recovered"]:
+                changed.append((str(row["id"]), before, bool(row["recovered"])))
+    finally:
+        if store is not None:
+            store.close()
     return changed
 
 
@@ -80,12 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("rows", type=Path, help="a row list (JSON) from bench feynman")
     parser.add_argument("--problems", type=Path, required=True, help="the problem file")
-    parser.add_argument("--db", help="the bench's database URL, to fill in rivals")
+    parser.add_argument(
+        "--db", help="the bench's database URL: rivals and stated precisions"
+    )
     parser.add_argument("--seed", type=int, default=0, help="the bench's seed")
     parser.add_argument("--out", type=Path, help="where to write (default: in place)")
     args = parser.parse_args(argv)
     rows = json.loads(args.rows.read_text())
-    changed = rejudge(rows, args.problems, args.seed)
+    changed = rejudge(rows, args.problems, args.seed, args.db)
     filled = fill_rivals(rows, args.db) if args.db else 0
     for pid, before, after in changed:
         print(f"{pid}: recovered {before} -> {after}")

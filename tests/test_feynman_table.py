@@ -149,9 +149,15 @@ def test_endings_count_wrong_acceptances_and_consistent_ones(table):
     ]
     text = table.markdown_tables(rows)
     assert (
-        "| accepted | accepted, not the truth | consistent | stopped | failed |" in text
+        "| accepted | accepted, not the truth | accepted, stated precision broken "
+        "| consistent | stopped | failed |" in text
     )
-    assert "| 2 | 1 (50%) | 2 (1 the truth) | 1 | 1 |" in text
+    assert "| 2 | 1 (50%) | - | 2 (1 the truth) | 1 | 1 |" in text
+    rows[0]["claim_kept"], rows[1]["claim_kept"] = True, False
+    assert (
+        "| 2 | 1 (50%) | 1 of 2 | 2 (1 the truth) | 1 | 1 |"
+        in table.markdown_tables(rows)
+    )
     assert "| b | easy | no 60.0 s (accepted) |" in text
     assert "| f | easy | no 60.0 s (failed) |" in text
 

@@ -93,3 +93,18 @@ def test_rows_are_judged_again_by_the_form_and_the_stated_intervals(tmp_path):
     assert "planck: recovered False -> True" in done.stdout
     assert "planck: recovered True -> False" in done.stdout
     assert "2 verdicts changed" in done.stdout
+
+
+def test_a_stated_precision_is_checked_against_the_truth_on_its_own_scale():
+    from agent._bench import claim_check
+
+    verdict = {"max_abs_error": 0.02, "max_rel_error": 0.5}
+    # Relative: a 50 % error somewhere breaks a claim of 1e-3.
+    relative = claim_check({"precision": 1e-3, "reference": None}, verdict)
+    assert relative["claim_kept"] is False
+    assert relative["claim_error"] == 0.5
+    # In units of an RMS of 100: 0.02 / 100 = 2e-4 keeps a claim of 1e-3.
+    scaled = claim_check({"precision": 1e-3, "reference": 100.0}, verdict)
+    assert scaled["claim_kept"] is True
+    assert scaled["claim_error"] == 2e-4
+    assert claim_check(None, verdict)["claim_kept"] is None
