@@ -68,15 +68,16 @@ EXIT_USER, EXIT_FAILED, EXIT_INTERRUPTED = 1, 2, 130
 EXIT_OUTCOME = {"accepted": 0, "consistent": 3, "not found": 4}
 
 
-def _fail(message: str, code: int = EXIT_USER) -> NoReturn:
+def _fail(message: str, code: int = EXIT_USER, *, label: str = "error") -> NoReturn:
     """Print an error on stderr, as one line, and exit with `code`."""
     from rich.console import Console  # noqa: PLC0415 - keep --help fast
     from rich.markup import escape  # noqa: PLC0415
 
     # Unwrapped, so that a script reads it as one line; escaped, as a path or
     # message may hold `[...]` that rich would take for markup.
+    colour = "bold red" if label == "error" else "bold yellow"
     Console(stderr=True).print(
-        f"[bold red]error:[/] {escape(message)}",
+        f"[{colour}]{label}:[/] {escape(message)}",
         highlight=False,
         markup=True,
         soft_wrap=True,
@@ -102,17 +103,24 @@ def _errors() -> Iterator[None]:
     except typer.Exit:
         raise
     except KeyboardInterrupt as stop:
+        # A stop that was asked for is not an error: it says "stopped".
         cid = getattr(stop, "campaign_id", None)
         if cid is None:
             _fail(
                 "interrupted; continue with `python run.py campaign resume CAMPAIGN`.",
                 EXIT_INTERRUPTED,
+                label="stopped",
             )
         if getattr(stop, "lease_lost", False):
-            _fail(f"{stop}; the other process runs it now.", EXIT_INTERRUPTED)
+            _fail(
+                f"{stop}; the other process runs it now.",
+                EXIT_INTERRUPTED,
+                label="stopped",
+            )
         _fail(
             f"{stop}; continue with `python run.py campaign resume {cid[:8]}`.",
             EXIT_INTERRUPTED,
+            label="stopped",
         )
     except user as exc:
         _fail(str(exc))

@@ -253,13 +253,17 @@ class RunControl:
         """Whether the run has been asked to stop."""
         return self._stop.is_set()
 
-    def stop(self, reason: str) -> None:
-        """Ask the run to stop before its next node (the first reason wins)."""
+    def stop(self, reason: str, hint: str = "") -> None:
+        """Ask the run to stop before its next node (the first reason wins).
+
+        `hint` is told now (what a second Ctrl-C does) but is not part of
+        the reason the stopped run reports, when it no longer applies.
+        """
         if self._stop.is_set():
             return
         self.stop_reason = reason
         self._stop.set()
-        self._tell(f"{reason}: stopping after the current step")
+        self._tell(f"{reason}{hint}: stopping after the current step")
 
     def check(self) -> None:
         """Raise `CampaignInterrupted` if the run has been asked to stop.
@@ -314,7 +318,7 @@ class RunControl:
         if self._stop.is_set():
             self._tell(f"{name} received; already stopping{hint}")
             return
-        self.stop(f"{name} received{hint}")
+        self.stop(f"{name} received", hint=hint)
 
     def _restore_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():

@@ -158,9 +158,14 @@ def test_sigint_marks_the_campaign_interrupted_and_resume_completes_it(tmp_path)
     cid = wait_running(proc, db)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=180)
+    last = err.strip().splitlines()[-1]
     err = flat(err)
     assert proc.returncode == 130, err[-3000:]
     assert "SIGINT received (press Ctrl-C again to stop at once)" in err
+    # The run has stopped: not an error, and no second Ctrl-C to offer.
+    assert last.startswith("stopped: "), last
+    assert "SIGINT received" in last
+    assert "Ctrl-C again" not in last
 
     from agent import campaign_summary
 
