@@ -288,6 +288,37 @@ class _Checker:
             raise _Inconsistent(msg)
 
 
+def _carried(
+    expr: sympy.Expr,
+    units: Mapping[str, Dimension],
+    target: Dimension,
+    parameters: Sequence[str],
+    floats_free: bool,
+) -> str:
+    """What the free parameters of a consistent law carry, in words.
+
+    The law with its parameters set to 1 has some dimension; the parameters
+    carry the rest of the target's (`c0*sqrt(L/g)` for a period: nothing).
+    """
+    ones = {
+        s: sympy.Integer(1)
+        for s in expr.free_symbols
+        if isinstance(s, sympy.Symbol) and s.name in set(parameters)
+    }
+    try:
+        bare = _Checker(dict(units), set(), floats_free).dim(expr.xreplace(ones))
+    except (_Inconsistent, ArithmeticError, RecursionError, TypeError, ValueError):
+        bare = None
+    if bare is None:
+        return (
+            "consistent: its free parameters carry whatever dimension the target needs"
+        )
+    rest = target / bare
+    if rest.dimensionless:
+        return "consistent; its free parameters are dimensionless"
+    return f"consistent: its free parameters carry the dimension {rest}"
+
+
 def check_dimensions(
     expr: sympy.Expr,
     variable_units: Mapping[str, str | Mapping[str, int | Fraction]],
@@ -334,7 +365,7 @@ def check_dimensions(
         found = checker.dim(expr)
         if found is None:
             return UnitCheck(
-                True, f"consistent: a free parameter carries the dimension {target}"
+                True, _carried(expr, units, target, parameters, floats_free)
             )
         if found != target:
             return UnitCheck(

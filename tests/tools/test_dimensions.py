@@ -78,3 +78,19 @@ def test_floats_can_be_treated_as_free_constants():
 def test_variable_without_unit_raises():
     with pytest.raises(UnitError, match="no unit"):
         check_dimensions(parse_expression("L*x", ["L", "x"]), {"L": "m"}, "m")
+
+
+@pytest.mark.parametrize(
+    ("law", "says"),
+    [
+        # A period from sqrt(L/g): the constant is a pure number, not seconds.
+        ("c0*sqrt(L/g)", "its free parameters are dimensionless"),
+        ("c0*L", "its free parameters carry the dimension m**-1*s"),
+        ("c0*exp(c1*L)", "carry whatever dimension the target needs"),
+    ],
+)
+def test_a_consistent_law_says_what_its_parameters_carry(law, says):
+    expr = parse_expression(law, ["L", "g"], ["c0", "c1"])
+    check = check_dimensions(expr, {"L": "m", "g": "m/s**2"}, "s", ["c0", "c1"])
+    assert check.consistent
+    assert says in check.message
