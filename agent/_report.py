@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -209,12 +210,26 @@ def format_number(value: Any, digits: int = 6) -> str:
     return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
 
 
+_LONG_INTEGER = re.compile(r"(?<![\d.eE])(?<![eE][-+])\d{13,}(?![\d.])")
+
+
+def readable_law(text: str) -> str:
+    """A law's text with integers of 13 or more digits shown as 6-digit floats.
+
+    Canonical forms keep constants of nature exact, as integers and
+    rationals (`980665000000000000000000000000*c1*m/(1380649*T)`), which
+    no reader can take in; the record keeps the exact text.
+    """
+    return _LONG_INTEGER.sub(lambda m: f"{int(m.group()):.6g}", text)
+
+
 def _template() -> jinja2.Template:
     """The page template, autoescaping everything it inserts."""
     env = jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True
     )
     env.filters["num"] = format_number
+    env.filters["law"] = readable_law
     env.filters["pct"] = lambda x: "-" if x is None else f"{100 * x:.3g}%"
     env.globals["status_colors"] = _plots.STATUS_COLORS
     return env.from_string(_PAGE)
@@ -261,7 +276,7 @@ status <span class="status">{{ campaign.status }}</span>
 <h2 id="law">{% if accepted %}Accepted law{% else %}No law accepted{% endif %}</h2>
 {% if headline %}
 {% if not accepted %}<p>No law was accepted{% if campaign.status == "running" %} yet{% endif %}; the best so far:</p>{% endif %}
-<p class="law{% if not accepted %} open{% endif %}" id="accepted-law">{{ view.target }} = {{ headline.text }}</p>
+<p class="law{% if not accepted %} open{% endif %}" id="accepted-law">{{ view.target }} = {{ headline.text|law }}</p>
 {% set holds = (result.get("best") or {}).get("holds_to") %}
 {% if holds %}<p id="precision">{% if accepted %}It{% else %}So far it{% endif %} {{ holds }}: the attack before acceptance would have seen a smooth relative correction larger than that.</p>{% endif %}
 {% if equation %}
@@ -319,10 +334,12 @@ complexity {{ scores.get("complexity")|num }}.
 {% for status, n in counts|dictsort %}<span style="color: {{ status_colors.get(status, '#222') }}">{{ status }} {{ n }}</span>{% if not loop.last %}, {% endif %}{% endfor %}.
 Score: BIC of the latest fit (lower is better).</p>
 <table id="hypothesis-log">
-<tr><th>id</th><th>iteration</th><th>source</th><th>status</th><th>score</th><th>expression</th></tr>
+<tr><th>id</th><th>iteration</th><th>source</th><th>status</th><th>score</th><th>chi2/dof</th><th>complexity</th><th>expression</th></tr>
 {% for h in hypotheses %}
+{% set fitted = (view.fits.get(h.id).scores_json if view.fits.get(h.id) else {}) or {} %}
 <tr><td><code>{{ h.id[:8] }}</code></td><td class="num">{{ iteration_index.get(h.iteration_id or "", "") }}</td><td>{{ h.source }}</td>
-<td style="color: {{ status_colors.get(h.status, '#222') }}">{{ h.status }}</td><td class="num">{{ h.score|num(6) }}</td><td class="expr">{{ h.expression }}</td></tr>
+<td style="color: {{ status_colors.get(h.status, '#222') }}">{{ h.status }}</td><td class="num">{{ h.score|num(6) }}</td>
+<td class="num">{{ fitted.get("chi2")|num(3) }}</td><td class="num">{{ fitted.get("complexity", "") }}</td><td class="expr" title="{{ h.expression }}">{{ h.expression|law }}</td></tr>
 {% endfor %}
 </table>
 

@@ -60,6 +60,26 @@ def test_report_is_self_contained_and_states_the_accepted_law(report_file):
         assert f"{value:.8g}" in html
     assert "&plusmn;" in html
     assert "5000 points" in html  # max_measurements of the campaign's config
+    # A constant shown in closed form lies within its fitted 95 % interval.
+    from tools import parse_expression
+
+    for name, c in best["constants"].items():
+        if c["closed_form"] is not None:
+            value = float(parse_expression(c["closed_form"], []))
+            assert c["lower"] <= value <= c["upper"], (name, c)
+    assert 'id="outcome">accepted</span>' in html
+    assert "<th>chi2/dof</th><th>complexity</th>" in html
+
+
+def test_long_integers_of_exact_constants_read_as_floats():
+    from agent._report import readable_law
+
+    law = "c0*n_0*exp(980665000000000000000000000000*c1*m*x/(1380649*T))"
+    assert readable_law(law) == "c0*n_0*exp(9.80665e+29*c1*m*x/(1380649*T))"
+    # Fitted decimals and exponents are left as they are.
+    assert (
+        readable_law("1.0000067678082205*x + 3e-20") == "1.0000067678082205*x + 3e-20"
+    )
 
 
 def test_report_escapes_recorded_text(recorded_pendulum, tmp_path):
