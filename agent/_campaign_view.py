@@ -11,6 +11,7 @@ or evaluated is shown without values, never executed.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,8 +103,27 @@ class Law:
 
     @property
     def label(self) -> str:
-        """A short label for legends: the law text, cut at 60 characters."""
-        return self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        """A short label for legends: constants to 4 digits, cut at 70 characters."""
+        text = readable_law(self.text, digits=4)
+        return text if len(text) <= 70 else text[:67] + "..."
+
+
+_LONG_INTEGER = re.compile(r"(?<![\d.eE])(?<![eE][-+])\d{13,}(?![\d.])")
+_DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?:[eE][-+]?\d+)?")
+
+
+def readable_law(text: str, digits: int | None = None) -> str:
+    """A law's text for reading: long integers as 6-digit floats; with `digits`, decimals rounded.
+
+    Canonical forms keep constants of nature exact, as integers and
+    rationals (`980665000000000000000000000000*c1*m/(1380649*T)`), which
+    no reader takes in; the record keeps the exact text. A legend needs
+    the shape of a law, not the 11 digits of its fitted constants.
+    """
+    text = _LONG_INTEGER.sub(lambda m: f"{int(m.group()):.6g}", text)
+    if digits is not None:
+        text = _DECIMAL.sub(lambda m: f"{float(m.group()):.{digits}g}", text)
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,9 +124,10 @@ def _log_floor(values: Sequence[float]) -> float | None:
 def data_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:
     """Measured data against the best laws.
 
-    Left: the target against the most informative input, with each law's
-    values (a curve for one input, its values at the measured points for
-    several). Right: measured against predicted, with the identity line.
+    Left, for one input: the target against it, with each law's curve; for
+    several: the data collapse, measured over each law's value against the
+    most informative input (1 where the law holds). Right: measured
+    against predicted, with the identity line.
 
     Args:
         view: The campaign.
@@ -145,9 +146,15 @@ def data_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:
             _empty(right, "no measurements yet")
             return
         x = data.inputs[x_name]
-        # Measured points small and on top, the laws' values as rings behind
-        # them: where a law fits, each dot sits in its ring.
-        left.scatter(x, data.y, s=6, color="black", label="measured", zorder=3)
+        collapse = len(view.variables) > 1 and bool(laws)
+        if collapse:
+            # Several inputs: a raw scatter against one of them is a cloud.
+            # Measured over each law's value collapses onto 1 where the law
+            # holds, and shows how it fails where it does not.
+            _collapse(left, view, laws, x_name)
+        else:
+            # Measured points small and on top, the law's curve behind them.
+            left.scatter(x, data.y, s=6, color="black", label="measured", zorder=3)
         for i, law in enumerate(laws[:3]):
             color = f"C{i}"
             if len(view.variables) == 1:
@@ -156,19 +163,6 @@ def data_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:
                 if curve is not None:
                     left.plot(
                         grid, curve, color=color, label=_plain(law.label), zorder=2
-                    )
-            else:
-                values = predict_law(view, law, data.inputs)
-                if values is not None:
-                    left.scatter(
-                        x,
-                        values,
-                        s=28,
-                        marker=_LAW_MARKERS[i],
-                        facecolors="none",
-                        edgecolors=color,
-                        label=_plain(law.label),
-                        zorder=2,
                     )
             values = predict_law(view, law, data.inputs)
             if values is not None:
@@ -182,8 +176,11 @@ def data_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:
                     label=_plain(law.label),
                 )
         left.set_xlabel(_label(view, x_name))
-        left.set_ylabel(_label(view, view.target))
-        left.set_title(f"{view.target} against {x_name} (the most informative input)")
+        if not collapse:
+            left.set_ylabel(_label(view, view.target))
+            left.set_title(
+                f"{view.target} against {x_name} (the most informative input)"
+            )
         left.legend(loc="best", fontsize=7)
         low, high = float(np.min(data.y)), float(np.max(data.y))
         right.plot(
@@ -195,6 +192,32 @@ def data_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:
         right.legend(loc="best", fontsize=7)
 
     return _render(draw)
+
+
+def _collapse(ax: Axes, view: CampaignView, laws: Sequence[Law], x_name: str) -> None:
+    """Measured over each law's value against `x_name`: the data collapse onto 1."""
+    data = view.data
+    x = data.inputs[x_name]
+    for i, law in enumerate(laws[:3]):
+        values = predict_law(view, law, data.inputs)
+        if values is None:
+            continue
+        with np.errstate(all="ignore"):
+            ratio = data.y / values
+        ok = np.isfinite(ratio)
+        ax.scatter(
+            x[ok],
+            ratio[ok],
+            s=10 if i == 0 else 24,
+            marker="o" if i == 0 else _LAW_MARKERS[i],
+            facecolors=f"C{i}" if i == 0 else "none",
+            edgecolors=f"C{i}",
+            label=_plain(law.label),
+            zorder=3 - i,
+        )
+    ax.axhline(1.0, color="0.3", lw=0.8, label="law holds")
+    ax.set_ylabel(f"measured {view.target} / law")
+    ax.set_title(f"data collapse: measured over law, against {x_name}")
 
 
 def residual_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:

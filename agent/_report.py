@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import math
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from agent._campaign_view import (
     budget,
     law_for,
     load_view,
+    readable_law,
     timeline,
 )
 from agent._summary import OUTCOMES, campaign_outcome
@@ -208,19 +208,6 @@ def format_number(value: Any, digits: int = 6) -> str:
     if isinstance(value, int):
         return str(value)
     return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
-
-
-_LONG_INTEGER = re.compile(r"(?<![\d.eE])(?<![eE][-+])\d{13,}(?![\d.])")
-
-
-def readable_law(text: str) -> str:
-    """A law's text with integers of 13 or more digits shown as 6-digit floats.
-
-    Canonical forms keep constants of nature exact, as integers and
-    rationals (`980665000000000000000000000000*c1*m/(1380649*T)`), which
-    no reader can take in; the record keeps the exact text.
-    """
-    return _LONG_INTEGER.sub(lambda m: f"{int(m.group()):.6g}", text)
 
 
 def _template() -> jinja2.Template:

@@ -72,7 +72,7 @@ def test_report_is_self_contained_and_states_the_accepted_law(report_file):
 
 
 def test_long_integers_of_exact_constants_read_as_floats():
-    from agent._report import readable_law
+    from agent._campaign_view import readable_law
 
     law = "c0*n_0*exp(980665000000000000000000000000*c1*m*x/(1380649*T))"
     assert readable_law(law) == "c0*n_0*exp(9.80665e+29*c1*m*x/(1380649*T))"
