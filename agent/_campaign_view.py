@@ -33,7 +33,7 @@ from storage import (
     RunRecord,
     Store,
 )
-from tools import ToolError, parse_expression, predict
+from tools import ToolError, name_constants, parse_expression, predict
 
 __all__ = [
     "BudgetItem",
@@ -124,6 +124,18 @@ def readable_law(text: str, digits: int | None = None) -> str:
     if digits is not None:
         text = _DECIMAL.sub(lambda m: f"{float(m.group()):.{digits}g}", text)
     return text
+
+
+def named_law(view: CampaignView, hypothesis: HypothesisRecord) -> str:
+    """The hypothesis's law with constants of nature by name, readable; its text if none is."""
+    try:
+        expr = parse_expression(
+            hypothesis.expression, view.variables, list(hypothesis.parameters_json)
+        )
+        named = name_constants(expr)
+    except (ToolError, ArithmeticError, RecursionError, TypeError, ValueError):
+        return readable_law(hypothesis.expression)  # a display never fails a page
+    return readable_law(str(named) if named is not expr else hypothesis.expression)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from agent._campaign_view import (
     budget,
     law_for,
     load_view,
+    named_law,
     readable_law,
     timeline,
 )
@@ -217,6 +218,7 @@ def _template() -> jinja2.Template:
     )
     env.filters["num"] = format_number
     env.filters["law"] = readable_law
+    env.globals["named"] = named_law
     env.filters["pct"] = lambda x: "-" if x is None else f"{100 * x:.3g}%"
     env.globals["status_colors"] = _plots.STATUS_COLORS
     return env.from_string(_PAGE)
@@ -326,7 +328,7 @@ Score: BIC of the latest fit (lower is better).</p>
 {% set fitted = (view.fits.get(h.id).scores_json if view.fits.get(h.id) else {}) or {} %}
 <tr><td><code>{{ h.id[:8] }}</code></td><td class="num">{{ iteration_index.get(h.iteration_id or "", "") }}</td><td>{{ h.source }}</td>
 <td style="color: {{ status_colors.get(h.status, '#222') }}">{{ h.status }}</td><td class="num">{{ h.score|num(6) }}</td>
-<td class="num">{{ fitted.get("chi2")|num(3) }}</td><td class="num">{{ fitted.get("complexity", "") }}</td><td class="expr" title="{{ h.expression }}">{{ h.expression|law }}</td></tr>
+<td class="num">{{ fitted.get("chi2")|num(3) }}</td><td class="num">{{ fitted.get("complexity", "") }}</td><td class="expr" title="{{ h.expression }}">{{ named(view, h) }}</td></tr>
 {% endfor %}
 </table>
 

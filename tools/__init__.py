@@ -19,6 +19,8 @@
 * `pi_groups`: Buckingham pi groups and a scale for a target (`PiBasis`,
   `Monomial`); `PHYSICAL_CONSTANTS` (`PhysicalConstant`, CODATA 2018).
 * `repair_units`: free dimensional constants where a law's units clash.
+* `name_constants`: constants of nature by name where a law's exact
+  numbers are made of them (for display).
 
 The symbolic-regression engines live in the subpackage `tools.sr`.
 """
@@ -34,6 +36,7 @@ from tools._dimensional import Monomial, PiBasis, pi_groups
 from tools._equivalence import EquivalenceVerdict, is_equivalent, snap_constants
 from tools._fitting import FitResult, fit_parameters, predict
 from tools._interval_recovery import constants_within_intervals
+from tools._named_constants import name_constants
 from tools._parse import (
     expression_text,
     machine_numbers,
@@ -74,6 +77,7 @@ __all__ = [
     "is_equivalent",
     "machine_numbers",
     "make_symbol",
+    "name_constants",
     "parse_expression",
     "parse_unit",
     "pi_groups",
