@@ -30,6 +30,8 @@ import numpy as np
 __all__ = ["DeviationTest", "deviation_test"]
 
 _RANK_TOL = 1e-9
+_RESOLUTION = 1e-10
+"""Relative resolution below which no claim is made: float64 and printed constants decide there."""
 """Singular values below this fraction of the largest count as zero (absorbed directions)."""
 
 
@@ -82,7 +84,8 @@ def deviation_test(
         yhat: The fitted law's predictions at the same points.
         jacobian: d yhat / d constants at the fit, shape (n, k) (k may be 0).
         sigma: Stated uncertainty of each measurement (shape only matters:
-            the scale is estimated), all positive.
+            the scale is estimated, but not below `_RESOLUTION` relative),
+            all positive.
         shapes: Correction shapes b_j(x) at the measured points, shape (n, p).
         box_shapes: The same shapes at points spanning the box the claim
             covers, shape (g, p).
@@ -135,7 +138,15 @@ def deviation_test(
     u = u[:, keep]
     coef = u.T @ r  # the fitted change of the predictions, in an orthonormal basis
     rss = float(r @ r - coef @ coef)
-    scale2 = max(rss, 0.0) / dof
+    # A noiseless simulator's residuals can be rounding (1e-16): an exact fit
+    # would "hold to 0", which float64 alone breaks, as does printing its
+    # constants to 11 digits. The scale is floored where the points' relative
+    # uncertainty would fall below `_RESOLUTION`.
+    with np.errstate(all="ignore"):
+        relative = sigma / np.abs(yhat)
+    relative = relative[np.isfinite(relative) & (relative > 0)]
+    floor2 = (_RESOLUTION / float(np.median(relative))) ** 2 if relative.size else 0.0
+    scale2 = max(max(rss, 0.0) / dof, floor2)
     # The same change as coefficients of (constants, correction), to carry it
     # from the measured points to the box: columns scaled to unit length so
     # the pseudo-inverse sees their directions, not their units.
