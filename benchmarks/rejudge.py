@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent import campaign_summary  # noqa: E402 - after the path is set
 from agent._bench import claim_check, judge_recovery  # noqa: E402
-from storage import open_store  # noqa: E402
+from storage import NotFoundError, open_store  # noqa: E402
 
 
 def rejudge(
@@ -63,8 +63,13 @@ def rejudge(
                 detail=verdict["detail"],
             )
             if store is not None and row.get("campaign_id"):
-                best = campaign_summary(store, row["campaign_id"]).get("best") or {}
-                row.update(claim_check(best.get("attack"), verdict))
+                try:
+                    summary = campaign_summary(store, row["campaign_id"])
+                except NotFoundError:  # the row came from another database
+                    summary = {}
+                best = summary.get("best") or {}
+                if best:
+                    row.update(claim_check(best.get("attack"), verdict))
             if before != row["recovered"]:
                 changed.append((str(row["id"]), before, bool(row["recovered"])))
     finally:
@@ -82,6 +87,10 @@ def fill_rivals(rows: list[dict[str, Any]], db_url: str) -> int:
                 continue
             cid = row.get("campaign_id")
             if not cid:
+                continue
+            try:
+                store.get_campaign(cid)
+            except NotFoundError:  # the row came from another database
                 continue
             stops = [
                 d
