@@ -71,8 +71,17 @@ def test_every_command_of_using_it_runs_in_a_clean_clone(tmp_path):
             f"--max-iterations 50 --name {name} --json",
             background=True,
         )
-        time.sleep(8)  # it holds its lease by now
-        return process
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # until it runs and holds its lease
+            status = run(f"lawloop campaign status {name} --json")
+            if (
+                status.returncode == 0
+                and json.loads(status.stdout)["status"] == "running"
+            ):
+                return process
+            assert process.poll() is None, process.communicate()[1][-2000:]
+            time.sleep(0.5)
+        raise AssertionError(f"campaign {name} did not start within 120 s")
 
     def stopped(process):
         _, err = process.communicate(timeout=300)
