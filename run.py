@@ -138,9 +138,11 @@ def _db(flag: str | None, *, new_ok: bool = False) -> str:
 
     url = resolve_db_url(flag)[0]
     if not new_ok:
-        from storage import check_openable  # noqa: PLC0415
+        # Existence only: the command opens it next, and a read-only probe
+        # here would leave SQLite's -wal and -shm files behind.
+        from storage import require_existing  # noqa: PLC0415
 
-        check_openable(url)
+        require_existing(url)
     return url
 
 
@@ -942,11 +944,13 @@ def db_check(db: DbOption = None, as_json: JsonOption = False) -> None:
     database cannot be read).
     """
     with _errors():
-        from storage import check_database  # noqa: PLC0415
+        from storage import check_database, check_openable  # noqa: PLC0415
 
-        # `_db` refuses a file that is not a database, or a server that cannot
-        # be reached: one line saying so, not a check that fails on its first read.
-        report = check_database(_db(db))
+        url = _db(db)
+        # A file that is not a database, or a server that cannot be reached:
+        # one line saying so, rather than a check that fails on its first read.
+        check_openable(url)
+        report = check_database(url)
     doc = report.to_dict()
     if as_json:
         _print_json(doc)

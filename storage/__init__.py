@@ -23,6 +23,7 @@ from storage._engine import (
     check_openable,
     make_engine,
     open_store,
+    require_existing,
     upgrade,
 )
 from storage._export import export_prov, export_ro_crate
@@ -96,5 +97,6 @@ __all__ = [
     "make_engine",
     "open_read_only",
     "open_store",
+    "require_existing",
     "upgrade",
 ]

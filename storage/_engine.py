@@ -230,6 +230,26 @@ def check_openable(url: str | sa.URL, *, write: bool = False) -> None:
     inspect_target(url, write=write, any_revision=not write)
 
 
+def require_existing(url: str | sa.URL) -> None:
+    """Refuse a SQLite file that does not exist, or one that is not SQLite, without opening it.
+
+    For commands that must not create a database: a missing file is a
+    misspelled path. Reads at most the file's header (no SQLite connection,
+    so no `-wal` or `-shm` file appears); a server URL is only parsed.
+
+    Raises:
+        NotFoundError: No file at the path.
+        StoreUnavailableError: A bad URL, a directory, a missing folder, a
+            file that is not SQLite (`NotALawloopDatabaseError`).
+    """
+    parsed = parse_url(url)
+    if is_memory(parsed):
+        return
+    path = sqlite_file(parsed)
+    if path is not None:
+        check_file(path, write=False)
+
+
 def inspect_target(
     url: str | sa.URL, *, write: bool, any_revision: bool
 ) -> tuple[sa.URL, str | None]:

@@ -148,6 +148,9 @@ def check_file(path: Path, *, write: bool) -> None:
         raise StoreUnavailableError(msg)
     folder = path.parent
     if not path.exists():
+        if not write and not folder.is_dir():
+            msg = f"No database file at `{path}`: its folder `{folder}` does not exist; check `--db`."
+            raise NotFoundError(msg)
         if not write:
             msg = (
                 f"No database file at `{path}`{_did_you_mean(path)}; check `--db` "

@@ -297,16 +297,15 @@ def _carried(
 ) -> str:
     """What the free parameters of a consistent law carry, in words.
 
-    The law with its parameters set to 1 has some dimension; the parameters
-    carry the rest of the target's (`c0*sqrt(L/g)` for a period: nothing).
+    The law with its parameters taken as pure numbers has some dimension;
+    the parameters carry the rest of the target's (`c0*sqrt(L/g)` for a
+    period: nothing).
     """
-    ones = {
-        s: sympy.Integer(1)
-        for s in expr.free_symbols
-        if isinstance(s, sympy.Symbol) and s.name in set(parameters)
-    }
+    # The parameters as dimensionless variables, not replaced by 1: sympy
+    # would evaluate what that leaves (80610346**80610346, a hang).
+    bare_units = dict(units) | {p: Dimension() for p in parameters}
     try:
-        bare = _Checker(dict(units), set(), floats_free).dim(expr.xreplace(ones))
+        bare = _Checker(bare_units, set(), floats_free).dim(expr)
     except (_Inconsistent, ArithmeticError, RecursionError, TypeError, ValueError):
         bare = None
     if bare is None:
