@@ -491,9 +491,8 @@ def campaign_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     table = Table(
         "id", "name", "backend", "status", "iterations", "measurements", "best law"
     )
-    for (
-        column
-    ) in table.columns:  # names and laws fold in a narrow terminal, never end in "..."
+    # Names and laws fold in a narrow terminal, never end in "...".
+    for column in table.columns:
         column.overflow = "fold"
     table.columns[0].no_wrap = True  # an id prefix is copied whole
     for r in rows:

@@ -85,19 +85,13 @@ def fill_rivals(rows: list[dict[str, Any]], db_url: str) -> int:
         for row in rows:
             if row.get("stop_reason") != "consistent" or "rivals" in row:
                 continue
-            cid = row.get("campaign_id")
-            if not cid:
+            if not row.get("campaign_id"):
                 continue
             try:
-                store.get_campaign(cid)
+                summary = campaign_summary(store, row["campaign_id"])
             except NotFoundError:  # the row came from another database
                 continue
-            stops = [
-                d
-                for d in store.decisions_for(cid)
-                if (d.evidence_json or {}).get("rivals") is not None
-            ]
-            ids = (stops[-1].evidence_json or {}).get("rivals", []) if stops else []
+            ids = summary.get("rivals") or []
             row["rivals"] = [store.get_hypothesis(h).expression for h in ids]
             filled += 1
     return filled

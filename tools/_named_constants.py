@@ -13,6 +13,7 @@ keeps the exact text.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import math
@@ -34,8 +35,8 @@ _MIN_DIGITS = 7  # smaller exact numbers (2, 3/4, 1/16) are the law's own
 
 
 @functools.cache
-def _table() -> list[tuple[float, tuple[tuple[str, int], ...]]]:
-    """Log10 of every product of up to three constants with its factors, sorted."""
+def _table() -> tuple[list[float], list[tuple[tuple[str, int], ...]]]:
+    """Log10 of every product of up to three constants, sorted, and each one's factors."""
     consts = [(c.name, math.log10(c.value)) for c in PHYSICAL_CONSTANTS]
     rows = []
     for k in (1, 2, 3):
@@ -48,24 +49,21 @@ def _table() -> list[tuple[float, tuple[tuple[str, int], ...]]]:
                     )
                 )
     rows.sort()
-    return rows
+    return [row[0] for row in rows], [row[1] for row in rows]
 
 
 def _match(value: float) -> sympy.Expr | None:
     """The named product equal to `value` (to 1e-12), or None."""
     if value <= 0 or not math.isfinite(value):
         return None
-    import bisect  # noqa: PLC0415
-
-    table = _table()
-    keys = [row[0] for row in table]
+    keys, factor_sets = _table()
     target = math.log10(value)
     for r in _RATIONALS:
         for k in _PI_POWERS:
             rest = target - math.log10(float(r)) - k * math.log10(math.pi)
             i = bisect.bisect_left(keys, rest - 1e-11)
-            while i < len(table) and table[i][0] <= rest + 1e-11:
-                factors = table[i][1]
+            while i < len(keys) and keys[i] <= rest + 1e-11:
+                factors = factor_sets[i]
                 product = float(r) * math.pi**k
                 for name, p in factors:
                     product *= _value(name) ** p
