@@ -227,11 +227,19 @@ def test_out_of_time_admission_and_search_are_skipped_on_the_record(records, tmp
         assert offline.parsed_json["time_cut"] == {"units": 0}
 
 
+class _StillClock(Clock):
+    """A clock whose time does not pass: the cap is then a function of `before_s` alone."""
+
+    def elapsed_s(self) -> float:
+        return self.before_s
+
+
 def test_search_cap_is_the_whole_seconds_left(records, tmp_path):
     with _copy_of(records, "measured", tmp_path) as loop:
         # A 10 s limit with 7.4 s used: 2.6 s left, so a 2 s cap (pyoperon
-        # counts whole seconds, and a cap is a limit).
-        loop.clock = Clock(time.monotonic(), before_s=7.4, limit_s=10.0)
+        # counts whole seconds, and a cap is a limit). The clock stands still
+        # so that a loaded machine's slow setup cannot eat the 0.6 s margin.
+        loop.clock = _StillClock(time.monotonic(), before_s=7.4, limit_s=10.0)
         search(loop, 0)
         (call,) = [
             c
