@@ -13,45 +13,16 @@ Example:
 
 from __future__ import annotations
 
-from agent._attack import scale_words
-from agent._bench import bench_feynman, judge_recovery, law_with_intervals, problem_ids
-from agent._checkpoints import CHECKPOINT_SCHEMA, checkpoint_path, open_checkpointer
-from agent._config import CampaignConfig, load_config
-from agent._control import stop_campaign
-from agent._dashboard import create_dashboard, make_dashboard_server
-from agent._hypotheses import (
-    HYPOTHESIS_SORT_KEYS,
-    HYPOTHESIS_STATUSES,
-    CampaignRow,
-    HypothesisRow,
-    campaign_rows,
-    query_hypotheses,
+from lawloop.agent._settings import DEFAULT_DB, resolve_db_url
+from lawloop.agent.audit._bench import (
+    bench_feynman,
+    judge_recovery,
+    law_with_intervals,
+    problem_ids,
 )
-from agent._hypothesis_detail import (
-    format_uncertain,
-    hypothesis_detail,
-    hypothesis_text,
-)
-from agent._replay import replay
-from agent._replay_compare import ReplayMismatch, ReplayReport
-from agent._report import render_report
-from agent._runner import (
-    describe_backend,
-    resume_campaign,
-    start_campaign,
-)
-from agent._settings import DEFAULT_DB, resolve_db_url
-from agent._summary import (
-    OUTCOMES,
-    campaign_outcome,
-    campaign_summary,
-    hypothesis_view,
-    law_with_constants,
-)
-from agent._why import explain as explain_hypothesis
-from agent._why import to_dot as why_dot
-from agent._why import to_text as why_text
-from agent.errors import (
+from lawloop.agent.audit._compare import ReplayMismatch, ReplayReport
+from lawloop.agent.audit._replay import replay
+from lawloop.agent.errors import (
     AgentError,
     CampaignInterrupted,
     CampaignStateError,
@@ -59,6 +30,44 @@ from agent.errors import (
     LeaseHeldError,
     QueryError,
 )
+from lawloop.agent.loop._checkpoints import (
+    CHECKPOINT_SCHEMA,
+    checkpoint_path,
+    open_checkpointer,
+)
+from lawloop.agent.loop._config import CampaignConfig, load_config
+from lawloop.agent.loop._control import stop_campaign
+from lawloop.agent.loop._runner import (
+    describe_backend,
+    resume_campaign,
+    start_campaign,
+)
+from lawloop.agent.science._attack import scale_words
+from lawloop.agent.views._dashboard import create_dashboard, make_dashboard_server
+from lawloop.agent.views._hypotheses import (
+    HYPOTHESIS_SORT_KEYS,
+    HYPOTHESIS_STATUSES,
+    CampaignRow,
+    HypothesisRow,
+    campaign_rows,
+    query_hypotheses,
+)
+from lawloop.agent.views._hypothesis_detail import (
+    format_uncertain,
+    hypothesis_detail,
+    hypothesis_text,
+)
+from lawloop.agent.views._report import render_report
+from lawloop.agent.views._summary import (
+    OUTCOMES,
+    campaign_outcome,
+    campaign_summary,
+    hypothesis_view,
+    law_with_constants,
+)
+from lawloop.agent.views._why import explain as explain_hypothesis
+from lawloop.agent.views._why import to_dot as why_dot
+from lawloop.agent.views._why import to_text as why_text
 
 __all__ = [
     "CHECKPOINT_SCHEMA",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from agent.errors import ConfigError
+from lawloop.agent.errors import ConfigError
 
 __all__ = ["DEFAULT_DB", "DEFAULT_HEARTBEAT_S", "heartbeat_interval", "resolve_db_url"]
 

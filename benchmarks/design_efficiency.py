@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent import CampaignConfig, judge_recovery, start_campaign  # noqa: E402
+from lawloop.agent import CampaignConfig, judge_recovery, start_campaign  # noqa: E402
 
 FEYNMAN = ROOT / "benchmarks" / "problems" / "feynman_dev.json"
 LAB = ["core/Pendulum-v0", "core/Kepler-v0", "core/Blackbody-v0"]

@@ -65,20 +65,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import experiments  # noqa: E402
-from agent import (  # noqa: E402
+from lawloop.agent import (  # noqa: E402
     CampaignConfig,
     judge_recovery,
     law_with_intervals,
     start_campaign,
 )
-from tools import (  # noqa: E402
+from lawloop.tools import (  # noqa: E402
     ExpressionError,
     ToolError,
     is_equivalent,
     machine_numbers,
     parse_expression,
 )
+
+from lawloop import experiments  # noqa: E402
 
 PROBLEMS = ROOT / "benchmarks" / "problems" / "discrimination.json"
 PENDULUM_ID = "pendulum.large_angle"

@@ -57,19 +57,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # Imported up front so that no campaign pays for the imports the loop makes lazily.
+import lawloop.tools.sr  # noqa: E402, F401
 import pyoperon  # noqa: E402, F401
 from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: E402
+from lawloop.agent import CampaignConfig, start_campaign  # noqa: E402
+from lawloop.agent.loop import _graph, _nodes, _runner  # noqa: E402
+from lawloop.agent.planners import _offline  # noqa: E402
+from lawloop.storage import (  # noqa: E402
+    _engine,
+    _store,
+    open_store,
+)
 
-import agent._graph  # noqa: E402
-import agent._loop  # noqa: E402
-import agent._offline  # noqa: E402
-import agent._runner  # noqa: E402
-import experiments  # noqa: E402
-import storage._engine  # noqa: E402
-import storage._store  # noqa: E402
-import tools.sr  # noqa: E402, F401
-from agent import CampaignConfig, start_campaign  # noqa: E402
-from storage import open_store  # noqa: E402
+from lawloop import experiments  # noqa: E402
 
 # Categories, in the order the table lists them.
 SCIENCE = ("experiments", "planner", "SR", "fitting")
@@ -215,28 +215,28 @@ class _TimedEngine:
 def instrument() -> None:
     """Patch the loop's parts once; each call books to the current `PROFILE`."""
     for name in WRITES:
-        _wrap(storage._store.Store, name, "provenance writes")
+        _wrap(_store.Store, name, "provenance writes")
     for name in READS:
-        _wrap(storage._store.Store, name, "provenance reads")
+        _wrap(_store.Store, name, "provenance reads")
     _wrap(experiments.Executor, "run_chunk", "experiments")
-    _wrap(agent._offline.OfflinePlanner, "propose", "planner")
-    _wrap(agent._loop, "find_reductions", "planner")
-    _wrap(agent._loop, "fit_hypothesis", "fitting")
+    _wrap(_offline.OfflinePlanner, "propose", "planner")
+    _wrap(_nodes, "find_reductions", "planner")
+    _wrap(_nodes, "fit_hypothesis", "fitting")
     for name in ("put", "put_writes"):
         _wrap(SqliteSaver, name, "checkpoints", note="write")
     for name in ("get_tuple", "list"):
         _wrap(SqliteSaver, name, "checkpoints")
     for name in NODES:
-        _wrap_node(agent._graph, name)
-    _wrap(agent._runner, "_run", "graph engine")
-    _wrap(agent._runner, "_finish", "agent logic")
-    factory = agent._runner._regressor_factory
+        _wrap_node(_graph, name)
+    _wrap(_runner, "_run", "graph engine")
+    _wrap(_runner, "_finish", "agent logic")
+    factory = _runner._regressor_factory
 
     def regressor_factory(config: Any, backend: Any) -> Callable[[], Any]:
         make = factory(config, backend)
         return lambda: _TimedEngine(PROFILE.timed("SR", make))
 
-    agent._runner._regressor_factory = regressor_factory  # type: ignore[assignment]
+    _runner._regressor_factory = regressor_factory  # type: ignore[assignment]
 
 
 def warm_up(workdir: Path) -> None:
@@ -246,7 +246,7 @@ def warm_up(workdir: Path) -> None:
 
 def set_synchronous(mode: str) -> None:
     """Add `PRAGMA synchronous=mode` to the pragmas every store connection gets."""
-    pragmas = storage._engine._sqlite_pragmas
+    pragmas = _engine._sqlite_pragmas
 
     def with_synchronous(dbapi_connection: Any, connection_record: Any) -> None:
         pragmas(dbapi_connection, connection_record)
@@ -256,7 +256,7 @@ def set_synchronous(mode: str) -> None:
         finally:
             cursor.close()
 
-    storage._engine._sqlite_pragmas = with_synchronous
+    _engine._sqlite_pragmas = with_synchronous
 
 
 def configs(tiny: bool, workdir: Path) -> dict[str, dict[str, Any]]:

@@ -25,9 +25,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent import campaign_summary  # noqa: E402 - after the path is set
-from agent._bench import claim_check, judge_recovery  # noqa: E402
-from storage import NotFoundError, open_store  # noqa: E402
+from lawloop.agent import campaign_summary  # noqa: E402 - after the path is set
+from lawloop.agent.audit._bench import claim_check, judge_recovery  # noqa: E402
+from lawloop.storage import NotFoundError, open_store  # noqa: E402
 
 
 def rejudge(

@@ -17,21 +17,21 @@ Example:
 
 from __future__ import annotations
 
-from experiments import builtin as _builtin  # registers the built-ins
-from experiments._api import (
+from lawloop.experiments import builtin as _builtin  # registers the built-ins
+from lawloop.experiments._api import (
     BatchResult,
     ExperimentBackend,
     RunCode,
     RunStatus,
     Variable,
 )
-from experiments._blinded import Blinded
-from experiments._checker import CheckReport, check_backend
-from experiments._executor import Chunk, Executor, chunk_seed, result_problem
-from experiments._formula_eval import FormulaError, compile_formula
-from experiments._noise import NOISE_KINDS, NoiseModel
-from experiments._options import Option, parse_float, parse_options
-from experiments._registration import (
+from lawloop.experiments._blinded import Blinded
+from lawloop.experiments._checker import CheckReport, check_backend
+from lawloop.experiments._executor import Chunk, Executor, chunk_seed, result_problem
+from lawloop.experiments._formula_eval import FormulaError, compile_formula
+from lawloop.experiments._noise import NOISE_KINDS, NoiseModel
+from lawloop.experiments._options import Option, parse_float, parse_options
+from lawloop.experiments._registration import (
     BackendSpec,
     describe,
     list_backends,
@@ -39,8 +39,8 @@ from experiments._registration import (
     register,
     spec,
 )
-from experiments._units import UnitSyntaxError, format_unit, parse_unit
-from experiments.errors import (
+from lawloop.experiments._units import UnitSyntaxError, format_unit, parse_unit
+from lawloop.experiments.errors import (
     BackendContractError,
     BackendNotFoundError,
     BackendRegistrationError,

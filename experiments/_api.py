@@ -10,14 +10,13 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-
-from experiments._noise import NoiseModel
-from experiments.errors import InvalidDesignError
+from lawloop.experiments._noise import NoiseModel
+from lawloop.experiments.errors import InvalidDesignError
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from experiments._registration import BackendSpec
+    from lawloop.experiments._registration import BackendSpec
 
 Sampling = Literal["uniform", "log-uniform"]
 Sign = Literal["positive", "negative", "both"]

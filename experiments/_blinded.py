@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from experiments._api import BatchResult, ExperimentBackend, Variable
+from lawloop.experiments._api import BatchResult, ExperimentBackend, Variable
 
 if TYPE_CHECKING:
-    from experiments._registration import BackendSpec
+    from lawloop.experiments._registration import BackendSpec
 
 _HIDDEN = {
     "ground_truth": "`ground_truth` is hidden on a blinded backend; use `make(..., blind=False)` in benchmarks.",

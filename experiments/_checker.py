@@ -7,12 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from experiments._api import ExperimentBackend, Variable
-from experiments._executor import result_problem
-from experiments._registration import make
-from experiments._units import UnitSyntaxError, parse_unit
-from experiments.errors import BackendContractError, InvalidDesignError
+from lawloop.experiments._api import ExperimentBackend, Variable
+from lawloop.experiments._executor import result_problem
+from lawloop.experiments._registration import make
+from lawloop.experiments._units import UnitSyntaxError, parse_unit
+from lawloop.experiments.errors import BackendContractError, InvalidDesignError
 
 RESERVED_NAMES = frozenset(
     {

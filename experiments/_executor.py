@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
-
-from experiments._api import BatchResult, ExperimentBackend, RunCode, RunStatus
-from experiments.errors import InvalidDesignError
+from lawloop.experiments._api import BatchResult, ExperimentBackend, RunCode, RunStatus
+from lawloop.experiments.errors import InvalidDesignError
 
 __all__ = [
     "DEFAULT_CHUNK_POINTS",

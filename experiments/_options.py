@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from experiments.errors import InvalidDesignError, did_you_mean
+from lawloop.experiments.errors import InvalidDesignError, did_you_mean
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from typing import Any
 
-from experiments._api import ExperimentBackend
-from experiments._blinded import Blinded
-from experiments._noise import NoiseModel
-from experiments.errors import (
+from lawloop.experiments._api import ExperimentBackend
+from lawloop.experiments._blinded import Blinded
+from lawloop.experiments._noise import NoiseModel
+from lawloop.experiments.errors import (
     BackendNotFoundError,
     BackendRegistrationError,
     ExperimentError,
@@ -25,7 +25,7 @@ ID_RE = re.compile(r"^[a-z0-9_]+/[A-Za-z0-9_]+-v\d+$")
 """Backend ids: `namespace/Name-vN`."""
 ENTRY_POINT_GROUP = "lawloop.experiments"
 """Entry-point group in which third-party packages declare backends."""
-_BUILTIN_PREFIX = "experiments.builtin"
+_BUILTIN_PREFIX = "lawloop.experiments.builtin"
 _MODULE_CLASS_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 EntryPoint = str | Callable[..., ExperimentBackend]

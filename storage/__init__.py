@@ -17,8 +17,8 @@ Example:
 
 from __future__ import annotations
 
-from storage._arrays import decode_arrays, encode_arrays
-from storage._engine import (
+from lawloop.storage._arrays import decode_arrays, encode_arrays
+from lawloop.storage._engine import (
     alembic_config,
     check_openable,
     make_engine,
@@ -26,17 +26,17 @@ from storage._engine import (
     require_existing,
     upgrade,
 )
-from storage._export import export_prov, export_ro_crate
-from storage._integrity import IntegrityProblem, IntegrityReport, check_database
-from storage._models import (
+from lawloop.storage._export import export_prov, export_ro_crate
+from lawloop.storage._integrity import IntegrityProblem, IntegrityReport, check_database
+from lawloop.storage._models import (
     Base,
     CampaignStatus,
     EntityKind,
     HypothesisStatus,
     Relation,
 )
-from storage._readonly import open_read_only
-from storage._records import (
+from lawloop.storage._readonly import open_read_only
+from lawloop.storage._records import (
     CampaignRecord,
     DecisionRecord,
     EdgeRecord,
@@ -47,8 +47,8 @@ from storage._records import (
     PlannerCallRecord,
     RunRecord,
 )
-from storage._store import Store
-from storage.errors import (
+from lawloop.storage._store import Store
+from lawloop.storage.errors import (
     AmbiguousIdError,
     ImmutableRowError,
     IntegrityError,

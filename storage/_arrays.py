@@ -18,8 +18,7 @@ import zipfile
 from collections.abc import Mapping
 
 import numpy as np
-
-from storage.errors import IntegrityError, InvalidValueError
+from lawloop.storage.errors import IntegrityError, InvalidValueError
 
 NPZ_MEDIA_TYPE = "application/x-npz"
 """Media type recorded for arrays stored with `encode_arrays`."""

@@ -29,9 +29,7 @@ from enum import Enum
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
-from storage._models import (
+from lawloop.storage._models import (
     RECORD_TABLES,
     RUN_STATE_COLUMNS,
     Base,
@@ -42,6 +40,7 @@ from storage._models import (
     StatusChange,
     now_utc,
 )
+from sqlalchemy.orm import Session
 
 __all__ = [
     "CHAINED",

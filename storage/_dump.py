@@ -22,9 +22,7 @@ from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
-from storage._models import (
+from lawloop.storage._models import (
     RECORD_TABLES,
     RUN_STATE_COLUMNS,
     Artifact,
@@ -32,6 +30,7 @@ from storage._models import (
     Campaign,
     Iteration,
 )
+from sqlalchemy.orm import Session
 
 DEFAULT_DROP = (
     "name",

@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool, StaticPool
-
-from storage import _postgres
-from storage._preflight import (
+from lawloop.storage import _postgres
+from lawloop.storage._preflight import (
     check_file,
     explained,
     is_memory,
@@ -21,12 +19,12 @@ from storage._preflight import (
     sqlite_file,
     where,
 )
-from storage.errors import StoreUnavailableError
+from lawloop.storage.errors import StoreUnavailableError
+from sqlalchemy.pool import NullPool, StaticPool
 
 if TYPE_CHECKING:
     from alembic.config import Config
-
-    from storage._store import Store
+    from lawloop.storage._store import Store
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -195,7 +193,7 @@ def open_store(url: str | sa.URL) -> Store:
         ...     store.list_campaigns()
         []
     """
-    from storage._store import Store  # noqa: PLC0415 - loaded only when used (heavy or optional)
+    from lawloop.storage._store import Store  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
     parsed, _ = inspect_target(url, write=True, any_revision=False)
     engine = make_engine(parsed)

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from lawloop.storage._models import Artifact, ModelFit
+from lawloop.storage._prov import CampaignRows, local_name, prov_document
+from lawloop.storage._records import CampaignRecord, FitRecord, to_record
+from lawloop.storage._store import Store
+from lawloop.storage.errors import IntegrityError
 from sqlalchemy.orm import Session
-
-from storage._models import Artifact, ModelFit
-from storage._prov import CampaignRows, local_name, prov_document
-from storage._records import CampaignRecord, FitRecord, to_record
-from storage._store import Store
-from storage.errors import IntegrityError
 
 __all__ = ["RO_CRATE_CONTEXT", "export_prov", "export_ro_crate"]
 

@@ -43,11 +43,9 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
-
-from storage import _chain
-from storage._engine import BUSY_TIMEOUT_MS
-from storage._models import (
+from lawloop.storage import _chain
+from lawloop.storage._engine import BUSY_TIMEOUT_MS
+from lawloop.storage._models import (
     MODELS,
     RUN_STATE_COLUMNS,
     Artifact,
@@ -58,8 +56,9 @@ from storage._models import (
     Relation,
     StatusChange,
 )
-from storage._store import EDGE_NAMESPACE, Store
-from storage.errors import NotFoundError
+from lawloop.storage._store import EDGE_NAMESPACE, Store
+from lawloop.storage.errors import NotFoundError
+from sqlalchemy.pool import NullPool
 
 __all__ = ["IntegrityProblem", "IntegrityReport", "check_database"]
 

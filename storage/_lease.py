@@ -20,11 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from lawloop.storage._models import Campaign, CampaignStatus, UTCDateTime, now_utc
+from lawloop.storage._records import LeaseRecord
+from lawloop.storage.errors import InvalidValueError, NotFoundError
 from sqlalchemy.orm import Session
-
-from storage._models import Campaign, CampaignStatus, UTCDateTime, now_utc
-from storage._records import LeaseRecord
-from storage.errors import InvalidValueError, NotFoundError
 
 __all__ = [
     "UNSET",

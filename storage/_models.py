@@ -7,9 +7,8 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 import sqlalchemy as sa
+from lawloop.storage.errors import ImmutableRowError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
-
-from storage.errors import ImmutableRowError
 
 __all__ = [
     "RECORD_TABLES",

@@ -26,8 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-
-from storage.errors import (
+from lawloop.storage.errors import (
     NotALawloopDatabaseError,
     NotFoundError,
     SchemaTooNewError,

@@ -53,7 +53,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from storage._records import (
+from lawloop.storage._records import (
     CampaignRecord,
     DecisionRecord,
     EdgeRecord,

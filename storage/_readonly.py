@@ -11,11 +11,10 @@ the reader beside the database; the database file itself is never written.
 from __future__ import annotations
 
 import sqlalchemy as sa
-
-from storage._engine import head_revision, inspect_target, read_only_engine
-from storage._preflight import where
-from storage._store import Store
-from storage.errors import StorageError
+from lawloop.storage._engine import head_revision, inspect_target, read_only_engine
+from lawloop.storage._preflight import where
+from lawloop.storage._store import Store
+from lawloop.storage.errors import StorageError
 
 __all__ = ["open_read_only"]
 

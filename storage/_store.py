@@ -18,11 +18,9 @@ from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
-
-from storage import _chain, _dump, _lease, _postgres
-from storage._arrays import NPZ_MEDIA_TYPE, decode_arrays, encode_arrays
-from storage._models import (
+from lawloop.storage import _chain, _dump, _lease, _postgres
+from lawloop.storage._arrays import NPZ_MEDIA_TYPE, decode_arrays, encode_arrays
+from lawloop.storage._models import (
     MODELS,
     Artifact,
     Base,
@@ -41,7 +39,7 @@ from storage._models import (
     StatusChange,
     now_utc,
 )
-from storage._records import (
+from lawloop.storage._records import (
     CampaignRecord,
     DecisionRecord,
     EdgeRecord,
@@ -53,12 +51,13 @@ from storage._records import (
     RunRecord,
     to_record,
 )
-from storage.errors import (
+from lawloop.storage.errors import (
     AmbiguousIdError,
     IntegrityError,
     InvalidValueError,
     NotFoundError,
 )
+from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["EDGE_NAMESPACE", "STATUS_NAMESPACE", "Store"]
 

@@ -80,7 +80,7 @@ def recorded_pendulum(tmp_path_factory):
     Returns (database path, database URL, summary). A test that changes the
     record copies the file first.
     """
-    from agent import CampaignConfig, start_campaign
+    from lawloop.agent import CampaignConfig, start_campaign
 
     path = tmp_path_factory.mktemp("recorded") / "pendulum.db"
     url = f"sqlite:///{path}"
@@ -118,7 +118,7 @@ def postgres_server():
     pytest.importorskip(
         "psycopg", reason="psycopg is not installed: pip install -e '.[postgres]'"
     )
-    from storage import open_store
+    from lawloop.storage import open_store
 
     base = sa.make_url(url)
     admin = sa.create_engine(

@@ -203,7 +203,7 @@ def test_bad_arguments_exit_1_with_a_message(tmp_path, args, message):
 
 
 def test_unknown_campaign_is_a_user_error(tmp_path):
-    from storage import open_store
+    from lawloop.storage import open_store
 
     db = f"sqlite:///{tmp_path / 'x.db'}"
     open_store(db).close()  # an empty lawloop database

@@ -44,7 +44,7 @@ def test_backends_importable(monkeypatch):
 
 
 def check_in_process(*args, check_code=None):
-    import run
+    from lawloop import cli as run
 
     out = CliRunner().invoke(run.app, ["backends", "check", *args])
     if out.exception is not None and not isinstance(out.exception, SystemExit):

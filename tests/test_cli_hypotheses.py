@@ -9,7 +9,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import run
+from lawloop import cli as run
 from tests.test_cli import cli as subprocess_cli
 
 
@@ -46,7 +46,7 @@ def listed(db, *args):
 
 
 def test_list_json_has_the_contract_fields_for_every_hypothesis(db):
-    from storage import open_store
+    from lawloop.storage import open_store
 
     rows = listed(db)
     with open_store(db) as store:

@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 import sympy
+from lawloop.tools import check_dimensions, parse_expression
 
-import experiments
+from lawloop import experiments
 from tests.conftest import ROOT
-from tools import check_dimensions, parse_expression
 
 SCRIPT = ROOT / "benchmarks" / "discrimination.py"
 PROBLEMS = ROOT / "benchmarks" / "problems" / "discrimination.json"

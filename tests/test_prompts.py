@@ -1,8 +1,7 @@
 """Prompt templates load with their hash and refuse missing values."""
 
 import pytest
-
-from prompts import TemplateError, load
+from lawloop.prompts import TemplateError, load
 
 
 def test_template_renders_and_hashes(tmp_path):

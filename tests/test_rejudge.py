@@ -96,7 +96,7 @@ def test_rows_are_judged_again_by_the_form_and_the_stated_intervals(tmp_path):
 
 
 def test_a_stated_precision_is_checked_against_the_truth_on_its_own_scale():
-    from agent._bench import claim_check
+    from lawloop.agent.audit._bench import claim_check
 
     verdict = {"max_abs_error": 0.02, "max_rel_error": 0.5}
     # Relative: a 50 % error somewhere breaks a claim of 1e-3.

@@ -27,26 +27,26 @@ The symbolic-regression engines live in the subpackage `tools.sr`.
 
 from __future__ import annotations
 
-from tools._bounds import bind_parameters
-from tools._canonical import canonical_form, canonical_key
-from tools._closed_forms import ClosedForm, closed_form
-from tools._constants import PHYSICAL_CONSTANTS, PhysicalConstant
-from tools._deviation import DeviationTest, deviation_test
-from tools._dimensional import Monomial, PiBasis, pi_groups
-from tools._equivalence import EquivalenceVerdict, is_equivalent, snap_constants
-from tools._fitting import FitResult, fit_parameters, predict
-from tools._interval_recovery import constants_within_intervals
-from tools._named_constants import name_constants
-from tools._parse import (
+from lawloop.tools._bounds import bind_parameters
+from lawloop.tools._canonical import canonical_form, canonical_key
+from lawloop.tools._closed_forms import ClosedForm, closed_form
+from lawloop.tools._constants import PHYSICAL_CONSTANTS, PhysicalConstant
+from lawloop.tools._deviation import DeviationTest, deviation_test
+from lawloop.tools._dimensional import Monomial, PiBasis, pi_groups
+from lawloop.tools._equivalence import EquivalenceVerdict, is_equivalent, snap_constants
+from lawloop.tools._fitting import FitResult, fit_parameters, predict
+from lawloop.tools._interval_recovery import constants_within_intervals
+from lawloop.tools._named_constants import name_constants
+from lawloop.tools._parse import (
     expression_text,
     machine_numbers,
     make_symbol,
     parse_expression,
 )
-from tools._repair import repair_units
-from tools._scores import bic, complexity, r2, rmse
-from tools._units import Dimension, UnitCheck, check_dimensions, parse_unit
-from tools.errors import ExpressionError, FitError, ToolError, UnitError
+from lawloop.tools._repair import repair_units
+from lawloop.tools._scores import bic, complexity, r2, rmse
+from lawloop.tools._units import Dimension, UnitCheck, check_dimensions, parse_unit
+from lawloop.tools.errors import ExpressionError, FitError, ToolError, UnitError
 
 __all__ = [
     "PHYSICAL_CONSTANTS",

@@ -17,9 +17,8 @@ import math
 from collections.abc import Callable, Mapping
 
 import sympy
+from lawloop.tools.errors import ExpressionError
 from sympy.core.function import AppliedUndef
-
-from tools.errors import ExpressionError
 
 __all__ = [
     "GROWTH_LIMIT",

@@ -16,8 +16,7 @@ import math
 from dataclasses import dataclass
 
 import sympy
-
-from tools._equivalence import (
+from lawloop.tools._equivalence import (
     _BASES,
     _MAX_COST,
     _MAX_DENOMINATOR,

@@ -26,9 +26,8 @@ from math import comb as binomial
 from math import gcd, lcm
 
 import numpy as np
-
-from tools._units import Dimension, parse_unit
-from tools.errors import UnitError
+from lawloop.tools._units import Dimension, parse_unit
+from lawloop.tools.errors import UnitError
 
 __all__ = ["Monomial", "PiBasis", "pi_groups"]
 

@@ -20,11 +20,10 @@ from typing import Any, Literal
 
 import numpy as np
 import sympy
-
-from tools._bounds import bounded_xreplace, unbounded_error
-from tools._canonical import canonical_key
-from tools._fitting import _compile, _evaluate
-from tools.errors import ToolError
+from lawloop.tools._bounds import bounded_xreplace, unbounded_error
+from lawloop.tools._canonical import canonical_key
+from lawloop.tools._fitting import _compile, _evaluate
+from lawloop.tools.errors import ToolError
 
 __all__ = ["EquivalenceVerdict", "is_equivalent", "snap_constants"]
 

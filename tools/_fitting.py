@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 import sympy
+from lawloop.tools._bounds import bind_parameters
+from lawloop.tools._parse import machine_numbers
+from lawloop.tools.errors import ExpressionError, FitError
 from scipy.optimize import least_squares
-
-from tools._bounds import bind_parameters
-from tools._parse import machine_numbers
-from tools.errors import ExpressionError, FitError
 
 __all__ = ["FitResult", "fit_parameters", "predict"]
 

@@ -16,9 +16,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import sympy
-
-from tools._equivalence import EquivalenceVerdict, _max_relative_error, _sample
-from tools._fitting import _compile, _evaluate, fit_parameters
+from lawloop.tools._equivalence import EquivalenceVerdict, _max_relative_error, _sample
+from lawloop.tools._fitting import _compile, _evaluate, fit_parameters
 
 __all__ = ["constants_within_intervals"]
 

@@ -20,8 +20,7 @@ import math
 from fractions import Fraction
 
 import sympy
-
-from tools._constants import PHYSICAL_CONSTANTS
+from lawloop.tools._constants import PHYSICAL_CONSTANTS
 
 __all__ = ["name_constants"]
 

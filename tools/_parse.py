@@ -15,16 +15,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sympy
-from sympy.printing.str import StrPrinter
-
-from tools._bounds import (
+from lawloop.tools._bounds import (
     GROWTH_LIMIT,
     check_constant,
     check_constants,
     constant_value,
     unbounded_error,
 )
-from tools.errors import ExpressionError
+from lawloop.tools.errors import ExpressionError
+from sympy.printing.str import StrPrinter
 
 __all__ = [
     "FUNCTIONS",

@@ -14,10 +14,9 @@ from fractions import Fraction
 
 import numpy as np
 import sympy
-
-from tools._bounds import unbounded_error
-from tools._parse import machine_numbers, make_symbol
-from tools._units import (
+from lawloop.tools._bounds import unbounded_error
+from lawloop.tools._parse import machine_numbers, make_symbol
+from lawloop.tools._units import (
     Dimension,
     _Checker,
     _Inconsistent,

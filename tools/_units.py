@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy
-
-from tools._bounds import unbounded_error
-from tools.errors import UnitError
+from lawloop.tools._bounds import unbounded_error
+from lawloop.tools.errors import UnitError
 
 __all__ = ["BASE_UNITS", "Dimension", "UnitCheck", "check_dimensions", "parse_unit"]
 

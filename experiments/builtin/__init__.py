@@ -13,41 +13,41 @@
 
 from __future__ import annotations
 
-from experiments._registration import register
+from lawloop.experiments._registration import register
 
 # id                   entry point (imported lazily by `make`)       description
 register(
     "core/Pendulum-v0",
-    "experiments.builtin.pendulum:Pendulum",
+    "lawloop.experiments.builtin.pendulum:Pendulum",
     description="period of a nonlinear pendulum, measured from RK4 trajectories; options damping, max_amplitude",
 )
 register(
     "core/Formula-v0",
-    "experiments.builtin.formula:Formula",
+    "lawloop.experiments.builtin.formula:Formula",
     description="a benchmark formula; options problem_file, problem_id",
 )
 register(
     "core/Projectile-v0",
-    "experiments.builtin.projectile:Projectile",
+    "lawloop.experiments.builtin.projectile:Projectile",
     description="range and flight time of a projectile with quadratic drag, from RK4 trajectories; option g",
 )
 register(
     "core/Kepler-v0",
-    "experiments.builtin.kepler:Kepler",
+    "lawloop.experiments.builtin.kepler:Kepler",
     description="period and periapsis distance of a two-body orbit, from RK4 trajectories",
 )
 register(
     "core/Blackbody-v0",
-    "experiments.builtin.blackbody:Blackbody",
+    "lawloop.experiments.builtin.blackbody:Blackbody",
     description="spectral radiance of a black body with relative read noise; option read_noise",
 )
 register(
     "core/Decay-v0",
-    "experiments.builtin.decay:Decay",
+    "lawloop.experiments.builtin.decay:Decay",
     description="Poisson counts from a radioactive source in a time window; hidden option half_life",
 )
 register(
     "core/Cosmology-v0",
-    "experiments.builtin.cosmology:Cosmology",
+    "lawloop.experiments.builtin.cosmology:Cosmology",
     description="distance modulus of standard candles vs redshift in flat LambdaCDM; option scatter",
 )

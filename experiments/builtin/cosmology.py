@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-
-from experiments._api import ExperimentBackend, Variable
-from experiments._options import Option, parse_float, parse_options
+from lawloop.experiments._api import ExperimentBackend, Variable
+from lawloop.experiments._options import Option, parse_float, parse_options
 
 C_KM_S = 299_792.458
 """Speed of light in km/s."""

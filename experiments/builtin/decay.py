@@ -6,10 +6,9 @@ import math
 from typing import Any, ClassVar
 
 import numpy as np
-
-from experiments._api import ExperimentBackend, Variable
-from experiments._noise import NoiseModel
-from experiments._options import Option, parse_float, parse_options
+from lawloop.experiments._api import ExperimentBackend, Variable
+from lawloop.experiments._noise import NoiseModel
+from lawloop.experiments._options import Option, parse_float, parse_options
 
 
 class Decay(ExperimentBackend):

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-
-from experiments._api import ExperimentBackend, Variable
-from experiments._formula_eval import CONSTANTS, FormulaError, compile_formula
-from experiments._options import Option, parse_options
-from experiments._units import UnitSyntaxError, format_unit
-from experiments.errors import BackendRegistrationError, ExperimentError, did_you_mean
+from lawloop.experiments._api import ExperimentBackend, Variable
+from lawloop.experiments._formula_eval import CONSTANTS, FormulaError, compile_formula
+from lawloop.experiments._options import Option, parse_options
+from lawloop.experiments._units import UnitSyntaxError, format_unit
+from lawloop.experiments.errors import (
+    BackendRegistrationError,
+    ExperimentError,
+    did_you_mean,
+)
 
 # The benchmark files write kelvin as `T`; our unit strings use `K`.
 _FILE_UNIT_SYMBOLS = {

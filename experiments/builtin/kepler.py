@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-
-from experiments._api import ExperimentBackend, Variable
-from experiments.builtin._ode import (
+from lawloop.experiments._api import ExperimentBackend, Variable
+from lawloop.experiments.builtin._ode import (
     hermite_root,
     hermite_value,
     rk4_step,

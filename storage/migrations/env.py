@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
-
-from storage._engine import make_engine
-from storage._models import Base
+from lawloop.storage._engine import make_engine
+from lawloop.storage._models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -3,10 +3,10 @@
 import json
 
 import pytest
+from lawloop.agent import bench_feynman
+from lawloop.agent.errors import ConfigError
 
-import storage
-from agent import bench_feynman
-from agent.errors import ConfigError
+from lawloop import storage
 
 U0 = {"m": 0, "s": 0, "kg": 0, "T": 0, "V": 0}
 
@@ -203,7 +203,7 @@ def test_a_failing_baseline_is_a_row_not_a_crash(product_file, tmp_path):
 
 
 def test_gplearn_gets_at_most_its_point_cap(product_file, tmp_path, monkeypatch):
-    monkeypatch.setattr("agent._bench._GPLEARN_MAX_POINTS", 50)
+    monkeypatch.setattr("lawloop.agent.audit._bench._GPLEARN_MAX_POINTS", 50)
     (row,) = bench_feynman(
         product_file,
         engines=["gplearn"],

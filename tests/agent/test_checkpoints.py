@@ -6,9 +6,8 @@ import time
 import psycopg
 import pytest
 import sqlalchemy as sa
-
-from agent import CHECKPOINT_SCHEMA
-from agent._checkpoints import _SETUP_LOCK, open_checkpointer
+from lawloop.agent import CHECKPOINT_SCHEMA
+from lawloop.agent.loop._checkpoints import _SETUP_LOCK, open_checkpointer
 
 
 def libpq(url: str) -> str:
@@ -83,8 +82,8 @@ def test_a_set_up_database_is_not_set_up_again(postgres_url):
 
 def test_a_setup_lock_held_too_long_is_named(postgres_url, monkeypatch):
     """A setup that never ends (a stuck process) gives a clear error, not an endless wait."""
-    from agent import _checkpoints
-    from agent.errors import CampaignStateError
+    from lawloop.agent.errors import CampaignStateError
+    from lawloop.agent.loop import _checkpoints
 
     monkeypatch.setattr(_checkpoints, "_SETUP_WAIT_S", 0.3)
     with psycopg.connect(libpq(postgres_url), autocommit=True) as holder:

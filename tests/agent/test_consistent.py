@@ -2,11 +2,11 @@
 
 import json
 
+from lawloop.agent import CampaignConfig, start_campaign
+from lawloop.storage import open_store
 from typer.testing import CliRunner
 
-import run
-from agent import CampaignConfig, start_campaign
-from storage import open_store
+from lawloop import cli as run
 from tests.conftest import TINY
 
 

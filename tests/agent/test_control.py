@@ -7,10 +7,10 @@ import sys
 import time
 
 import pytest
-
-from agent._control import RunControl, holder_alive, process_node, run_status
-from agent.errors import CampaignInterrupted, LeaseHeldError
-from storage import open_store
+from lawloop.agent._liveness import holder_alive, process_node, run_status
+from lawloop.agent.errors import CampaignInterrupted, LeaseHeldError
+from lawloop.agent.loop._control import RunControl
+from lawloop.storage import open_store
 
 C = "88888888-8888-4888-8888-888888888888"
 

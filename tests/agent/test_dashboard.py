@@ -18,7 +18,7 @@ from tests.browser import (
 
 @pytest.fixture(scope="module")
 def client(recorded_pendulum):
-    from agent import create_dashboard
+    from lawloop.agent import create_dashboard
 
     _, url, _ = recorded_pendulum
     return create_dashboard(url).test_client()
@@ -27,7 +27,7 @@ def client(recorded_pendulum):
 @pytest.fixture(scope="module")
 def record(recorded_pendulum):
     """The recorded campaign's hypotheses, read directly from the store."""
-    from storage import open_read_only
+    from lawloop.storage import open_read_only
 
     _, url, summary = recorded_pendulum
     with open_read_only(url) as store:
@@ -113,8 +113,8 @@ def test_unknown_ids_are_404(client):
     ids=["campaign", "hypothesis", "api", "no-route"],
 )
 def test_404_page_escapes_what_was_asked_for(tmp_path, path):
-    from agent import create_dashboard
-    from storage import open_store
+    from lawloop.agent import create_dashboard
+    from lawloop.storage import open_store
 
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     open_store(url).close()
@@ -125,8 +125,8 @@ def test_404_page_escapes_what_was_asked_for(tmp_path, path):
 
 
 def test_dashboard_escapes_recorded_text(recorded_pendulum, tmp_path):
-    from agent import create_dashboard
-    from storage import open_store
+    from lawloop.agent import create_dashboard
+    from lawloop.storage import open_store
 
     path, _, summary = recorded_pendulum
     copy = tmp_path / "copy.db"
@@ -182,10 +182,9 @@ def test_serve_binds_loopback_by_default_and_refuses_writes(recorded_pendulum):
 @pytest.mark.slow
 def test_dashboard_end_to_end_in_headless_chromium(recorded_pendulum, record, tmp_path):
     """Open the list, a campaign, filter its log, open a hypothesis, see its plot; watch progress."""
+    from lawloop.storage import open_store
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
-
-    from storage import open_store
 
     path, _, summary = recorded_pendulum
     _, hypotheses = record

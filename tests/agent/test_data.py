@@ -1,8 +1,7 @@
 """Datasets keep track of which artifact each row came from."""
 
 import numpy as np
-
-from agent._data import Dataset, concat
+from lawloop.agent.science._dataset import Dataset, concat
 
 
 def _part(sha: str, n: int, k: int) -> Dataset:

@@ -1,9 +1,8 @@
 """Designs honour each variable's sampling, sign and integer rules, and aim at disagreement."""
 
 import numpy as np
-
-from agent._design import disagreement_design, space_filling
-from experiments import Variable
+from lawloop.agent.science._design import disagreement_design, space_filling
+from lawloop.experiments import Variable
 
 VARS = (
     Variable("a", "m", 0.01, 100.0, sampling="log-uniform"),
@@ -49,7 +48,7 @@ def test_disagreement_design_puts_half_the_points_where_rivals_differ():
 
 
 def test_a_core_design_covers_the_central_span_in_the_sampling_scale():
-    from agent._design import to_unit_cube
+    from lawloop.agent.science._design import to_unit_cube
 
     d = space_filling(VARS, 64, np.random.default_rng(1), span=0.5)
     u = to_unit_cube(d.inputs, VARS)
@@ -62,7 +61,7 @@ def test_a_core_design_covers_the_central_span_in_the_sampling_scale():
 
 
 def test_to_unit_cube_inverts_from_unit_cube():
-    from agent._design import from_unit_cube, to_unit_cube
+    from lawloop.agent.science._design import from_unit_cube, to_unit_cube
 
     smooth = (VARS[0], VARS[1])
     u = np.random.default_rng(2).uniform(size=(50, 3))
@@ -71,7 +70,7 @@ def test_to_unit_cube_inverts_from_unit_cube():
 
 
 def test_probes_go_beyond_the_seen_range_and_say_which_way():
-    from agent._design import probe_design, seen_box, to_unit_cube
+    from lawloop.agent.science._design import probe_design, seen_box, to_unit_cube
 
     core = space_filling(VARS[:2], 64, np.random.default_rng(3), span=0.5)
     seen = seen_box(core.inputs, VARS[:2])
@@ -121,7 +120,7 @@ def test_repeats_go_where_noise_hides_the_rivals_difference():
 
 
 def test_random_design_is_uniform_over_the_full_ranges_and_says_so():
-    from agent._design import random_design, to_unit_cube
+    from lawloop.agent.science._design import random_design, to_unit_cube
 
     d = random_design(VARS[:2], 400, np.random.default_rng(6), replicates=4)
     u = to_unit_cube(d.inputs, VARS[:2])

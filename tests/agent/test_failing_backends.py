@@ -6,10 +6,9 @@ import time
 
 import numpy as np
 import pytest
-
-from agent import CampaignConfig, start_campaign
-from experiments import BatchResult, ExperimentBackend, Variable
-from storage import open_store
+from lawloop.agent import CampaignConfig, start_campaign
+from lawloop.experiments import BatchResult, ExperimentBackend, Variable
+from lawloop.storage import open_store
 
 _CALLS: dict[str, int] = {}
 

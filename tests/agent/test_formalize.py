@@ -1,8 +1,8 @@
 """Formalizing a proposal: what is recorded is what every later node can parse."""
 
-from agent._formalize import formalize
-from agent._proposal import Proposal, Source
-from tools import parse_expression
+from lawloop.agent.planners._formalize import formalize
+from lawloop.agent.planners._proposal import Proposal, Source
+from lawloop.tools import parse_expression
 
 UNITS = {"x": "m"}
 

@@ -8,12 +8,12 @@ resume replayed it and failed again.
 import json
 
 import pytest
+from lawloop.agent import start_campaign
+from lawloop.agent.loop._proposing import _formalized
+from lawloop.agent.planners._formalize import formalize
+from lawloop.agent.planners._proposal import Proposal, Source
+from lawloop.storage import open_store
 
-from agent import start_campaign
-from agent._formalize import formalize
-from agent._proposal import Proposal, Source
-from agent._proposing import _formalized
-from storage import open_store
 from tests.agent.test_llm_planner import llm_config
 from tests.conftest import TINY
 from tests.fake_openai import FakeOpenAI
@@ -53,7 +53,7 @@ def test_a_unit_the_checker_cannot_read_is_recorded_not_fatal():
 
 def test_a_step_after_the_parser_that_raises_records_the_rejection(monkeypatch):
     """Whatever `formalize` still raises (a project error, an `ArithmeticError`) is a rejection."""
-    import agent._proposing as proposing
+    import lawloop.agent.loop._proposing as proposing
 
     def overflowing(*args, **kwargs):
         raise OverflowError("int too large to convert to float")

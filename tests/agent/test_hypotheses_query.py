@@ -5,8 +5,7 @@ import re
 import shutil
 
 import pytest
-
-from agent import (
+from lawloop.agent import (
     HYPOTHESIS_SORT_KEYS,
     QueryError,
     campaign_rows,
@@ -15,7 +14,7 @@ from agent import (
     hypothesis_text,
     query_hypotheses,
 )
-from storage import NotFoundError, open_store
+from lawloop.storage import NotFoundError, open_store
 
 
 @pytest.fixture(scope="module")

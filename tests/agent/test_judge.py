@@ -2,8 +2,13 @@
 
 import numpy as np
 import pytest
-
-from agent._judge import Scored, adequacy_bound, chi2_reduced, judge, point_sigma
+from lawloop.agent.science._judge import (
+    Scored,
+    adequacy_bound,
+    chi2_reduced,
+    judge,
+    point_sigma,
+)
 
 
 def _s(hid, complexity, bic, chi2, fresh=None, streak=0, success=True, bound=2.0):

@@ -1,11 +1,14 @@
 """The planner's prompt: variables, a data summary, leaders with diagnostics, rejections, budget."""
 
 import numpy as np
-
-from agent._context import LeaderView, PlannerContext, render_values
-from agent._data import Dataset
-from experiments import Variable
-from prompts import load
+from lawloop.agent.planners._llm_context import (
+    LeaderView,
+    PlannerContext,
+    render_values,
+)
+from lawloop.agent.science._dataset import Dataset
+from lawloop.experiments import Variable
+from lawloop.prompts import load
 
 
 def test_rendered_prompt_summarises_instead_of_dumping():

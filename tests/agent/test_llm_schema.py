@@ -9,10 +9,9 @@ import contextlib
 import json
 import re
 
+import lawloop.agent.planners._llm_schema as schema
 import pytest
-
-import agent._llm_schema as schema
-from agent._llm_schema import (
+from lawloop.agent.planners._llm_schema import (
     MAX_JSON_DEPTH,
     ReplyError,
     parse_reply,

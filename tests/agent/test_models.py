@@ -1,8 +1,7 @@
 """Predictions of a law never raise: overflow and undefined values become NaN."""
 
 import numpy as np
-
-from agent._models import predictor
+from lawloop.agent.science._fitting import predictor
 
 
 def test_overflowing_power_of_constants_predicts_nan_instead_of_raising():
@@ -38,8 +37,8 @@ def test_exact_constants_beyond_int64_evaluate():
 
 
 def test_fit_with_bootstrap_records_intervals_around_the_constant():
-    from agent._data import Dataset
-    from agent._models import fit_hypothesis
+    from lawloop.agent.science._dataset import Dataset
+    from lawloop.agent.science._fitting import fit_hypothesis
 
     rng = np.random.default_rng(0)
     x = rng.uniform(1.0, 2.0, 200)

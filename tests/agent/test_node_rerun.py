@@ -7,12 +7,12 @@ in the state of one narrow crash window and re-run the node directly.
 import shutil
 import sqlite3
 
-from agent._config import CampaignConfig
-from agent._ids import node_id
-from agent._loop import Loop
-from agent._proposing import search
-from agent._runner import _make_backend, _regressor_factory
-from storage import open_store
+from lawloop.agent._ids import node_id
+from lawloop.agent.loop._config import CampaignConfig
+from lawloop.agent.loop._nodes import Loop
+from lawloop.agent.loop._proposing import search
+from lawloop.agent.loop._runner import _make_backend, _regressor_factory
+from lawloop.storage import open_store
 
 LATER_ROWS = (
     "hypothesis",

@@ -1,10 +1,9 @@
 """The offline planner proposes the right power law from data alone."""
 
 import numpy as np
-
-from agent._data import Dataset
-from agent._offline import Leader, OfflinePlanner
-from experiments import Variable
+from lawloop.agent.planners._offline import Leader, OfflinePlanner
+from lawloop.agent.science._dataset import Dataset
+from lawloop.experiments import Variable
 
 
 def _data(fn, variables, n=200, seed=0):

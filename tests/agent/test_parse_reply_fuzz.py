@@ -8,8 +8,12 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from agent._llm_schema import LLMReply, ReplyError, parse_reply, screen_reply
+from lawloop.agent.planners._llm_schema import (
+    LLMReply,
+    ReplyError,
+    parse_reply,
+    screen_reply,
+)
 
 # JSON-ish building blocks: what a model, a proxy or an attacker may send.
 PIECES = st.sampled_from(

@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
-
-from agent._data import Dataset
-from agent._reduced_planner import reduced_proposals
-from agent._reduction import find_reductions
-from agent._templates import screen_forms
-from experiments import Variable
-from tools import fit_parameters, parse_expression
+from lawloop.agent.planners._reduced import reduced_proposals
+from lawloop.agent.planners._templates import screen_forms
+from lawloop.agent.science._dataset import Dataset
+from lawloop.agent.science._reduction import find_reductions
+from lawloop.experiments import Variable
+from lawloop.tools import fit_parameters, parse_expression
 
 C = 299792458.0
 

@@ -61,7 +61,7 @@ def test_report_is_self_contained_and_states_the_accepted_law(report_file):
     assert "&plusmn;" in html
     assert "5000 points" in html  # max_measurements of the campaign's config
     # A constant shown in closed form lies within its fitted 95 % interval.
-    from tools import parse_expression
+    from lawloop.tools import parse_expression
 
     for name, c in best["constants"].items():
         if c["closed_form"] is not None:
@@ -72,7 +72,7 @@ def test_report_is_self_contained_and_states_the_accepted_law(report_file):
 
 
 def test_long_integers_of_exact_constants_read_as_floats():
-    from agent._campaign_view import readable_law
+    from lawloop.agent.views._campaign import readable_law
 
     law = "c0*n_0*exp(980665000000000000000000000000*c1*m*x/(1380649*T))"
     assert readable_law(law) == "c0*n_0*exp(9.80665e+29*c1*m*x/(1380649*T))"
@@ -84,8 +84,8 @@ def test_long_integers_of_exact_constants_read_as_floats():
 
 def test_report_escapes_recorded_text(recorded_pendulum, tmp_path):
     """Laws and statements are untrusted: they appear as text, never as markup."""
-    from agent import render_report
-    from storage import open_read_only, open_store
+    from lawloop.agent import render_report
+    from lawloop.storage import open_read_only, open_store
 
     path, _, summary = recorded_pendulum
     copy = tmp_path / "copy.db"
@@ -114,7 +114,7 @@ def test_report_escapes_recorded_text(recorded_pendulum, tmp_path):
 def test_report_of_an_unknown_campaign_is_a_user_error(recorded_pendulum, tmp_path):
     from typer.testing import CliRunner
 
-    from run import app
+    from lawloop.cli import app
 
     _, url, _ = recorded_pendulum
     out = tmp_path / "r.html"

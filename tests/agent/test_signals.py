@@ -15,8 +15,8 @@ import sys
 import time
 
 import pytest
+from lawloop.storage import check_database, open_store
 
-from storage import check_database, open_store
 from tests.conftest import ROOT, TINY, finished, write_config
 
 pytestmark = pytest.mark.slow
@@ -167,7 +167,7 @@ def test_sigint_marks_the_campaign_interrupted_and_resume_completes_it(tmp_path)
     assert "SIGINT received" in last
     assert "Ctrl-C again" not in last
 
-    from agent import campaign_summary
+    from lawloop.agent import campaign_summary
 
     with open_store(url) as store:
         summary = campaign_summary(store, cid)
@@ -196,7 +196,7 @@ def test_campaign_stop_from_another_process_and_a_killed_runner_goes_stale(
     killed.send_signal(signal.SIGKILL)
     killed.communicate(timeout=60)
     assert row(kill_db)[1] == "running"  # the record cannot know
-    from agent import campaign_summary
+    from lawloop.agent import campaign_summary
 
     with open_store(kill_url) as store:
         # On this machine the dead pid gives it away at once.

@@ -16,17 +16,17 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
+from lawloop.agent import bench_feynman, replay, start_campaign
+from lawloop.agent._clock import Clock, Gate
+from lawloop.agent._ids import node_id
+from lawloop.agent._liveness import run_status
+from lawloop.agent.loop._config import CampaignConfig, load_config
+from lawloop.agent.loop._nodes import Loop
+from lawloop.agent.loop._proposing import formalize, propose, search
+from lawloop.agent.loop._runner import _make_backend, _regressor_factory
+from lawloop.agent.planners._templates import screen_forms
 
-import storage
-from agent import bench_feynman, replay, start_campaign
-from agent._clock import Clock, Gate
-from agent._config import CampaignConfig, load_config
-from agent._control import run_status
-from agent._ids import node_id
-from agent._loop import Loop
-from agent._proposing import formalize, propose, search
-from agent._runner import _make_backend, _regressor_factory
-from agent._templates import screen_forms
+from lawloop import storage
 from tests.conftest import ROOT, TINY
 
 U0 = {"m": 0, "s": 0, "kg": 0, "T": 0, "V": 0}

@@ -6,9 +6,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from agent import CampaignConfig
-from agent._loop import DEFAULT_TOLERANCE, Loop
+from lawloop.agent import CampaignConfig
+from lawloop.agent.loop._nodes import DEFAULT_TOLERANCE, Loop
 
 
 def _loop(precision: float | None, tolerance: float | None) -> Loop:
@@ -33,7 +32,7 @@ def test_tolerance_comes_from_config_then_backend(
 
 
 def test_formula_backend_declares_float64_precision(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import experiments
+    from lawloop import experiments
 
     problems = tmp_path / "p.json"
     problems.write_text(
@@ -48,7 +47,7 @@ def test_formula_backend_declares_float64_precision(tmp_path) -> None:  # type: 
 
 
 def test_reported_constants_keep_the_precision_the_law_was_held_to() -> None:
-    from agent import law_with_constants
+    from lawloop.agent import law_with_constants
 
     values = {"c0": 1.2345678912345, "c1": 7.102927452493147e23}
     tight, _ = law_with_constants(

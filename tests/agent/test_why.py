@@ -9,17 +9,17 @@ import json
 import warnings
 
 import pytest
-from typer.testing import CliRunner
-
-import run
-from agent import (
+from lawloop.agent import (
     CampaignConfig,
     explain_hypothesis,
     start_campaign,
     why_dot,
     why_text,
 )
-from storage import NotFoundError, open_store
+from lawloop.storage import NotFoundError, open_store
+from typer.testing import CliRunner
+
+from lawloop import cli as run
 from tests.conftest import FAST
 from tests.fake_openai import FakeOpenAI
 

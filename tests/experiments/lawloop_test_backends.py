@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-
-from experiments import ExperimentBackend, Variable
+from lawloop.experiments import ExperimentBackend, Variable
 
 
 class Square(ExperimentBackend):

@@ -2,8 +2,7 @@ import re
 
 import numpy as np
 import pytest
-
-from experiments import (
+from lawloop.experiments import (
     BatchResult,
     InvalidDesignError,
     RunCode,
@@ -11,7 +10,7 @@ from experiments import (
     Variable,
     make,
 )
-from experiments._api import REFERENCE_SEED, REFERENCE_SIZE
+from lawloop.experiments._api import REFERENCE_SEED, REFERENCE_SIZE
 
 
 @pytest.mark.parametrize(

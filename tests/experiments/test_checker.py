@@ -1,9 +1,8 @@
 import re
 
 import pytest
-
-from experiments import BackendContractError, check_backend, list_backends, make
-from experiments._units import UnitSyntaxError, format_unit, parse_unit
+from lawloop.experiments import BackendContractError, check_backend, list_backends, make
+from lawloop.experiments._units import UnitSyntaxError, format_unit, parse_unit
 
 
 def test_checker_passes_on_the_pendulum():
@@ -80,8 +79,7 @@ def test_unit_parser_rejects_non_units(text):
 
 def test_checker_flags_a_backend_that_raises_at_the_edge_of_its_range():
     import numpy as np
-
-    from experiments import ExperimentBackend, Variable
+    from lawloop.experiments import ExperimentBackend, Variable
 
     class BreaksAtTheTop(ExperimentBackend):
         inputs = (Variable("x", "m", 0.5, 2.0), Variable("t", "s", 1.0, 3.0))
@@ -103,8 +101,7 @@ def test_checker_flags_a_backend_that_raises_at_the_edge_of_its_range():
 
 def test_checker_tries_every_input_on_both_sides_of_its_range():
     import numpy as np
-
-    from experiments import ExperimentBackend, InvalidDesignError, Variable
+    from lawloop.experiments import ExperimentBackend, InvalidDesignError, Variable
 
     class ChecksOnlyTheFirst(ExperimentBackend):
         inputs = (Variable("x", "m", 0.5, 2.0), Variable("t", "s", 1.0, 3.0))

@@ -7,8 +7,7 @@ import time
 
 import numpy as np
 import pytest
-
-from experiments import (
+from lawloop.experiments import (
     BatchResult,
     Executor,
     ExperimentBackend,

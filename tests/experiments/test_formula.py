@@ -3,8 +3,7 @@ import re
 
 import numpy as np
 import pytest
-
-from experiments import (
+from lawloop.experiments import (
     BackendRegistrationError,
     FormulaError,
     InvalidDesignError,

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
-
-from experiments import check_backend, make
+from lawloop.experiments import check_backend, make
 
 torch = pytest.importorskip("torch")
 

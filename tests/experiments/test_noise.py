@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from experiments import ExperimentBackend, ExperimentError, NoiseModel, Variable, make
+from lawloop.experiments import (
+    ExperimentBackend,
+    ExperimentError,
+    NoiseModel,
+    Variable,
+    make,
+)
 
 
 class Counter(ExperimentBackend):
@@ -104,7 +109,7 @@ def test_the_agent_sees_only_a_declared_noise_model():
 
 
 def test_declared_poisson_noise_weights_the_fit_by_root_counts():
-    from agent._judge import point_sigma
+    from lawloop.agent.science._judge import point_sigma
 
     y = np.array([0.0, 4.0, 100.0])
     sigma = point_sigma(

@@ -3,9 +3,7 @@ import sys
 import textwrap
 
 import pytest
-
-import experiments
-from experiments import (
+from lawloop.experiments import (
     BackendNotFoundError,
     BackendRegistrationError,
     BackendSpec,
@@ -16,7 +14,9 @@ from experiments import (
     register,
     spec,
 )
-from experiments._registration import _refresh_entry_points, _registry
+from lawloop.experiments._registration import _refresh_entry_points, _registry
+
+from lawloop import experiments
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
-
-from storage import Store, open_store
+from lawloop.storage import Store, open_store
 
 
 @pytest.fixture(

@@ -8,14 +8,14 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-from storage import (
+from lawloop.storage import (
     IntegrityError,
     InvalidValueError,
     NotFoundError,
     decode_arrays,
     encode_arrays,
 )
+
 from tests.storage.conftest import race_writers
 
 ARRAYS = {

@@ -17,8 +17,7 @@ import sys
 from contextlib import contextmanager
 
 import pytest
-
-from storage import (
+from lawloop.storage import (
     NotALawloopDatabaseError,
     NotFoundError,
     SchemaTooNewError,
@@ -27,6 +26,7 @@ from storage import (
     open_read_only,
     open_store,
 )
+
 from tests.conftest import TINY, write_config
 from tests.test_cli import cli
 

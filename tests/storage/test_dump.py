@@ -1,8 +1,7 @@
 import json
 
 import pytest
-
-from storage import Store
+from lawloop.storage import Store
 
 A = "44444444-4444-4444-8444-444444444444"
 B = "55555555-5555-4555-8555-555555555555"
@@ -56,7 +55,7 @@ def test_drop_is_configurable(store, fill):
 
 
 def _open(path):
-    from storage import open_store
+    from lawloop.storage import open_store
 
     return open_store(f"sqlite:///{path}")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lawloop.storage import export_prov, export_ro_crate, open_store
 from prov.model import (
     ProvActivity,
     ProvAgent,
@@ -25,8 +26,6 @@ from prov.model import (
 from rocrate.rocrate import ROCrate
 from rocrate.vocabs import RO_CRATE
 from typer.testing import CliRunner
-
-from storage import export_prov, export_ro_crate, open_store
 
 # Every term the crate uses, with its IRI in the RO-Crate 1.1 context
 # (https://w3id.org/ro/crate/1.1/context, version 1.1.3); `sha256` is not
@@ -437,7 +436,7 @@ def test_ro_crate_export_is_deterministic_and_refuses_a_full_directory(
 
 def cli(*args):
     """`python run.py ARGS`, in process (the campaign fixture imported the agent already)."""
-    import run
+    from lawloop import cli as run
 
     return CliRunner().invoke(run.app, list(args))
 

@@ -1,8 +1,7 @@
 import pytest
+from lawloop.storage import ImmutableRowError
+from lawloop.storage._models import Campaign, Hypothesis
 from sqlalchemy.orm import Session
-
-from storage import ImmutableRowError
-from storage._models import Campaign, Hypothesis
 
 CID = "33333333-3333-4333-8333-333333333333"
 

@@ -12,10 +12,7 @@ import uuid
 
 import pytest
 from alembic.script import ScriptDirectory
-from typer.testing import CliRunner
-
-import run
-from storage import (
+from lawloop.storage import (
     IntegrityProblem,
     NotFoundError,
     alembic_config,
@@ -24,7 +21,10 @@ from storage import (
     open_store,
     upgrade,
 )
-from storage._store import EDGE_NAMESPACE
+from lawloop.storage._store import EDGE_NAMESPACE
+from typer.testing import CliRunner
+
+from lawloop import cli as run
 from tests.storage.conftest import fill_campaign, node_id
 
 FIRST = "11111111-1111-4111-8111-111111111111"
@@ -132,10 +132,11 @@ def test_an_open_store_is_checked_and_stays_writable(store):
 
 @pytest.fixture(scope="module")
 def agent_db(tmp_path_factory):
-    from agent import CampaignConfig, start_campaign
+    from lawloop.agent import CampaignConfig, start_campaign
+
     from tests.conftest import TINY
 
-    path = tmp_path_factory.mktemp("agent") / "agent.db"
+    path = tmp_path_factory.mktemp("agent") / "lawloop.agent.db"
     start_campaign(
         CampaignConfig(backend="core/Pendulum-v0", seed=1, **TINY), url(path)
     )

@@ -10,8 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-
-from storage import (
+from lawloop.storage import (
     Base,
     alembic_config,
     check_database,
@@ -20,7 +19,7 @@ from storage import (
     open_store,
     upgrade,
 )
-from storage._store import EDGE_NAMESPACE
+from lawloop.storage._store import EDGE_NAMESPACE
 
 
 def test_upgrade_head_on_an_empty_database_matches_the_models(db_url):

@@ -15,16 +15,16 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import sqlalchemy as sa
-
-from storage import (
+from lawloop.storage import (
     InvalidValueError,
     check_database,
     encode_arrays,
     make_engine,
     open_store,
 )
-from storage._models import Artifact, Campaign
-from storage._postgres import json_dumps, json_loads
+from lawloop.storage._models import Artifact, Campaign
+from lawloop.storage._postgres import json_dumps, json_loads
+
 from tests.storage.test_store import add_campaign as add_campaign_row
 
 CID = "44444444-4444-4444-8444-444444444444"

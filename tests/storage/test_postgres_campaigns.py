@@ -12,9 +12,9 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from lawloop.agent import CHECKPOINT_SCHEMA
+from lawloop.storage import check_database, open_store
 
-from agent import CHECKPOINT_SCHEMA
-from storage import check_database, open_store
 from tests.conftest import FAST, ROOT, TINY, dump_diff, finished, write_config
 
 SEEDS = (2, 3)
@@ -85,7 +85,7 @@ def test_a_short_campaign_records_the_same_rows_on_postgresql_as_on_sqlite(
     FAST stops after two iterations here (the law is accepted), so this is the
     short campaign at no extra SQLite run.
     """
-    from agent import CampaignConfig, start_campaign
+    from lawloop.agent import CampaignConfig, start_campaign
 
     monkeypatch.chdir(tmp_path)  # to see that no checkpoint file is written here
     summary = start_campaign(
@@ -181,7 +181,7 @@ def test_two_campaigns_writing_one_postgresql_database_at_once_lose_nothing(
     ]
     try:
         # Meanwhile, each campaign alone on SQLite, in this process.
-        from agent import CampaignConfig, start_campaign
+        from lawloop.agent import CampaignConfig, start_campaign
 
         alone = {}
         for seed in SEEDS:

@@ -5,8 +5,7 @@ from datetime import UTC
 import numpy as np
 import pytest
 import sqlalchemy as sa
-
-from storage import (
+from lawloop.storage import (
     AmbiguousIdError,
     CampaignRecord,
     IntegrityError,

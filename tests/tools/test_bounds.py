@@ -4,8 +4,7 @@ import time
 
 import pytest
 import sympy
-
-from tools import (
+from lawloop.tools import (
     ExpressionError,
     bind_parameters,
     canonical_key,

@@ -14,15 +14,14 @@ import pytest
 import sympy
 from hypothesis import assume, given, reject, settings
 from hypothesis import strategies as st
-
-from tools import (
+from lawloop.tools import (
     ExpressionError,
     canonical_form,
     canonical_key,
     expression_text,
     parse_expression,
 )
-from tools._canonical import _rewrite
+from lawloop.tools._canonical import _rewrite
 
 VARIABLES = ("x", "y", "z")
 PARAMETERS = ("c0", "c1", "c2", "c3")

@@ -4,8 +4,7 @@ import math
 
 import pytest
 import sympy
-
-from tools import closed_form
+from lawloop.tools import closed_form
 
 
 def test_a_constant_of_1_013_within_0_01_is_not_snapped_to_10_over_pi_squared():
@@ -73,7 +72,7 @@ def test_no_closed_form_without_a_usable_interval(value, stderr):
 
 
 def test_the_law_shows_the_digits_its_uncertainty_warrants_and_names_only_claims():
-    from agent import law_with_constants
+    from lawloop.agent import law_with_constants
 
     text, snapped = law_with_constants(
         "c0*sqrt(L/g)", ["L", "g"], ["c0"], {"c0": 6.28991}, stderr={"c0": 0.00047}

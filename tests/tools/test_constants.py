@@ -3,8 +3,7 @@
 import math
 
 import pytest
-
-from tools import PHYSICAL_CONSTANTS, Dimension, parse_unit, pi_groups
+from lawloop.tools import PHYSICAL_CONSTANTS, Dimension, parse_unit, pi_groups
 
 CONSTANTS = {c.name: c for c in PHYSICAL_CONSTANTS}
 

@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-
-from agent._attack import correction_shapes
-from tools import deviation_test
+from lawloop.agent.science._attack import correction_shapes
+from lawloop.tools import deviation_test
 
 GRID = np.array([[a, b] for a in np.linspace(0, 1, 5) for b in np.linspace(0, 1, 5)])
 

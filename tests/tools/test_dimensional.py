@@ -9,8 +9,7 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from tools import (
+from lawloop.tools import (
     Dimension,
     Monomial,
     UnitError,

@@ -1,8 +1,13 @@
 """Units: parsing and the dimensional check of expressions."""
 
 import pytest
-
-from tools import Dimension, UnitError, check_dimensions, parse_expression, parse_unit
+from lawloop.tools import (
+    Dimension,
+    UnitError,
+    check_dimensions,
+    parse_expression,
+    parse_unit,
+)
 
 UNITS = {"L": "m", "g": "m/s**2", "theta0": "", "m": "kg", "v": "m/s"}
 

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 import sympy
-
-from tools import (
+from lawloop.tools import (
     ToolError,
     is_equivalent,
     make_symbol,

@@ -2,9 +2,7 @@
 
 import numpy as np
 import pytest
-
-import tools._fitting
-from tools import fit_parameters, parse_expression
+from lawloop.tools import _fitting, fit_parameters, parse_expression
 
 DECAY = parse_expression("a*exp(-b*x)", ["x"], ["a", "b"])
 TRUE = {"a": 2.0, "b": 0.5}
@@ -147,7 +145,7 @@ def test_bootstrap_with_most_resamples_failing_gives_no_intervals(
     decay_sample, monkeypatch
 ):
     # One damped step cannot meet the convergence test, so every resample fails.
-    monkeypatch.setattr(tools._fitting, "_LM_MAX_ITER", 1)
+    monkeypatch.setattr(_fitting, "_LM_MAX_ITER", 1)
     fit = _fit_decay(decay_sample, bootstrap=40)
     assert fit.success
     assert fit.intervals == {}

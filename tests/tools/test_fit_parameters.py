@@ -3,8 +3,13 @@
 import numpy as np
 import pytest
 import sympy
-
-from tools import FitError, fit_parameters, make_symbol, parse_expression, predict
+from lawloop.tools import (
+    FitError,
+    fit_parameters,
+    make_symbol,
+    parse_expression,
+    predict,
+)
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ counter (it once decided the order of a product's factors).
 import numpy as np
 import pytest
 import sympy
-
-import tools._fitting
-from tools import fit_parameters, parse_expression
+from lawloop.tools import _fitting, fit_parameters, parse_expression
 
 VARIABLES = ["L", "g", "theta0"]
 LAW = "sqrt(L)*c0/(sqrt(g)*sqrt(c1*theta0**2 + 1))"
@@ -30,7 +28,7 @@ def _pendulum_data():
 
 def _fit_after(history: int):
     """The fit in a process whose Dummy counter stands at `history`, nothing cached."""
-    tools._fitting._compile_cached.cache_clear()
+    _fitting._compile_cached.cache_clear()
     sympy.Dummy._count = history
     data, y = _pendulum_data()
     expr = parse_expression(LAW, VARIABLES, ["c0", "c1"])
@@ -42,7 +40,7 @@ def restore_dummy_count():
     saved = sympy.Dummy._count
     yield
     sympy.Dummy._count = saved
-    tools._fitting._compile_cached.cache_clear()
+    _fitting._compile_cached.cache_clear()
 
 
 def test_a_fit_gives_the_same_bits_whatever_was_compiled_before(restore_dummy_count):

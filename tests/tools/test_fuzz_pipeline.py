@@ -19,8 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
-
-from tools import (
+from lawloop.tools import (
     ExpressionError,
     FitResult,
     ToolError,
@@ -34,8 +33,8 @@ from tools import (
     repair_units,
     snap_constants,
 )
-from tools._equivalence import _time_limit, _Timeout
-from tools._parse import FUNCTIONS
+from lawloop.tools._equivalence import _time_limit, _Timeout
+from lawloop.tools._parse import FUNCTIONS
 
 VARIABLES = ["x", "y"]
 PARAMETERS = ["c0", "c1"]

@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-
-from tools import constants_within_intervals, parse_expression
+from lawloop.tools import constants_within_intervals, parse_expression
 
 NAMES = ["omega", "T"]
 TRUTH = parse_expression("omega**3/(exp(omega/T) - 1)", NAMES)  # Planck's shape

@@ -6,10 +6,14 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from tools import ExpressionError, expression_text, make_symbol, parse_expression
-from tools._bounds import check_constants
-from tools._parse import MAX_CALL_DEPTH
+from lawloop.tools import (
+    ExpressionError,
+    expression_text,
+    make_symbol,
+    parse_expression,
+)
+from lawloop.tools._bounds import check_constants
+from lawloop.tools._parse import MAX_CALL_DEPTH
 
 VARIABLES = ["L", "g", "x", "theta0"]
 
@@ -200,8 +204,7 @@ def test_expression_text_reads_back_equal(expr):
 
 def test_machine_numbers_turns_huge_exact_numbers_into_floats():
     import sympy
-
-    from tools import machine_numbers, make_symbol
+    from lawloop.tools import machine_numbers, make_symbol
 
     x = make_symbol("x")
     expr = (
@@ -217,7 +220,7 @@ def test_machine_numbers_turns_huge_exact_numbers_into_floats():
 
 
 def test_an_integer_literal_beyond_float_range_is_refused_not_crashed():
-    from tools import ExpressionError, parse_expression
+    from lawloop.tools import ExpressionError, parse_expression
 
     with pytest.raises(ExpressionError, match="too large"):
         parse_expression("x*" + "9" * 400, ["x"])

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sympy
-
-from tools import check_dimensions, parse_expression, repair_units
+from lawloop.tools import check_dimensions, parse_expression, repair_units
 
 NAMES = ["x", "t", "E", "m", "v"]
 UNITS = {"x": "m", "t": "s", "E": "kg*m**2/s**2", "m": "kg", "v": "m/s"}

@@ -4,8 +4,7 @@ import math
 
 import numpy as np
 import pytest
-
-from tools import bic, complexity, make_symbol, parse_expression, r2, rmse
+from lawloop.tools import bic, complexity, make_symbol, parse_expression, r2, rmse
 
 
 def test_r2_and_rmse_of_perfect_and_mean_predictions():

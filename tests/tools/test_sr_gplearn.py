@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 import sympy as sp
-
-from tools.sr import GplearnEngine, SRError
-from tools.sr._gplearn import program_text
+from lawloop.tools.sr import GplearnEngine, SRError
+from lawloop.tools.sr._gplearn import program_text
 
 pytest.importorskip("gplearn")
 

@@ -4,8 +4,13 @@ import time
 import numpy as np
 import pytest
 import sympy as sp
-
-from tools.sr import OperonEngine, SRError, SRResult, SymbolicRegressor, make_engine
+from lawloop.tools.sr import (
+    OperonEngine,
+    SRError,
+    SRResult,
+    SymbolicRegressor,
+    make_engine,
+)
 
 FUNCTIONS = {
     name: getattr(sp, name) for name in ("sqrt", "exp", "log", "sin", "cos", "tan")

@@ -3,8 +3,7 @@ import time
 
 import numpy as np
 import pytest
-
-from tools.sr import (
+from lawloop.tools.sr import (
     EngineUnavailableError,
     PySREngine,
     SymbolicRegressor,
@@ -53,8 +52,8 @@ def test_real_search_recovers_quadratic() -> None:
 
 
 def test_units_become_pysr_fit_arguments() -> None:
-    from tools.sr import SRUnits
-    from tools.sr._pysr import fit_unit_arguments
+    from lawloop.tools.sr import SRUnits
+    from lawloop.tools.sr._pysr import fit_unit_arguments
 
     args = fit_unit_arguments(2, SRUnits(("m", "1"), "m/s"))
     assert args == {"X_units": ["m", ""], "y_units": "m/s"}
@@ -62,8 +61,8 @@ def test_units_become_pysr_fit_arguments() -> None:
 
 
 def test_units_must_match_the_columns() -> None:
-    from tools.sr import SRError, SRUnits
-    from tools.sr._pysr import fit_unit_arguments
+    from lawloop.tools.sr import SRError, SRUnits
+    from lawloop.tools.sr._pysr import fit_unit_arguments
 
     with pytest.raises(SRError, match="2 columns"):
         fit_unit_arguments(2, SRUnits(("m",), "s"))

@@ -1,8 +1,7 @@
 import math
 
 import pytest
-
-from tools.sr import SRCandidate, SRError, pareto_filter, select_candidate
+from lawloop.tools.sr import SRCandidate, SRError, pareto_filter, select_candidate
 
 
 def cand(complexity: int, mse: float) -> SRCandidate:

@@ -19,8 +19,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-from storage import _chain
+from lawloop.storage import _chain
 
 revision: str = "0004"
 down_revision: str | None = "0003"

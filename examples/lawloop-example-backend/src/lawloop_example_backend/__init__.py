@@ -5,7 +5,7 @@ lawloop finds `example/FallingBall-v0` through the entry-point group
 needs to be imported by hand.
 
 Example:
-    >>> import experiments
+    >>> from lawloop import experiments
     >>> lab = experiments.make("example/FallingBall-v0")
 """
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-
-from experiments import ExperimentBackend, Option, Variable, parse_float, parse_options
+from lawloop.experiments import (
+    ExperimentBackend,
+    Option,
+    Variable,
+    parse_float,
+    parse_options,
+)
 
 BACKEND_ID = "example/FallingBall-v0"
 """The id under which `pyproject.toml` declares this backend."""
@@ -25,7 +30,7 @@ class FallingBall(ExperimentBackend):
     Options: `drag` (c in kg/m, >= 0, default 0: vacuum).
 
     Example:
-        >>> import experiments
+        >>> from lawloop import experiments
         >>> with experiments.make("example/FallingBall-v0") as lab:
         ...     result = lab.run_batch({"h": [4.9], "g": [9.8], "m": [1.0]}, seed=0)
         >>> result.columns["t"]

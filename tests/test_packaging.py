@@ -1,0 +1,44 @@
+"""Installed, the project is one package, `lawloop`, with the layout's folders inside it."""
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDERS = ("agent", "tools", "experiments", "storage", "prompts")
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_every_package_folder_is_listed_under_its_installed_name():
+    listed = set(_pyproject()["tool"]["setuptools"]["packages"])
+    found = {
+        "lawloop." + ".".join(init.parent.relative_to(ROOT).parts)
+        for folder in FOLDERS
+        for init in (ROOT / folder).rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    } | {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "lawloop").rglob("__init__.py")
+    }
+    assert listed == found
+
+
+def test_the_wheel_installs_nothing_at_the_top_level_but_lawloop(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("lawloop-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"lawloop"}
+    assert "lawloop/agent/loop/_graph.py" in names
+    assert "lawloop/prompts/propose_hypotheses.md" in names
+    assert "lawloop/storage/migrations/alembic.ini" in names
+    assert any(n.startswith("lawloop/storage/migrations/versions/0004") for n in names)
