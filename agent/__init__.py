@@ -5,23 +5,19 @@ backends, uses `tools` to parse, fit and search, and records everything
 through `storage`.
 
 Example:
-    >>> from agent import CampaignConfig, start_campaign
-    >>> summary = start_campaign(CampaignConfig(backend="core/Pendulum-v0", seed=1), "sqlite:///lawloop.db")
-    >>> summary["best"]["expression"]  # amplitudes to 0.2 rad: the corrected period
+    >>> from lawloop.agent import CampaignConfig, start_campaign
+    >>> summary = start_campaign(CampaignConfig(backend="core/Pendulum-v0", seed=1), "sqlite:///lawloop.db")  # doctest: +SKIP
+    >>> summary["best"]["expression"]  # amplitudes to 0.2 rad: the corrected period  # doctest: +SKIP
     '2*pi*sqrt(L)*(0.0626514*theta0**2 + 1)/sqrt(g)'
 """
 
 from __future__ import annotations
 
 from lawloop.agent._settings import DEFAULT_DB, resolve_db_url
-from lawloop.agent.audit._bench import (
-    bench_feynman,
-    judge_recovery,
-    law_with_intervals,
-    problem_ids,
-)
-from lawloop.agent.audit._compare import ReplayMismatch, ReplayReport
+from lawloop.agent.audit._bench import bench_feynman, problem_ids
+from lawloop.agent.audit._recovery import judge_recovery, law_with_intervals
 from lawloop.agent.audit._replay import replay
+from lawloop.agent.audit._replay_report import ReplayMismatch, ReplayReport
 from lawloop.agent.errors import (
     AgentError,
     CampaignInterrupted,
@@ -48,6 +44,7 @@ from lawloop.agent.views._hypotheses import (
     HYPOTHESIS_SORT_KEYS,
     HYPOTHESIS_STATUSES,
     CampaignRow,
+    HypothesisQuery,
     HypothesisRow,
     campaign_rows,
     query_hypotheses,
@@ -81,6 +78,7 @@ __all__ = [
     "CampaignRow",
     "CampaignStateError",
     "ConfigError",
+    "HypothesisQuery",
     "HypothesisRow",
     "LeaseHeldError",
     "QueryError",

@@ -70,7 +70,7 @@ class CampaignInterrupted(KeyboardInterrupt):
     node as that node's failure, lets it through untouched.
 
     Example:
-        >>> try:
+        >>> try:  # doctest: +SKIP
         ...     start_campaign(config, url, handle_signals=True)
         ... except CampaignInterrupted as stop:
         ...     print(stop.reason)

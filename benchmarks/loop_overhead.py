@@ -61,7 +61,7 @@ import lawloop.tools.sr  # noqa: E402, F401
 import pyoperon  # noqa: E402, F401
 from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: E402
 from lawloop.agent import CampaignConfig, start_campaign  # noqa: E402
-from lawloop.agent.loop import _graph, _nodes, _runner  # noqa: E402
+from lawloop.agent.loop import _context, _fit_node, _graph, _runner  # noqa: E402
 from lawloop.agent.planners import _offline  # noqa: E402
 from lawloop.storage import (  # noqa: E402
     _engine,
@@ -220,8 +220,8 @@ def instrument() -> None:
         _wrap(_store.Store, name, "provenance reads")
     _wrap(experiments.Executor, "run_chunk", "experiments")
     _wrap(_offline.OfflinePlanner, "propose", "planner")
-    _wrap(_nodes, "find_reductions", "planner")
-    _wrap(_nodes, "fit_hypothesis", "fitting")
+    _wrap(_context, "find_reductions", "planner")
+    _wrap(_fit_node, "fit_hypothesis", "fitting")
     for name in ("put", "put_writes"):
         _wrap(SqliteSaver, name, "checkpoints", note="write")
     for name in ("get_tuple", "list"):
@@ -230,13 +230,13 @@ def instrument() -> None:
         _wrap_node(_graph, name)
     _wrap(_runner, "_run", "graph engine")
     _wrap(_runner, "_finish", "agent logic")
-    factory = _runner._regressor_factory
+    factory = _runner.regressor_factory
 
     def regressor_factory(config: Any, backend: Any) -> Callable[[], Any]:
         make = factory(config, backend)
         return lambda: _TimedEngine(PROFILE.timed("SR", make))
 
-    _runner._regressor_factory = regressor_factory  # type: ignore[assignment]
+    _runner.regressor_factory = regressor_factory  # type: ignore[assignment]
 
 
 def warm_up(workdir: Path) -> None:

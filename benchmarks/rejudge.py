@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lawloop.agent import campaign_summary  # noqa: E402 - after the path is set
-from lawloop.agent.audit._bench import claim_check, judge_recovery  # noqa: E402
+from lawloop.agent.audit._recovery import claim_check, judge_recovery  # noqa: E402
 from lawloop.storage import NotFoundError, open_store  # noqa: E402
 
 
@@ -69,7 +69,7 @@ def rejudge(
                     summary = {}
                 best = summary.get("best") or {}
                 if best:
-                    row.update(claim_check(best.get("attack"), verdict))
+                    row.update(claim_check(best, verdict))
             if before != row["recovered"]:
                 changed.append((str(row["id"]), before, bool(row["recovered"])))
     finally:

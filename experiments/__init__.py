@@ -4,8 +4,10 @@ A backend declares its inputs and observables (`Variable`s with units and
 ranges) and measures batches of input points (`run_batch`), returning
 float64 NumPy columns and a `RunStatus`. Build one with `make(id)`; ids are
 `namespace/Name-vN`, entry points in the group `lawloop.experiments`, or
-`module:Class`. This package imports nothing else from the project, and
-torch only when a backend runs.
+`module:Class`. `make` wraps the backend in `Noisy` (measurement noise) and
+`Blinded` (no access to the true law), both `BackendWrapper`s, as
+`gymnasium.make` wraps an environment. This package imports nothing else
+from the project, and torch only when a backend runs.
 
 Example:
     >>> import numpy as np
@@ -19,20 +21,20 @@ from __future__ import annotations
 
 from lawloop.experiments import builtin as _builtin  # registers the built-ins
 from lawloop.experiments._api import (
+    BackendSpec,
     BatchResult,
     ExperimentBackend,
     RunCode,
     RunStatus,
-    Variable,
 )
 from lawloop.experiments._blinded import Blinded
 from lawloop.experiments._checker import CheckReport, check_backend
 from lawloop.experiments._executor import Chunk, Executor, chunk_seed, result_problem
 from lawloop.experiments._formula_eval import FormulaError, compile_formula
 from lawloop.experiments._noise import NOISE_KINDS, NoiseModel
+from lawloop.experiments._noisy import Noisy
 from lawloop.experiments._options import Option, parse_float, parse_options
 from lawloop.experiments._registration import (
-    BackendSpec,
     describe,
     list_backends,
     make,
@@ -40,6 +42,8 @@ from lawloop.experiments._registration import (
     spec,
 )
 from lawloop.experiments._units import UnitSyntaxError, format_unit, parse_unit
+from lawloop.experiments._variable import Variable
+from lawloop.experiments._wrapper import BackendWrapper
 from lawloop.experiments.errors import (
     BackendContractError,
     BackendNotFoundError,
@@ -55,6 +59,7 @@ __all__ = [
     "BackendNotFoundError",
     "BackendRegistrationError",
     "BackendSpec",
+    "BackendWrapper",
     "BatchResult",
     "Blinded",
     "CheckReport",
@@ -66,6 +71,7 @@ __all__ = [
     "FormulaError",
     "InvalidDesignError",
     "NoiseModel",
+    "Noisy",
     "Option",
     "RunCode",
     "RunStatus",

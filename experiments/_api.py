@@ -1,184 +1,25 @@
-"""Backend API: variables, run outcomes and the `ExperimentBackend` base class."""
+"""Backend API: run outcomes, the `ExperimentBackend` base class and its `BackendSpec`."""
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from lawloop.experiments._noise import NoiseModel
+from lawloop.experiments._variable import Variable
 from lawloop.experiments.errors import InvalidDesignError
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from lawloop.experiments._registration import BackendSpec
-
-Sampling = Literal["uniform", "log-uniform"]
-Sign = Literal["positive", "negative", "both"]
-
 REFERENCE_SEED = 20_240_601
-"""Seed of the fixed reference sample on which the noise scale is computed."""
+"""Seed of the fixed reference sample on which `reference_rms` is computed."""
 REFERENCE_SIZE = 2048
-"""Size of the fixed reference sample on which the noise scale is computed."""
-# Tolerance for range checks, so that values that went through a float
-# round trip (text, JSON, a database) are not rejected at the bounds.
-_RANGE_RTOL = 1e-12
-
-
-@dataclass(frozen=True, slots=True)
-class Variable:
-    """A controllable input or a measured observable of a backend.
-
-    Inputs must have a range; observables usually leave `low`/`high` unset.
-    For `sign="positive"` the value lies in [`low`, `high`]; for `"negative"`
-    the value is `-magnitude` and for `"both"` it is `±magnitude`, with the
-    magnitude in [`low`, `high`]. A `"both"` variable with `low < 0` (as in
-    some benchmark files) has the signed interval [`low`, `high`] instead.
-
-    Example:
-        >>> Variable("L", "m", 0.1, 2.0, description="pendulum length")
-        Variable(name='L', unit='m', low=0.1, high=2.0, ...)
-    """
-
-    name: str
-    """Python identifier, also used as the sympy symbol."""
-    unit: str
-    """Unit string over SI symbols, e.g. `"kg*m/s**2"`; `""` is dimensionless."""
-    low: float | None = None
-    """Lower bound of the value (of the magnitude for sign `negative`/`both`)."""
-    high: float | None = None
-    """Upper bound of the value (of the magnitude for sign `negative`/`both`)."""
-    sampling: Sampling = "uniform"
-    """How `sample_inputs` draws the magnitude: `uniform` or `log-uniform`."""
-    sign: Sign = "positive"
-    """`positive`, `negative` (value = -magnitude) or `both` (random sign)."""
-    integer: bool = False
-    """Whether values must be integers."""
-    cost: float = 1.0
-    """Relative cost of one measurement that varies this input."""
-    description: str = ""
-    """Free text shown to the planner."""
-
-    def __post_init__(self) -> None:
-        """Check the fields; raise `ValueError` naming the bad one."""
-        where = f"Variable `{self.name}`"
-        if not isinstance(self.name, str) or not self.name.isidentifier():
-            msg = f"Variable name `{self.name!r}` is not a Python identifier."
-            raise ValueError(msg)
-        if not isinstance(self.unit, str):
-            msg = f"{where}: `unit` must be a string such as `'m/s'`, got `{self.unit!r}`."
-            raise ValueError(msg)
-        if self.sampling not in ("uniform", "log-uniform"):
-            msg = f"{where}: `sampling` must be 'uniform' or 'log-uniform', got `{self.sampling!r}`."
-            raise ValueError(msg)
-        if self.sign not in ("positive", "negative", "both"):
-            msg = f"{where}: `sign` must be 'positive', 'negative' or 'both', got `{self.sign!r}`."
-            raise ValueError(msg)
-        if not (
-            isinstance(self.cost, int | float)
-            and math.isfinite(self.cost)
-            and self.cost > 0
-        ):
-            msg = f"{where}: `cost` must be a positive finite number, got `{self.cost!r}`."
-            raise ValueError(msg)
-        if (self.low is None) != (self.high is None):
-            msg = f"{where}: give both `low` and `high` or neither, got low={self.low!r}, high={self.high!r}."
-            raise ValueError(msg)
-        if self.low is not None and self.high is not None:
-            self._check_range(where, float(self.low), float(self.high))
-
-    def _check_range(self, where: str, low: float, high: float) -> None:
-        """Check `low`/`high` against `sampling`, `sign` and `integer`."""
-        if not (math.isfinite(low) and math.isfinite(high)) or low > high:
-            msg = (
-                f"{where}: need finite `low` <= `high`, got low={low!r}, high={high!r}."
-            )
-            raise ValueError(msg)
-        if self.sign == "negative" and low < 0:
-            msg = f"{where}: for sign `negative`, `low`/`high` bound the magnitude and must be >= 0, got low={low!r}."
-            raise ValueError(msg)
-        if self.sampling == "log-uniform" and low <= 0:
-            msg = f"{where}: log-uniform sampling needs `low` > 0, got low={low!r}."
-            raise ValueError(msg)
-        if self.integer and math.floor(high) < math.ceil(low):
-            msg = f"{where}: integer variable but [{low}, {high}] contains no integer."
-            raise ValueError(msg)
-
-    @property
-    def signed_interval(self) -> bool:
-        """Whether [`low`, `high`] bounds the value itself rather than its magnitude."""
-        return self.sign == "positive" or (
-            self.sign == "both" and self.low is not None and self.low < 0
-        )
-
-    @property
-    def has_range(self) -> bool:
-        """Whether `low` and `high` are set."""
-        return self.low is not None and self.high is not None
-
-    def range_text(self) -> str:
-        """Describe the admissible values, e.g. `"|x| in [0.1, 2]"`."""
-        bounds = f"[{self.low:g}, {self.high:g}]" if self.has_range else "(unbounded)"
-        kind = " (integer)" if self.integer else ""
-        if self.signed_interval:
-            return f"`{self.name}` in {bounds}{kind}"
-        if self.sign == "negative":
-            return f"`-{self.name}` in {bounds}{kind}"
-        return f"`|{self.name}|` in {bounds} with either sign{kind}"
-
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Draw `n` admissible values (float64) honouring sampling, sign and integer.
-
-        Args:
-            rng: The random generator to draw from.
-            n: Number of values.
-
-        Returns:
-            A float64 array of shape `(n,)`.
-
-        Raises:
-            ValueError: If the variable has no range.
-        """
-        if self.low is None or self.high is None:
-            msg = f"Variable `{self.name}` has no range to sample from."
-            raise ValueError(msg)
-        low, high = float(self.low), float(self.high)
-        if self.integer:
-            low, high = math.ceil(low), math.floor(high)
-        if self.sampling == "log-uniform":
-            mag = np.exp(rng.uniform(math.log(low), math.log(high), size=n))
-        else:
-            mag = rng.uniform(low, high, size=n)
-        if self.integer:
-            mag = np.clip(np.rint(mag), low, high)
-        mag = np.clip(mag, low, high)
-        if self.signed_interval:
-            return mag
-        if self.sign == "negative":
-            return -mag
-        return np.where(rng.random(n) < 0.5, -mag, mag)
-
-    def violations(self, values: np.ndarray) -> np.ndarray:
-        """Return a boolean mask of the values that are not admissible."""
-        bad = ~np.isfinite(values)
-        if self.sign == "negative":
-            bad |= values > 0
-        mag = values if self.signed_interval else np.abs(values)
-        if self.low is not None and self.high is not None:
-            low, high = float(self.low), float(self.high)
-            slack_low = _RANGE_RTOL * max(abs(low), 1e-300)
-            slack_high = _RANGE_RTOL * max(abs(high), 1e-300)
-            with np.errstate(invalid="ignore"):
-                bad |= (mag < low - slack_low) | (mag > high + slack_high)
-        if self.integer:
-            with np.errstate(invalid="ignore"):
-                bad |= values != np.rint(values)
-        return np.asarray(bad, dtype=bool)
+"""Size of the fixed reference sample on which `reference_rms` is computed."""
 
 
 class RunCode(IntEnum):
@@ -216,7 +57,7 @@ class BatchResult:
     """The measurements of one batch: a float64 CPU column per observable.
 
     Example:
-        >>> result = backend.run_batch(inputs, seed=0)
+        >>> result = BatchResult({"T": np.full(10, 2.0)})
         >>> result.status.ok, result.columns["T"].shape
         (True, (10,))
     """
@@ -226,7 +67,7 @@ class BatchResult:
     status: RunStatus = field(default_factory=RunStatus)
     """Whether the batch succeeded; non-finite outputs give `SIMULATION_DIVERGED`."""
     info: dict[str, Any] = field(default_factory=dict)
-    """Provenance: backend id, seed, noise, noise scale, device, elapsed seconds."""
+    """Provenance: backend id, seed, device, options, elapsed seconds (and the noise, from `Noisy`)."""
 
 
 class ExperimentBackend:
@@ -235,10 +76,12 @@ class ExperimentBackend:
     Subclasses set `inputs` and `observables` (class attributes or in
     `__init__`) and implement `_simulate`, which maps float64 input arrays
     to clean observables (NumPy arrays or torch tensors). `run_batch`
-    validates the inputs, calls `_simulate`, checks the outputs and adds
-    the measurement noise. Constructors take keyword-only `device` and
-    `options` (strings from `--option KEY=VALUE`; see `parse_options`).
-    Check an implementation with `experiments.check_backend`.
+    validates the inputs, calls `_simulate` and checks the outputs.
+    Measurement noise and blinding are not the backend's business: `make`
+    wraps it in `Noisy` and `Blinded` (`BackendWrapper`s). Constructors take
+    keyword-only `device` and `options` (strings from `--option KEY=VALUE`;
+    see `parse_options`). Check an implementation with
+    `experiments.check_backend`.
 
     Example:
         >>> import experiments
@@ -266,10 +109,6 @@ class ExperimentBackend:
     """The spec the backend was made from (set by `make`)."""
     id: str | None = None
     """The full versioned id, for provenance (set by `make`)."""
-    noise: float = 0.0
-    """Relative noise level gamma (set by `make`)."""
-    noise_model: NoiseModel = NoiseModel()
-    """The noise `run_batch` adds to the clean observables (set by `make`)."""
     declared_noise: ClassVar[NoiseModel | None] = None
     """The noise the backend itself declares (e.g. Poisson counts of a
     counter), which the agent may use to weight its fits; None: undeclared,
@@ -407,16 +246,16 @@ class ExperimentBackend:
         raise NotImplementedError(msg)
 
     def run_batch(self, inputs: Mapping[str, Any], *, seed: int) -> BatchResult:
-        """Measure the observables at a batch of input points.
+        """Measure the clean observables at a batch of input points.
 
-        Noise is Gaussian with standard deviation `noise` times the RMS of
-        the clean observable over a fixed reference sample of the design
-        range, drawn from `seed`: the same inputs and seed give the same
-        columns.
+        The simulation draws any randomness from the first child of
+        `SeedSequence(seed)`, so the same inputs and seed give the same
+        columns; wrappers that draw (`Noisy`) take later children.
 
         Args:
             inputs: One array-like per input variable.
-            seed: Seed of the noise (and of any randomness in the simulation).
+            seed: Seed of any randomness in the simulation (and of the noise
+                a wrapper adds).
 
         Returns:
             The columns with their status; non-finite outputs give status
@@ -427,7 +266,8 @@ class ExperimentBackend:
         """
         arrays = self.validate_inputs(inputs)
         n = next(iter(arrays.values())).size if arrays else 0
-        sim_seq, noise_seq = np.random.SeedSequence(seed).spawn(2)
+        # Child 0 of the seed: `Noisy` draws from child 1, as it always has.
+        (sim_seq,) = np.random.SeedSequence(seed).spawn(1)
         start = time.perf_counter()
         if n:
             clean = self._clean_columns(arrays, np.random.default_rng(sim_seq))
@@ -438,36 +278,17 @@ class ExperimentBackend:
             "seed": seed,
             "n": n,
             "device": self.device,
-            "noise": self.noise,
             "options": self.public_options(),
         }
         bad = {name: int((~np.isfinite(col)).sum()) for name, col in clean.items()}
         bad = {name: count for name, count in bad.items() if count}
+        info["elapsed_s"] = time.perf_counter() - start
         if bad:
-            info["elapsed_s"] = time.perf_counter() - start
             counts = ", ".join(f"`{k}` at {v} of {n} points" for k, v in bad.items())
             status = RunStatus(
                 RunCode.SIMULATION_DIVERGED, f"Non-finite output: {counts}."
             )
             return BatchResult(clean, status, info)
-        model = self.noise_model
-        if model.active and n:
-            # The range-wide RMS costs a reference run: only scales that need it pay.
-            needs_rms = model.offset != 0 or model.kind == "gaussian"
-            rms = self.reference_rms() if needs_rms else dict.fromkeys(clean, 0.0)
-            noise_rng = np.random.default_rng(noise_seq)
-            for name, col in clean.items():
-                clean[name], problem = model.apply(col, rms[name], noise_rng)
-                if problem is not None:
-                    info["elapsed_s"] = time.perf_counter() - start
-                    status = RunStatus(
-                        RunCode.SIMULATION_DIVERGED, f"`{name}`: {problem}."
-                    )
-                    return BatchResult(clean, status, info)
-            info["noise_model"] = model.to_json()
-            if model.kind == "gaussian":
-                info["noise_std"] = {name: model.level * rms[name] for name in clean}
-        info["elapsed_s"] = time.perf_counter() - start
         return BatchResult(clean, RunStatus(), info)
 
     def _clean_columns(
@@ -494,8 +315,9 @@ class ExperimentBackend:
         """RMS of each clean observable over the fixed reference sample.
 
         Computed once per instance from `REFERENCE_SIZE` points drawn with
-        `REFERENCE_SEED`, so the noise scale does not depend on which points
-        are measured. Non-finite reference outputs are ignored.
+        `REFERENCE_SEED`, so a scale derived from it (the noise of `Noisy`)
+        does not depend on which points are measured. Non-finite reference
+        outputs are ignored.
 
         Returns:
             The RMS per observable.
@@ -513,7 +335,12 @@ class ExperimentBackend:
             }
         return dict(self._reference_rms)
 
-    # -- truth and lifetime ------------------------------------------------
+    # -- truth, wrapping and lifetime ----------------------------------------
+    @property
+    def unwrapped(self) -> ExperimentBackend:
+        """The innermost backend: this one; on a `BackendWrapper`, the one under all wrappers."""
+        return self
+
     def ground_truth(self) -> dict[str, str] | None:
         """The true law per observable as sympy text, for benchmarks only.
 
@@ -541,4 +368,32 @@ class ExperimentBackend:
 
     def __repr__(self) -> str:
         """Show the class, id and device."""
-        return f"<{type(self).__name__} id={self.id!r} device={self.device!r} noise={self.noise}>"
+        return f"<{type(self).__name__} id={self.id!r} device={self.device!r}>"
+
+
+EntryPoint = str | Callable[..., ExperimentBackend]
+"""`"pkg.module:Class"` (imported lazily) or a callable returning a backend."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackendSpec:
+    """How to build a backend with `make` (cf. `gymnasium.EnvSpec`).
+
+    It lives beside `ExperimentBackend` (whose `spec` it is) rather than in
+    the registry, so that the registry imports the API and not the reverse.
+
+    Example:
+        >>> BackendSpec("mylab/Spring-v0", "mylab.spring:Spring").entry_point
+        'mylab.spring:Spring'
+    """
+
+    id: str
+    """`namespace/Name-vN`, or `module:Class` for backends named directly."""
+    entry_point: EntryPoint
+    """`"pkg.module:Class"` (imported lazily) or a callable returning a backend."""
+    nondeterministic: bool = False
+    """If true, the checker skips its reproducibility check."""
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Extra keyword arguments passed to the constructor."""
+    description: str = ""
+    """One line shown by `backends list`."""

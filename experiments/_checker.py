@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from lawloop.experiments._api import ExperimentBackend, Variable
+from lawloop.experiments._api import ExperimentBackend
 from lawloop.experiments._executor import result_problem
 from lawloop.experiments._registration import make
 from lawloop.experiments._units import UnitSyntaxError, parse_unit
+from lawloop.experiments._variable import Variable
 from lawloop.experiments.errors import BackendContractError, InvalidDesignError
 
 RESERVED_NAMES = frozenset(

@@ -7,13 +7,13 @@ import importlib
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from typing import Any
 
-from lawloop.experiments._api import ExperimentBackend
+from lawloop.experiments._api import BackendSpec, EntryPoint, ExperimentBackend
 from lawloop.experiments._blinded import Blinded
 from lawloop.experiments._noise import NoiseModel
+from lawloop.experiments._noisy import Noisy
 from lawloop.experiments.errors import (
     BackendNotFoundError,
     BackendRegistrationError,
@@ -27,29 +27,6 @@ ENTRY_POINT_GROUP = "lawloop.experiments"
 """Entry-point group in which third-party packages declare backends."""
 _BUILTIN_PREFIX = "lawloop.experiments.builtin"
 _MODULE_CLASS_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-
-EntryPoint = str | Callable[..., ExperimentBackend]
-
-
-@dataclass(frozen=True, slots=True)
-class BackendSpec:
-    """How to build a backend with `make` (cf. `gymnasium.EnvSpec`).
-
-    Example:
-        >>> BackendSpec("mylab/Spring-v0", "mylab.spring:Spring")
-    """
-
-    id: str
-    """`namespace/Name-vN`, or `module:Class` for backends named directly."""
-    entry_point: EntryPoint
-    """`"pkg.module:Class"` (imported lazily) or a callable returning a backend."""
-    nondeterministic: bool = False
-    """If true, the checker skips its reproducibility check."""
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-    """Extra keyword arguments passed to the constructor."""
-    description: str = ""
-    """One line shown by `backends list`."""
-
 
 _registry: dict[str, BackendSpec] = {}
 
@@ -241,7 +218,8 @@ def make(
         blind: Wrap in `Blinded`, hiding `ground_truth` (the default).
 
     Returns:
-        The backend, with `id`, `spec` and `noise` set.
+        The backend, with `id` and `spec` set, wrapped in `Noisy` and (unless
+        `blind=False`) in `Blinded`: `<Blinded<Noisy<Pendulum ...>>>`.
 
     Raises:
         BackendNotFoundError: For an unknown id (with a suggestion).
@@ -268,6 +246,6 @@ def make(
         raise BackendRegistrationError(msg)
     backend.spec = entry
     backend.id = entry.id
-    backend.noise = float(noise)
-    backend.noise_model = model
-    return Blinded(backend) if blind else backend
+    # Blinding goes outside the noise, so that it hides the noise model too.
+    noisy = Noisy(backend, model)
+    return Blinded(noisy) if blind else noisy

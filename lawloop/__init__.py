@@ -37,13 +37,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the names only: importing them at run time is what costs
     import pandas as pd
 
-    from lawloop.agent import CampaignRow, HypothesisRow
+    from lawloop.agent import CampaignRow, HypothesisQuery, HypothesisRow
     from lawloop.storage import Store
 
 __all__ = [
     "Campaign",
     "CampaignRow",
     "Database",
+    "HypothesisQuery",
     "HypothesisRow",
     "open",
     "resume",
@@ -125,49 +126,41 @@ class Database:
     def hypotheses(
         self,
         campaign: str | None = None,
-        *,
-        status: str | Sequence[str] | None = None,
-        source: str | Sequence[str] | None = None,
-        min_score: float | None = None,
-        max_score: float | None = None,
-        sort: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
+        query: HypothesisQuery | None = None,
+        **filters: Any,
     ) -> list[HypothesisRow]:
         """Hypotheses, filtered and sorted as `agent.query_hypotheses` does.
 
         Args:
             campaign: Only this campaign (id, unique id prefix or name).
-            status: `open`, `accepted`, `rejected`, `superseded`: one, a
-                comma-separated list or a sequence.
-            source: `power-law`, `template`, `mutation`, `sr`, `llm`, ...
-                (or any recorded source), given like `status`.
-            min_score: Only scores (BIC) at least this.
-            max_score: Only scores at most this.
-            sort: `created`, `score`, `chi2`, `complexity`, `status`, `source`
-                or `iteration`; `-score` sorts descending. Missing values last.
-            descending: Sort descending.
-            limit: At most this many rows, after sorting.
+            query: An `agent.HypothesisQuery`; or give its fields as keywords.
+            **filters: The fields of `agent.HypothesisQuery`: `status`
+                (`open`, `accepted`, `rejected`, `superseded`: one, a
+                comma-separated list or a sequence), `source` (`power-law`,
+                `template`, `mutation`, `sr`, `llm`, ... or any recorded
+                source, given like `status`), `min_score` and `max_score`
+                (BIC bounds), `sort` (`created`, `score`, `chi2`,
+                `complexity`, `status`, `source` or `iteration`; `-score`
+                sorts descending; missing values last), `descending`,
+                `limit` (at most this many rows, after sorting) and `text`.
 
         Returns:
             The rows, plain frozen dataclasses.
 
         Raises:
             agent.QueryError: A bad filter or sort value (names the keyword).
+            TypeError: An unknown keyword, or a `query` with keywords.
         """
-        from lawloop.agent import query_hypotheses  # noqa: PLC0415
+        from lawloop.agent import HypothesisQuery, query_hypotheses  # noqa: PLC0415
 
-        return query_hypotheses(
-            self.store,
-            campaign=campaign,
-            status=status,
-            source=source,
-            min_score=min_score,
-            max_score=max_score,
-            sort=sort,
-            descending=descending,
-            limit=limit,
-        )
+        if query is None:
+            query = HypothesisQuery(campaign=campaign, **filters)
+        elif filters:
+            msg = f"give a HypothesisQuery or keyword filters, not both: {sorted(filters)}"
+            raise TypeError(msg)
+        elif campaign is not None:
+            query = dataclasses.replace(query, campaign=campaign)
+        return query_hypotheses(self.store, query)
 
     def hypothesis(self, hypothesis: str) -> dict[str, Any]:
         """One hypothesis in full: LaTeX, constants ± errors, fits, lineage, decisions.
@@ -184,12 +177,16 @@ class Database:
         return hypothesis_detail(self.store, hypothesis)
 
     def hypotheses_frame(
-        self, campaign: str | None = None, **filters: Any
+        self,
+        campaign: str | None = None,
+        query: HypothesisQuery | None = None,
+        **filters: Any,
     ) -> pd.DataFrame:
         """`hypotheses(...)` as a DataFrame, one row per hypothesis, columns the row's fields.
 
         Args:
             campaign: Only this campaign.
+            query: An `agent.HypothesisQuery`, as for `hypotheses`.
             **filters: The keywords of `hypotheses`.
 
         Returns:
@@ -197,7 +194,7 @@ class Database:
         """
         from lawloop.agent import HypothesisRow  # noqa: PLC0415
 
-        return _frame(HypothesisRow, self.hypotheses(campaign, **filters))
+        return _frame(HypothesisRow, self.hypotheses(campaign, query, **filters))
 
     def campaigns_frame(self) -> pd.DataFrame:
         """`campaigns()` as a DataFrame, one row per campaign, columns the row's fields."""
@@ -319,8 +316,8 @@ def resume(campaign: str, *, db: str | None = None) -> dict[str, Any]:
 
 
 def __getattr__(name: str) -> Any:
-    """The row classes, imported from `agent` on first use (PEP 562)."""
-    if name in ("CampaignRow", "HypothesisRow"):
+    """The row and query classes, imported from `agent` on first use (PEP 562)."""
+    if name in ("CampaignRow", "HypothesisQuery", "HypothesisRow"):
         from lawloop import agent  # noqa: PLC0415
 
         return getattr(agent, name)

@@ -6,10 +6,13 @@ PostgreSQL-ready. `open_store(url)` upgrades the schema and returns a `Store`,
 whose `add_*` methods are insert-if-absent on caller-given ids and whose
 queries return frozen records. Rows are immutable once written, except their
 status fields. Arrays are stored content-addressed as deterministic `.npz`.
-This package imports nothing else from the project.
+Statuses, entity kinds and relations are `StrEnum`s (`CampaignStatus`,
+`HypothesisStatus`, `EntityKind`, `Relation`), and `Store.link` writes only
+the lineage edges `ALLOWED_EDGES` lists. This package imports nothing else
+from the project.
 
 Example:
-    >>> from storage import open_store
+    >>> from lawloop.storage import open_store
     >>> with open_store("sqlite:///lawloop.db") as store:
     ...     [c.name for c in store.list_campaigns()]
     []
@@ -18,6 +21,7 @@ Example:
 from __future__ import annotations
 
 from lawloop.storage._arrays import decode_arrays, encode_arrays
+from lawloop.storage._edges import ALLOWED_EDGES
 from lawloop.storage._engine import (
     alembic_config,
     check_openable,
@@ -50,6 +54,7 @@ from lawloop.storage._records import (
 from lawloop.storage._store import Store
 from lawloop.storage.errors import (
     AmbiguousIdError,
+    EdgeNotAllowedError,
     ImmutableRowError,
     IntegrityError,
     InvalidValueError,
@@ -61,11 +66,13 @@ from lawloop.storage.errors import (
 )
 
 __all__ = [
+    "ALLOWED_EDGES",
     "AmbiguousIdError",
     "Base",
     "CampaignRecord",
     "CampaignStatus",
     "DecisionRecord",
+    "EdgeNotAllowedError",
     "EdgeRecord",
     "EntityKind",
     "FitRecord",

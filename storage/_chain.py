@@ -218,10 +218,10 @@ def verify(connection: sa.Connection) -> Iterator[tuple[str, str, str, str]]:
         yield from _verify_campaign(connection, str(campaign_id))
 
 
-def _verify_campaign(
+def _row_digests(
     connection: sa.Connection, campaign_id: str
-) -> Iterator[tuple[str, str, str, str]]:
-    """`verify` for one campaign."""
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], Any]]:
+    """The content digest and `seq` of each row of one campaign, by (table, id)."""
     digests: dict[tuple[str, str], str] = {}
     seqs: dict[tuple[str, str], Any] = {}
     for name, table in _BY_NAME.items():
@@ -229,6 +229,14 @@ def _verify_campaign(
             key = (name, str(row["id"]))
             digests[key] = content_digest(name, row)
             seqs[key] = row.get("seq")
+    return digests, seqs
+
+
+def _verify_campaign(
+    connection: sa.Connection, campaign_id: str
+) -> Iterator[tuple[str, str, str, str]]:
+    """`verify` for one campaign."""
+    digests, seqs = _row_digests(connection, campaign_id)
     entries = connection.execute(
         sa.select(
             ChainEntry.position,

@@ -17,6 +17,7 @@ lease, heartbeat, progress), which differs between two runs of one record.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -53,6 +54,47 @@ def dump_campaign(
     session: Session, campaign_id: str, *, drop: frozenset[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """Dump every row of one campaign; see the module docstring."""
+    ordered, labels = _ordered_rows(session, campaign_id)
+    shas: set[str] = set()
+    for run in ordered["experiment_run"]:
+        shas.update(s for s in (run.inputs_sha256, run.data_sha256) if s)
+    for fit in ordered["model_fit"]:
+        shas.update(
+            s for s in [*fit.train_data_json, *fit.test_data_json] if isinstance(s, str)
+        )
+    artifacts = session.execute(
+        sa.select(Artifact.sha256, Artifact.media_type, Artifact.size_bytes)
+        .where(Artifact.sha256.in_(shas))
+        .order_by(Artifact.sha256)
+    ).all()
+
+    dump: dict[str, list[dict[str, Any]]] = {}
+    for name, rows in ordered.items():
+        # The live run's state (lease, heartbeat, progress) is no part of the record.
+        hidden = RUN_STATE_COLUMNS if name == "campaign" else frozenset()
+        columns = [
+            c.key
+            for c in _columns(name)
+            if c.key not in drop and c.key != "seq" and c.key not in hidden
+        ]
+        dump[name] = [
+            {c: _relabel(getattr(row, c), labels) for c in columns} for row in rows
+        ]
+    dump["artifact"] = [
+        {
+            k: v
+            for k, v in zip(("sha256", "media_type", "size_bytes"), a, strict=True)
+            if k not in drop
+        }
+        for a in artifacts
+    ]
+    return dump
+
+
+def _ordered_rows(
+    session: Session, campaign_id: str
+) -> tuple[dict[str, list[Any]], dict[str, str]]:
+    """Each table's rows of one campaign in dump order, and each row id's ordinal label."""
     iteration_index = dict(
         session.execute(
             sa.select(Iteration.id, Iteration.index).where(
@@ -83,54 +125,24 @@ def dump_campaign(
             )
         ordered[name] = rows
         labels.update((row.id, f"{name}:{i}") for i, row in enumerate(rows))
+    return ordered, labels
 
-    shas: set[str] = set()
-    for run in ordered["experiment_run"]:
-        shas.update(s for s in (run.inputs_sha256, run.data_sha256) if s)
-    for fit in ordered["model_fit"]:
-        shas.update(
-            s for s in [*fit.train_data_json, *fit.test_data_json] if isinstance(s, str)
-        )
-    artifacts = session.execute(
-        sa.select(Artifact.sha256, Artifact.media_type, Artifact.size_bytes)
-        .where(Artifact.sha256.in_(shas))
-        .order_by(Artifact.sha256)
-    ).all()
 
-    def relabel(value: Any) -> Any:
-        if isinstance(value, str):
-            if value in labels:
-                return labels[value]
-            return _UUID.sub(lambda m: labels.get(m.group(0), m.group(0)), value)
-        if isinstance(value, dict):
-            return {relabel(k): relabel(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [relabel(v) for v in value]
-        if isinstance(value, Enum):
-            return value.value
-        if isinstance(value, datetime):
-            return value.isoformat()
-        return value
-
-    dump: dict[str, list[dict[str, Any]]] = {}
-    for name, rows in ordered.items():
-        # The live run's state (lease, heartbeat, progress) is no part of the record.
-        hidden = RUN_STATE_COLUMNS if name == "campaign" else frozenset()
-        columns = [
-            c.key
-            for c in _columns(name)
-            if c.key not in drop and c.key != "seq" and c.key not in hidden
-        ]
-        dump[name] = [{c: relabel(getattr(row, c)) for c in columns} for row in rows]
-    dump["artifact"] = [
-        {
-            k: v
-            for k, v in zip(("sha256", "media_type", "size_bytes"), a, strict=True)
-            if k not in drop
-        }
-        for a in artifacts
-    ]
-    return dump
+def _relabel(value: Any, labels: Mapping[str, str]) -> Any:
+    """`value` with every id in `labels` replaced by its label, as plain JSON values."""
+    if isinstance(value, str):
+        if value in labels:
+            return labels[value]
+        return _UUID.sub(lambda m: labels.get(m.group(0), m.group(0)), value)
+    if isinstance(value, dict):
+        return {_relabel(k, labels): _relabel(v, labels) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_relabel(v, labels) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 def _columns(table_name: str) -> list[sa.Column[Any]]:

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from lawloop.storage._models import Artifact, ModelFit
 from lawloop.storage._prov import CampaignRows, local_name, prov_document
-from lawloop.storage._records import CampaignRecord, FitRecord, to_record
+from lawloop.storage._records import CampaignRecord, FitRecord, RunRecord, to_record
 from lawloop.storage._store import Store
 from lawloop.storage.errors import IntegrityError
 from sqlalchemy.orm import Session
@@ -191,40 +191,7 @@ def export_ro_crate(store: Store, campaign_id: str, directory: str | Path) -> Pa
         raise FileExistsError(msg)
     (target / "data").mkdir(parents=True, exist_ok=True)
 
-    prov = _dumps(prov_document(rows))
-    files = [
-        _write(
-            target,
-            "prov.json",
-            prov,
-            "W3C PROV-JSON provenance of the campaign",
-            "application/json",
-            conformsTo={"@id": "https://www.w3.org/submissions/prov-json/"},
-            about={"@id": "./"},
-        ),
-        _write(
-            target,
-            "config.json",
-            _dumps(campaign.config_json),
-            "Campaign configuration",
-            "application/json",
-        ),
-    ]
-    path_of: dict[str, str] = {}
-    for sha, (media_type, _) in sorted(rows.stored.items()):
-        suffix = ".npz" if media_type == "application/x-npz" else ".bin"
-        path = path_of[sha] = f"data/{sha}{suffix}"
-        roles = rows.artifacts[sha] or ("artifact",)
-        description = (
-            f"Named arrays ({', '.join(roles)}) in lawloop's deterministic `.npz` "
-            "layout; read them with `numpy.load`."
-        )
-        data = _artifact_bytes(store, sha)
-        name = f"{roles[0]} {sha[:12]}"
-        files.append(
-            _write(target, path, data, name, media_type, description=description)
-        )
-
+    files, path_of = _write_files(store, rows, target)
     backends = {
         b: {
             "@id": f"#backend-{local_name(b)}",
@@ -237,43 +204,8 @@ def export_ro_crate(store: Store, campaign_id: str, directory: str | Path) -> Pa
             [campaign.backend_id, *(r.backend_id for r in rows.runs)]
         )
     }
-    status = _ACTION_STATUS.get(campaign.status, "PotentialActionStatus")
-    actions: list[dict[str, Any]] = [
-        {
-            "@id": f"#campaign-{campaign.id}",
-            "@type": "CreateAction",
-            "name": f"lawloop campaign {campaign.name}",
-            "instrument": {"@id": "#lawloop"},
-            "object": [{"@id": "config.json"}],
-            "result": [{"@id": "prov.json"}],
-            "startTime": campaign.created_at.isoformat(),
-            "actionStatus": {"@id": _SCHEMA + status},
-        }
-    ]
-    if campaign.finished_at:
-        actions[0]["endTime"] = campaign.finished_at.isoformat()
-    for run in rows.runs:
-        ok = "CompletedActionStatus" if run.status_code == 0 else "FailedActionStatus"
-        action: dict[str, Any] = {
-            "@id": f"#run-{run.id}",
-            "@type": "CreateAction",
-            "name": f"experiment run of {run.n_points} points",
-            "description": run.design_reason,
-            "instrument": {"@id": backends[run.backend_id]["@id"]},
-            "startTime": (
-                run.created_at - timedelta(seconds=run.duration_s)
-            ).isoformat(),
-            "endTime": run.created_at.isoformat(),
-            "actionStatus": {"@id": _SCHEMA + ok},
-        }
-        if run.inputs_sha256 in path_of:
-            action["object"] = [{"@id": path_of[run.inputs_sha256]}]
-        if run.data_sha256 in path_of:
-            action["result"] = [{"@id": path_of[run.data_sha256]}]
-        if run.status_message:
-            action["error"] = run.status_message
-        actions.append(action)
-
+    actions = [_campaign_action(campaign)]
+    actions += [_run_action(run, backends, path_of) for run in rows.runs]
     software = {
         "@id": "#lawloop",
         "@type": "SoftwareApplication",
@@ -295,6 +227,87 @@ def export_ro_crate(store: Store, campaign_id: str, directory: str | Path) -> Pa
     }
     (target / "ro-crate-metadata.json").write_bytes(_dumps(metadata))
     return target
+
+
+def _write_files(
+    store: Store, rows: CampaignRows, target: Path
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Write `prov.json`, `config.json` and every stored artifact; return their entities and each artifact's path."""
+    files = [
+        _write(
+            target,
+            "prov.json",
+            _dumps(prov_document(rows)),
+            "W3C PROV-JSON provenance of the campaign",
+            "application/json",
+            conformsTo={"@id": "https://www.w3.org/submissions/prov-json/"},
+            about={"@id": "./"},
+        ),
+        _write(
+            target,
+            "config.json",
+            _dumps(rows.campaign.config_json),
+            "Campaign configuration",
+            "application/json",
+        ),
+    ]
+    path_of: dict[str, str] = {}
+    for sha, (media_type, _) in sorted(rows.stored.items()):
+        suffix = ".npz" if media_type == "application/x-npz" else ".bin"
+        path = path_of[sha] = f"data/{sha}{suffix}"
+        roles = rows.artifacts[sha] or ("artifact",)
+        description = (
+            f"Named arrays ({', '.join(roles)}) in lawloop's deterministic `.npz` "
+            "layout; read them with `numpy.load`."
+        )
+        data = _artifact_bytes(store, sha)
+        name = f"{roles[0]} {sha[:12]}"
+        files.append(
+            _write(target, path, data, name, media_type, description=description)
+        )
+    return files, path_of
+
+
+def _campaign_action(campaign: CampaignRecord) -> dict[str, Any]:
+    """The campaign as a `CreateAction`: configuration in, PROV record out."""
+    status = _ACTION_STATUS.get(campaign.status, "PotentialActionStatus")
+    action: dict[str, Any] = {
+        "@id": f"#campaign-{campaign.id}",
+        "@type": "CreateAction",
+        "name": f"lawloop campaign {campaign.name}",
+        "instrument": {"@id": "#lawloop"},
+        "object": [{"@id": "config.json"}],
+        "result": [{"@id": "prov.json"}],
+        "startTime": campaign.created_at.isoformat(),
+        "actionStatus": {"@id": _SCHEMA + status},
+    }
+    if campaign.finished_at:
+        action["endTime"] = campaign.finished_at.isoformat()
+    return action
+
+
+def _run_action(
+    run: RunRecord, backends: Mapping[str, dict[str, Any]], path_of: dict[str, str]
+) -> dict[str, Any]:
+    """One experiment run as a `CreateAction`: its inputs file in, its data file out."""
+    ok = "CompletedActionStatus" if run.status_code == 0 else "FailedActionStatus"
+    action: dict[str, Any] = {
+        "@id": f"#run-{run.id}",
+        "@type": "CreateAction",
+        "name": f"experiment run of {run.n_points} points",
+        "description": run.design_reason,
+        "instrument": {"@id": backends[run.backend_id]["@id"]},
+        "startTime": (run.created_at - timedelta(seconds=run.duration_s)).isoformat(),
+        "endTime": run.created_at.isoformat(),
+        "actionStatus": {"@id": _SCHEMA + ok},
+    }
+    if run.inputs_sha256 in path_of:
+        action["object"] = [{"@id": path_of[run.inputs_sha256]}]
+    if run.data_sha256 in path_of:
+        action["result"] = [{"@id": path_of[run.data_sha256]}]
+    if run.status_message:
+        action["error"] = run.status_message
+    return action
 
 
 def _root_dataset(

@@ -7,6 +7,12 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 import sqlalchemy as sa
+from lawloop.storage._enums import (
+    CampaignStatus,
+    EntityKind,
+    HypothesisStatus,
+    Relation,
+)
 from lawloop.storage.errors import ImmutableRowError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
@@ -73,51 +79,6 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return (
             value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         )
-
-
-class CampaignStatus(StrEnum):
-    """Life cycle of a campaign (`campaign.status`, updatable)."""
-
-    CREATED = "created"
-    RUNNING = "running"
-    FINISHED = "finished"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-
-
-class HypothesisStatus(StrEnum):
-    """Verdict on a hypothesis (`hypothesis.status`, updatable)."""
-
-    OPEN = "open"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    SUPERSEDED = "superseded"
-
-
-class EntityKind(StrEnum):
-    """The kinds of row a lineage edge may point at; each is its table's name."""
-
-    CAMPAIGN = "campaign"
-    ITERATION = "iteration"
-    ARTIFACT = "artifact"
-    EXPERIMENT_RUN = "experiment_run"
-    PLANNER_CALL = "planner_call"
-    HYPOTHESIS = "hypothesis"
-    MODEL_FIT = "model_fit"
-    DECISION = "decision"
-
-
-class Relation(StrEnum):
-    """Lineage edge types; an edge reads "source RELATION target"."""
-
-    DERIVED_FROM = "derived-from"
-    TESTED_BY = "tested-by"
-    SUPPORTED_BY = "supported-by"
-    REFUTED_BY = "refuted-by"
-    REPLACED_BY = "replaced-by"
-    PROPOSED_BY = "proposed-by"
-    FITTED_ON = "fitted-on"
-    PRODUCED_BY = "produced-by"
 
 
 def _enum(enum: type[StrEnum], name: str) -> sa.Enum:

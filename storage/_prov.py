@@ -46,13 +46,22 @@ decisions are instants at `created_at`.
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
+from lawloop.storage._prov_json import (
+    ACTIVITY_KINDS,
+    BLANK,
+    LAWLOOP_NAMESPACE,
+    PREFIXES,
+    QName,
+    attributes,
+    columns,
+    local_name,
+    prov_id,
+    prov_types,
+)
 from lawloop.storage._records import (
     CampaignRecord,
     DecisionRecord,
@@ -65,125 +74,6 @@ from lawloop.storage._records import (
 )
 
 __all__ = ["LAWLOOP_NAMESPACE", "CampaignRows", "local_name", "prov_document"]
-
-LAWLOOP_NAMESPACE = "urn:lawloop:"
-"""IRI of the `lawloop:` prefix: lawloop's PROV terms and the ids of its rows."""
-
-_PREFIXES = {
-    "lawloop": LAWLOOP_NAMESPACE,
-    "prov": "http://www.w3.org/ns/prov#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-}
-# Relation kinds, each with the blank-node prefix of its unnamed records.
-_BLANK = {
-    "used": "u",
-    "wasGeneratedBy": "g",
-    "wasDerivedFrom": "d",
-    "wasInvalidatedBy": "i",
-    "wasStartedBy": "s",
-    "wasInformedBy": "c",
-    "wasInfluencedBy": "n",
-    "wasAssociatedWith": "a",
-    "actedOnBehalfOf": "b",
-}
-_ACTIVITY_KINDS = {
-    "campaign",
-    "iteration",
-    "experiment_run",
-    "planner_call",
-    "decision",
-}
-# Columns that become PROV ids, times or relations rather than attributes.
-_STRUCTURAL = {
-    "id",
-    "campaign_id",
-    "iteration_id",
-    "created_at",
-    "started_at",
-    "finished_at",
-}
-_TIMES = ("prov:startTime", "prov:endTime", "prov:time")
-
-
-class _QName(str):
-    """A qualified name as an attribute value (written typed `xsd:QName`)."""
-
-    __slots__ = ()
-
-
-def local_name(text: str) -> str:
-    """Text usable as the local part of a qualified name (others percent-encoded)."""
-    return quote(text, safe="/-._~")
-
-
-def _id(kind: str, key: str) -> str:
-    """The PROV id of a row: `lawloop:<table>/<id>`."""
-    return f"lawloop:{kind}/{local_name(key)}"
-
-
-def _types(*names: str) -> tuple[_QName, ...]:
-    """Values of `prov:type` (a tuple is written as several values)."""
-    return tuple(_QName(n) for n in names)
-
-
-def _strict(value: Any) -> Any:
-    """`value` with non-finite floats spelled as strings, so that it is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return (
-            "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-        )
-    if isinstance(value, Mapping):
-        return {str(k): _strict(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strict(v) for v in value]
-    return value
-
-
-def _value(value: Any) -> Any:
-    """One attribute value in PROV-JSON form, as the `prov` package writes it."""
-    if isinstance(value, _QName):
-        return {"$": str(value), "type": "xsd:QName"}
-    if isinstance(value, bool | str):
-        return value
-    if isinstance(value, int):
-        xsd = "int" if -(2**31) <= value < 2**31 else "long"
-        xsd = xsd if -(2**63) <= value < 2**63 else "integer"
-        return {"$": str(value), "type": f"xsd:{xsd}"}
-    if isinstance(value, float):
-        text = "NaN" if math.isnan(value) else repr(value)
-        text = {"inf": "INF", "-inf": "-INF"}.get(text, text)
-        return {"$": text, "type": "xsd:double"}
-    if isinstance(value, datetime):
-        return {"$": value.isoformat(), "type": "xsd:dateTime"}
-    return json.dumps(_strict(value), sort_keys=True, ensure_ascii=False)
-
-
-def _attributes(attrs: Mapping[str, Any]) -> dict[str, Any]:
-    """An attribute map in PROV-JSON form; `None` is left out."""
-    out: dict[str, Any] = {}
-    for key, value in attrs.items():
-        if value is None or value == ():
-            continue
-        if key in _TIMES:
-            out[key] = value.isoformat()
-        elif isinstance(value, tuple):
-            many = [_value(v) for v in value]
-            out[key] = many if len(many) > 1 else many[0]
-        else:
-            out[key] = _value(value)
-    return out
-
-
-def _columns(record: Any) -> dict[str, Any]:
-    """A record's columns as `lawloop:` attributes (`parameters_json` -> `lawloop:parameters`)."""
-    out = {}
-    for field in dataclasses.fields(record):
-        if field.name not in _STRUCTURAL:
-            head, *rest = field.name.removesuffix("_json").split("_")
-            out["lawloop:" + head + "".join(w.title() for w in rest)] = getattr(
-                record, field.name
-            )
-    return out
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -214,25 +104,25 @@ class _Prov:
     def __init__(self, rows: CampaignRows) -> None:
         self.rows = rows
         self.doc: dict[str, dict[str, Any]] = {
-            "prefix": dict(_PREFIXES),
+            "prefix": dict(PREFIXES),
             "entity": {},
             "activity": {},
             "agent": {},
-            **{kind: {} for kind in _BLANK},
+            **{kind: {} for kind in BLANK},
         }
         self._seen: set[tuple[str, ...]] = set()
-        self._count = dict.fromkeys(_BLANK, 0)
+        self._count = dict.fromkeys(BLANK, 0)
         self._generated: set[str] = set()
-        self.root = _id("campaign", rows.campaign.id)
-        self.software = _id("software", f"lawloop/{rows.campaign.code_version}")
-        self.iteration = {it.id: _id("iteration", it.id) for it in rows.iterations}
+        self.root = prov_id("campaign", rows.campaign.id)
+        self.software = prov_id("software", f"lawloop/{rows.campaign.code_version}")
+        self.iteration = {it.id: prov_id("iteration", it.id) for it in rows.iterations}
 
     def node(
-        self, kind: str, id: str, types: tuple[_QName, ...], label: str, **attrs: Any
+        self, kind: str, id: str, types: tuple[QName, ...], label: str, **attrs: Any
     ) -> None:
         """Add an entity, activity or agent (the first description of an id wins)."""
         self.doc[kind].setdefault(
-            id, _attributes({"prov:type": types, "prov:label": label, **attrs})
+            id, attributes({"prov:type": types, "prov:label": label, **attrs})
         )
 
     def relate(
@@ -249,12 +139,12 @@ class _Prov:
             if key in self._seen:
                 return
             self._count[kind] += 1
-            id = f"_:{_BLANK[kind]}{self._count[kind]}"
+            id = f"_:{BLANK[kind]}{self._count[kind]}"
         self._seen.add(key)
         if kind == "wasGeneratedBy":
             self._generated.add(str(formal["prov:entity"]))
         record = {k: v for k, v in formal.items() if v}
-        self.doc[kind][id] = record | _attributes(attrs or {})
+        self.doc[kind][id] = record | attributes(attrs or {})
 
     def start(self, node: str, starter: str | None, time: datetime) -> None:
         """`node` was started by `starter` (its iteration, else the campaign)."""
@@ -267,7 +157,7 @@ class _Prov:
         """Associate an activity with its agent, plan and role."""
         formal = {"prov:activity": node, "prov:agent": agent, "prov:plan": plan}
         self.relate(
-            "wasAssociatedWith", formal, {"prov:role": _QName(role) if role else None}
+            "wasAssociatedWith", formal, {"prov:role": QName(role) if role else None}
         )
 
     def use(
@@ -275,7 +165,7 @@ class _Prov:
     ) -> None:
         """Activity `node` used `entity` as `role`."""
         formal = {"prov:activity": node, "prov:entity": entity}
-        self.relate("used", formal, {"prov:role": _QName(role), "prov:time": time})
+        self.relate("used", formal, {"prov:role": QName(role), "prov:time": time})
 
     def build(self) -> dict[str, Any]:
         """The whole document, without empty sections."""
@@ -296,7 +186,7 @@ class _Prov:
         self.node(
             "agent",
             self.software,
-            _types("prov:SoftwareAgent"),
+            prov_types("prov:SoftwareAgent"),
             f"lawloop {campaign.code_version}",
             **{
                 "lawloop:codeVersion": campaign.code_version,
@@ -305,8 +195,8 @@ class _Prov:
         )
         user = env.get("user")
         if isinstance(user, str) and user:
-            person = _id("person", user)
-            self.node("agent", person, _types("prov:Person"), user)
+            person = prov_id("person", user)
+            self.node("agent", person, prov_types("prov:Person"), user)
             self.relate(
                 "actedOnBehalfOf",
                 {"prov:delegate": self.software, "prov:responsible": person},
@@ -316,11 +206,11 @@ class _Prov:
             [campaign.planner, *(c.planner for c in self.rows.calls)]
         ):
             engine, _, detail = name.partition(":")
-            agent = _id("planner", name)
+            agent = prov_id("planner", name)
             self.node(
                 "agent",
                 agent,
-                _types("prov:SoftwareAgent", "lawloop:Planner"),
+                prov_types("prov:SoftwareAgent", "lawloop:Planner"),
                 f"planner {name}",
                 **{
                     "lawloop:planner": name,
@@ -338,8 +228,8 @@ class _Prov:
             ours = backend == campaign.backend_id
             self.node(
                 "agent",
-                _id("backend", backend),
-                _types("prov:SoftwareAgent", "lawloop:Backend"),
+                prov_id("backend", backend),
+                prov_types("prov:SoftwareAgent", "lawloop:Backend"),
                 backend,
                 **{
                     "lawloop:backendId": backend,
@@ -353,20 +243,20 @@ class _Prov:
         self.node(
             "entity",
             config,
-            _types("prov:Plan", "lawloop:CampaignConfig"),
+            prov_types("prov:Plan", "lawloop:CampaignConfig"),
             f"configuration of campaign {campaign.name}",
             **{"lawloop:config": campaign.config_json},
         )
         self.node(
             "activity",
             self.root,
-            _types("lawloop:Campaign"),
+            prov_types("lawloop:Campaign"),
             campaign.name,
             **{
                 "prov:startTime": campaign.created_at,
                 "prov:endTime": campaign.finished_at,
             },
-            **_columns(campaign),
+            **columns(campaign),
         )
         self.use(self.root, config, "lawloop:configuration")
         self.associate(self.root, self.software, plan=config)
@@ -375,10 +265,10 @@ class _Prov:
             self.node(
                 "activity",
                 node,
-                _types("lawloop:Iteration"),
+                prov_types("lawloop:Iteration"),
                 f"iteration {it.index}",
                 **{"prov:startTime": it.started_at, "prov:endTime": it.finished_at},
-                **_columns(it),
+                **columns(it),
             )
             self.start(node, self.root, it.started_at)
             self.associate(node, self.software)
@@ -386,8 +276,8 @@ class _Prov:
             media_type, size = self.rows.stored.get(sha, (None, None))
             self.node(
                 "entity",
-                _id("artifact", sha),
-                _types("lawloop:Dataset"),
+                prov_id("artifact", sha),
+                prov_types("lawloop:Dataset"),
                 f"{roles[0] if roles else 'artifact'} {sha[:12]}",
                 **{
                     "lawloop:sha256": sha,
@@ -408,16 +298,16 @@ class _Prov:
                 "prov:time": times.get(getattr(edge, timed[kind]))
                 if kind in timed
                 else None,
-                "prov:type": _types("prov:Revision") if revision else (),
+                "prov:type": prov_types("prov:Revision") if revision else (),
                 "lawloop:relation": edge.relation,
             }
-            self.relate(kind, formal, attrs, id=_id("lineage_edge", edge.id))
+            self.relate(kind, formal, attrs, id=prov_id("lineage_edge", edge.id))
 
     def _edge_relation(self, edge: EdgeRecord) -> tuple[str, dict[str, str | None]]:
         """The PROV relation kind and formal attributes of one lineage edge."""
         skind, tkind, rel = edge.source_kind, edge.target_kind, edge.relation
-        source, target = _id(skind, edge.source_id), _id(tkind, edge.target_id)
-        s_act, t_act = skind in _ACTIVITY_KINDS, tkind in _ACTIVITY_KINDS
+        source, target = prov_id(skind, edge.source_id), prov_id(tkind, edge.target_id)
+        s_act, t_act = skind in ACTIVITY_KINDS, tkind in ACTIVITY_KINDS
         if rel == "derived-from" and not (s_act or t_act):
             return "wasDerivedFrom", {
                 "prov:generatedEntity": source,
@@ -427,7 +317,7 @@ class _Prov:
             return "wasDerivedFrom", {
                 "prov:generatedEntity": target,
                 "prov:usedEntity": source,
-                "prov:activity": _id("fitting", edge.target_id),
+                "prov:activity": prov_id("fitting", edge.target_id),
             }
         generates = rel == "produced-by" or source not in self._generated
         if rel in ("proposed-by", "produced-by") and not s_act and t_act and generates:
@@ -437,7 +327,7 @@ class _Prov:
         if rel == "refuted-by" and not s_act and t_act:
             return "wasInvalidatedBy", {"prov:entity": source, "prov:activity": target}
         if rel == "fitted-on" and skind == "model_fit":
-            fitting = _id("fitting", edge.source_id)
+            fitting = prov_id("fitting", edge.source_id)
             if t_act:
                 return "wasInformedBy", {
                     "prov:informed": fitting,
@@ -448,28 +338,28 @@ class _Prov:
 
     def _runs(self) -> None:
         for run in self.rows.runs:
-            node = _id("experiment_run", run.id)
+            node = prov_id("experiment_run", run.id)
             start = run.created_at - timedelta(seconds=run.duration_s)
             self.node(
                 "activity",
                 node,
-                _types("lawloop:ExperimentRun"),
+                prov_types("lawloop:ExperimentRun"),
                 f"{run.n_points} points on {run.backend_id}",
                 **{"prov:startTime": start, "prov:endTime": run.created_at},
-                **_columns(run),
+                **columns(run),
             )
             self.start(node, self.iteration.get(run.iteration_id or ""), start)
             self.associate(
-                node, _id("backend", run.backend_id), role="lawloop:instrument"
+                node, prov_id("backend", run.backend_id), role="lawloop:instrument"
             )
-            inputs = _id("artifact", run.inputs_sha256)
+            inputs = prov_id("artifact", run.inputs_sha256)
             self.use(node, inputs, "lawloop:inputs", start)
             if run.data_sha256:
-                data = _id("artifact", run.data_sha256)
+                data = prov_id("artifact", run.data_sha256)
                 generation = {"prov:entity": data, "prov:activity": node}
                 attrs = {
                     "prov:time": run.created_at,
-                    "prov:role": _QName("lawloop:measurements"),
+                    "prov:role": QName("lawloop:measurements"),
                 }
                 self.relate("wasGeneratedBy", generation, attrs)
                 derivation = {"prov:generatedEntity": data, "prov:usedEntity": inputs}
@@ -477,7 +367,7 @@ class _Prov:
 
     def _calls(self) -> None:
         for call in self.rows.calls:
-            node = _id("planner_call", call.id)
+            node = prov_id("planner_call", call.id)
             start = call.created_at - timedelta(seconds=call.latency_s)
             sr = (
                 ("lawloop:SymbolicRegression",)
@@ -487,35 +377,35 @@ class _Prov:
             self.node(
                 "activity",
                 node,
-                _types("lawloop:PlannerCall", *sr),
+                prov_types("lawloop:PlannerCall", *sr),
                 f"{call.planner} {call.template_name}",
                 **{"prov:startTime": start, "prov:endTime": call.created_at},
-                **_columns(call),
+                **columns(call),
             )
             self.start(node, self.iteration.get(call.iteration_id or ""), start)
-            template = _id("template", call.template_sha256)
+            template = prov_id("template", call.template_sha256)
             self.node(
                 "entity",
                 template,
-                _types("prov:Plan", "lawloop:Template"),
+                prov_types("prov:Plan", "lawloop:Template"),
                 call.template_name,
                 **{
                     "lawloop:templateName": call.template_name,
                     "lawloop:templateSha256": call.template_sha256,
                 },
             )
-            self.associate(node, _id("planner", call.planner), plan=template)
+            self.associate(node, prov_id("planner", call.planner), plan=template)
 
     def _hypotheses(self) -> None:
         for hyp in self.rows.hypotheses:
-            node = _id("hypothesis", hyp.id)
+            node = prov_id("hypothesis", hyp.id)
             self.node(
                 "entity",
                 node,
-                _types("lawloop:Hypothesis"),
+                prov_types("lawloop:Hypothesis"),
                 hyp.statement or hyp.expression,
                 **{"prov:value": hyp.expression},
-                **_columns(hyp),
+                **columns(hyp),
             )
             if node not in self._generated:  # no call proposed it: its iteration did
                 origin = self.iteration.get(hyp.iteration_id or "", self.root)
@@ -525,12 +415,12 @@ class _Prov:
     def _fits(self) -> None:
         expression = {h.id: h.expression for h in self.rows.hypotheses}
         for fit in self.rows.fits:
-            entity, activity = _id("model_fit", fit.id), _id("fitting", fit.id)
+            entity, activity = prov_id("model_fit", fit.id), prov_id("fitting", fit.id)
             label = f"fit of {expression.get(fit.hypothesis_id, fit.hypothesis_id)}"
             self.node(
                 "activity",
                 activity,
-                _types("lawloop:Fitting"),
+                prov_types("lawloop:Fitting"),
                 label,
                 **{"prov:startTime": fit.created_at, "prov:endTime": fit.created_at},
                 **{"lawloop:method": fit.method},
@@ -540,16 +430,17 @@ class _Prov:
             )
             self.associate(activity, self.software)
             self.node(
-                "entity", entity, _types("lawloop:ModelFit"), label, **_columns(fit)
+                "entity", entity, prov_types("lawloop:ModelFit"), label, **columns(fit)
             )
             generation = {"prov:entity": entity, "prov:activity": activity}
             self.relate("wasGeneratedBy", generation, {"prov:time": fit.created_at})
-            inputs = [(_id("hypothesis", fit.hypothesis_id), "hypothesis")]
+            inputs = [(prov_id("hypothesis", fit.hypothesis_id), "hypothesis")]
             inputs += [
-                (_id("artifact", s), "trainingData") for s in fit.train_data_json or []
+                (prov_id("artifact", s), "trainingData")
+                for s in fit.train_data_json or []
             ]
             inputs += [
-                (_id("artifact", s), "testData") for s in fit.test_data_json or []
+                (prov_id("artifact", s), "testData") for s in fit.test_data_json or []
             ]
             for used, role in inputs:
                 self.use(activity, used, f"lawloop:{role}")
@@ -558,17 +449,17 @@ class _Prov:
 
     def _decisions(self) -> None:
         for decision in self.rows.decisions:
-            node = _id("decision", decision.id)
+            node = prov_id("decision", decision.id)
             self.node(
                 "activity",
                 node,
-                _types("lawloop:Decision"),
+                prov_types("lawloop:Decision"),
                 f"{decision.kind}: {decision.reason}",
                 **{
                     "prov:startTime": decision.created_at,
                     "prov:endTime": decision.created_at,
                 },
-                **_columns(decision),
+                **columns(decision),
             )
             self.start(
                 node,
@@ -578,7 +469,9 @@ class _Prov:
             self.associate(node, self.software)
             if decision.hypothesis_id:
                 self.use(
-                    node, _id("hypothesis", decision.hypothesis_id), "lawloop:subject"
+                    node,
+                    prov_id("hypothesis", decision.hypothesis_id),
+                    "lawloop:subject",
                 )
 
 

@@ -8,6 +8,8 @@
                           bytes no longer match its sha256)
   + InvalidValueError    (a status, kind or relation outside its allowed values,
                           or arrays that cannot be stored)
+    + EdgeNotAllowedError  (a lineage edge whose (source kind, relation, target
+                            kind) is not in `storage.ALLOWED_EDGES`)
   + StoreUnavailableError (the database cannot be opened as asked: not a URL, a
                            directory, a missing folder, a read-only or locked file,
                            a server refusing the connection)
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 __all__ = [
     "AmbiguousIdError",
+    "EdgeNotAllowedError",
     "ImmutableRowError",
     "IntegrityError",
     "InvalidValueError",
@@ -56,6 +59,10 @@ class IntegrityError(StorageError):
 
 class InvalidValueError(StorageError, ValueError):
     """A value is outside the allowed set (status, kind, relation) or unstorable."""
+
+
+class EdgeNotAllowedError(InvalidValueError):
+    """A lineage edge joins kinds that `storage.ALLOWED_EDGES` does not allow with its relation."""
 
 
 class StoreUnavailableError(StorageError):

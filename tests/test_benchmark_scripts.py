@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 THROUGHPUT = ROOT / "benchmarks" / "executor_throughput.py"
@@ -14,6 +16,7 @@ def _cells(line):
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
+@pytest.mark.slow  # imports torch in a subprocess
 def test_executor_throughput_prints_numpy_and_torch_cpu_rows(tmp_path):
     out = tmp_path / "rows.json"
     done = subprocess.run(
@@ -82,6 +85,7 @@ def test_executor_throughput_prints_numpy_and_torch_cpu_rows(tmp_path):
     assert formula[0]["status"] == "OK"  # the problem file is in the repository
 
 
+@pytest.mark.slow  # campaigns in a subprocess
 def test_design_efficiency_runs_both_designs_and_reports_the_ratio(tmp_path):
     out = tmp_path / "design.json"
     done = subprocess.run(

@@ -39,7 +39,8 @@ def check_in_subprocess(*args, check_code=None):
 
 
 @pytest.fixture(autouse=True)
-def test_backends_importable(monkeypatch):
+def backends_on_the_path(monkeypatch):
+    """Puts `lawloop_test_backends` on `sys.path` for the in-process checks."""
     monkeypatch.syspath_prepend(str(TEST_BACKENDS))
 
 

@@ -100,6 +100,7 @@ def test_other_truth_forms_are_the_formula_rearranged():
             assert sympy.simplify(parse_expression(form, names) - truth) == 0, form
 
 
+@pytest.mark.slow  # an equivalence check of 4-10 s
 def test_a_rearranged_truth_with_huge_fitted_constants_is_the_truth(bench):
     # what a noise-free campaign accepted: 1 + x/(1 - x/3) with x = n*alpha/eps0,
     # which the rule's numeric test alone calls a different structure
@@ -215,6 +216,7 @@ def test_the_table_counts_censors_at_the_budget_and_takes_the_median_ratio(bench
     assert "meets it" in text
 
 
+@pytest.mark.slow  # imports the agent in a subprocess
 def test_table_reprints_saved_rows_without_running(tmp_path):
     saved = tmp_path / "rows.json"
     saved.write_text(json.dumps(ROWS))

@@ -18,6 +18,9 @@ import pytest
 
 from tests.conftest import FAST, ROOT, finished
 
+# Building and installing the plugin, then each command in a subprocess: 5-40 s a test.
+pytestmark = pytest.mark.slow
+
 EXAMPLE = ROOT / "examples" / "lawloop-example-backend"
 BACKEND_ID = "example/FallingBall-v0"
 DIST_NAME = "lawloop-example-backend"

@@ -53,6 +53,7 @@ def test_loop_overhead_accounts_for_the_whole_wall_time(tmp_path):
     assert row["measurements"] > 0
 
 
+@pytest.mark.slow  # starts the CLI many times
 def test_cli_startup_prints_the_medians(tmp_path):
     out = tmp_path / "startup.json"
     done = subprocess.run(

@@ -1,5 +1,6 @@
 """Installed, the project is one package, `lawloop`, with the layout's folders inside it."""
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -29,9 +30,18 @@ def test_every_package_folder_is_listed_under_its_installed_name():
 
 
 def test_the_wheel_installs_nothing_at_the_top_level_but_lawloop(tmp_path):
+    # Built from a copy: setuptools writes build/ and *.egg-info into the source tree.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "__pycache__", "*.egg-info", "*.db*", ".*cache"
+        ),
+    )
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "-q", "-w", str(tmp_path), str(ROOT)],
+         "-q", "-w", str(tmp_path), str(source)],
         check=True, capture_output=True,
     )  # fmt: skip
     (wheel,) = tmp_path.glob("lawloop-*.whl")

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.agent.test_bench import U0, _var
 from tests.conftest import ROOT
 
@@ -44,6 +46,7 @@ def _row(law, expression, constants, recovered=False):
     }
 
 
+@pytest.mark.slow  # imports the agent in a subprocess
 def test_rows_are_judged_again_by_the_form_and_the_stated_intervals(tmp_path):
     problems = tmp_path / "planck.json"
     problems.write_text(json.dumps(PLANCK))
@@ -96,15 +99,26 @@ def test_rows_are_judged_again_by_the_form_and_the_stated_intervals(tmp_path):
 
 
 def test_a_stated_precision_is_checked_against_the_truth_on_its_own_scale():
-    from lawloop.agent.audit._bench import claim_check
+    from lawloop.agent.audit._recovery import claim_check
 
     verdict = {"max_abs_error": 0.02, "max_rel_error": 0.5}
+
+    def best(reference):
+        attack = {
+            "verdict": "holds", "precision": 1e-3, "largest": 5e-4, "p_value": 0.5,
+            "terms": 3, "dof": 90, "scale": 1e-4, "n": 100, "confidence": 0.95,
+            "alpha": 0.01, "goal": 1e-3, "material": 1e-3, "ranges": {"x": [0, 1]},
+            "worst": {"x": 1.0}, "reference": reference,
+        }  # fmt: skip
+        return {"attack": attack}
+
     # Relative: a 50 % error somewhere breaks a claim of 1e-3.
-    relative = claim_check({"precision": 1e-3, "reference": None}, verdict)
+    relative = claim_check(best(None), verdict)
     assert relative["claim_kept"] is False
     assert relative["claim_error"] == 0.5
     # In units of an RMS of 100: 0.02 / 100 = 2e-4 keeps a claim of 1e-3.
-    scaled = claim_check({"precision": 1e-3, "reference": 100.0}, verdict)
+    scaled = claim_check(best(100.0), verdict)
     assert scaled["claim_kept"] is True
     assert scaled["claim_error"] == 2e-4
     assert claim_check(None, verdict)["claim_kept"] is None
+    assert claim_check({"attack": None}, verdict)["claim_kept"] is None

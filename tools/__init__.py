@@ -14,7 +14,7 @@
   architecture (`EquivalenceVerdict`); `constants_within_intervals`: the
   rule under noise (the true form, its true constants inside the stated
   95 % intervals).
-* `parse_unit` / `check_dimensions`: dimensional analysis (`Dimension`,
+* `unit_dimension` / `check_dimensions`: dimensional analysis (`Dimension`,
   `UnitCheck`).
 * `pi_groups`: Buckingham pi groups and a scale for a target (`PiBasis`,
   `Monomial`); `PHYSICAL_CONSTANTS` (`PhysicalConstant`, CODATA 2018).
@@ -32,10 +32,11 @@ from lawloop.tools._canonical import canonical_form, canonical_key
 from lawloop.tools._closed_forms import ClosedForm, closed_form
 from lawloop.tools._constants import PHYSICAL_CONSTANTS, PhysicalConstant
 from lawloop.tools._deviation import DeviationTest, deviation_test
-from lawloop.tools._dimensional import Monomial, PiBasis, pi_groups
-from lawloop.tools._equivalence import EquivalenceVerdict, is_equivalent, snap_constants
+from lawloop.tools._dimensional import PiBasis, pi_groups
+from lawloop.tools._equivalence import EquivalenceVerdict, is_equivalent
 from lawloop.tools._fitting import FitResult, fit_parameters, predict
 from lawloop.tools._interval_recovery import constants_within_intervals
+from lawloop.tools._monomial import Monomial
 from lawloop.tools._named_constants import name_constants
 from lawloop.tools._parse import (
     expression_text,
@@ -45,7 +46,8 @@ from lawloop.tools._parse import (
 )
 from lawloop.tools._repair import repair_units
 from lawloop.tools._scores import bic, complexity, r2, rmse
-from lawloop.tools._units import Dimension, UnitCheck, check_dimensions, parse_unit
+from lawloop.tools._snap import snap_constants
+from lawloop.tools._units import Dimension, UnitCheck, check_dimensions, unit_dimension
 from lawloop.tools.errors import ExpressionError, FitError, ToolError, UnitError
 
 __all__ = [
@@ -79,11 +81,11 @@ __all__ = [
     "make_symbol",
     "name_constants",
     "parse_expression",
-    "parse_unit",
     "pi_groups",
     "predict",
     "r2",
     "repair_units",
     "rmse",
     "snap_constants",
+    "unit_dimension",
 ]

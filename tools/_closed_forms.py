@@ -16,12 +16,12 @@ import math
 from dataclasses import dataclass
 
 import sympy
-from lawloop.tools._equivalence import (
-    _BASES,
-    _MAX_COST,
-    _MAX_DENOMINATOR,
-    _MAX_NUMERATOR,
-    _base_cost,
+from lawloop.tools._snap import (
+    BASES,
+    MAX_COST,
+    MAX_DENOMINATOR,
+    MAX_NUMERATOR,
+    base_cost,
 )
 
 __all__ = ["ClosedForm", "closed_form"]
@@ -69,16 +69,16 @@ class ClosedForm:
 def _candidates(low: float, high: float) -> list[tuple[float, float, sympy.Expr]]:
     """Simple constants `(p/q)*b` in `[low, high]` (same sign), as (cost, value, expr)."""
     found: dict[sympy.Expr, tuple[float, float, sympy.Expr]] = {}
-    for rank, (base, base_value) in enumerate(_BASES):
-        max_p = _MAX_NUMERATOR if rank == 0 else _MAX_DENOMINATOR
-        for q in range(1, _MAX_DENOMINATOR + 1):
+    for rank, (base, base_value) in enumerate(BASES):
+        max_p = MAX_NUMERATOR if rank == 0 else MAX_DENOMINATOR
+        for q in range(1, MAX_DENOMINATOR + 1):
             first = math.ceil(min(low, high) * q / base_value)
             last = math.floor(max(low, high) * q / base_value)
             for p in range(max(first, -max_p), min(last, max_p) + 1):
                 if p == 0 or math.gcd(p, q) != 1:
                     continue
-                cost = _base_cost(rank) + math.log2(abs(p)) + math.log2(q)
-                if cost > _MAX_COST:
+                cost = base_cost(rank) + math.log2(abs(p)) + math.log2(q)
+                if cost > MAX_COST:
                     continue
                 expr = sympy.Rational(p, q) * base
                 value = p / q * base_value

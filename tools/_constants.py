@@ -1,4 +1,4 @@
-"""Physical constants (CODATA 2018, SI) with units that `parse_unit` reads."""
+"""Physical constants (CODATA 2018, SI) with units that `unit_dimension` reads."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class PhysicalConstant:
     value: float
     """Value in the SI units of `unit` (exact where the 2019 SI fixes it)."""
     unit: str
-    """Unit string in base SI units, readable by `parse_unit`."""
+    """Unit string in base SI units, readable by `unit_dimension`."""
     description: str
     """What the constant is, with its customary derived unit."""
 

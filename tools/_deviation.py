@@ -30,9 +30,9 @@ import numpy as np
 __all__ = ["DeviationTest", "deviation_test"]
 
 _RANK_TOL = 1e-9
+"""Singular values below this fraction of the largest count as zero (absorbed directions)."""
 _RESOLUTION = 1e-10
 """Relative resolution below which no claim is made: float64 and printed constants decide there."""
-"""Singular values below this fraction of the largest count as zero (absorbed directions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +104,37 @@ def deviation_test(
     Raises:
         ValueError: Shapes of the arrays disagree.
     """
-    from scipy.stats import f  # noqa: PLC0415 - scipy.stats is slow to import
-
     n, k = jacobian.shape if jacobian.ndim == 2 else (-1, -1)
+    _check_shapes(n, k, y, yhat, sigma, shapes, box_shapes, box_jacobian)
+    w = 1.0 / sigma
+    jw = jacobian * w[:, None]
+    cw = (yhat * w)[:, None] * shapes
+    r, u, dof = _unabsorbed((y - yhat) * w, jw, cw)
+    terms = u.shape[1]
+    if terms == 0 or dof < 1:
+        return DeviationTest(
+            float("inf"), float("inf"), 0, 1.0, terms, max(dof, 0), float("nan")
+        )
+    coef = u.T @ r  # the fitted change of the predictions, in an orthonormal basis
+    rss = float(r @ r - coef @ coef)
+    scale2 = max(max(rss, 0.0) / dof, _resolution_floor2(sigma, yhat))
+    h = _box_changes(
+        np.hstack([jw, cw]), u, np.hstack([box_jacobian, box_shapes]), box_weight
+    )
+    return _bounded(h, coef, scale2, terms, dof, confidence)
+
+
+def _check_shapes(
+    n: int,
+    k: int,
+    y: np.ndarray,
+    yhat: np.ndarray,
+    sigma: np.ndarray,
+    shapes: np.ndarray,
+    box_shapes: np.ndarray,
+    box_jacobian: np.ndarray,
+) -> None:
+    """Refuse arrays whose shapes disagree with `n` measurements and `k` constants."""
     if yhat.shape != (n,) or sigma.shape != (n,) or y.shape != (n,):
         msg = "y, yhat, sigma and jacobian must have one row per measurement."
         raise ValueError(msg)
@@ -118,10 +146,12 @@ def deviation_test(
             "box_jacobian must have one row per box point and one column per constant."
         )
         raise ValueError(msg)
-    w = 1.0 / sigma
-    r = (y - yhat) * w
-    jw = jacobian * w[:, None]
-    cw = (yhat * w)[:, None] * shapes
+
+
+def _unabsorbed(
+    r: np.ndarray, jw: np.ndarray, cw: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Residuals and an orthonormal basis of the corrections, both without what the law's constants absorb, and the degrees of freedom left."""
     law = _orthonormal(jw)
     # Frisch-Waugh-Lovell: what the correction adds beyond refitting the
     # law's constants is the part of its columns the law cannot absorb.
@@ -129,37 +159,61 @@ def deviation_test(
     r = r - law @ (law.T @ r)
     u, s, _ = np.linalg.svd(cp, full_matrices=False)
     keep = s > _RANK_TOL * (s[0] if s.size else 0.0)
-    terms = int(keep.sum())
-    dof = n - law.shape[1] - terms
-    if terms == 0 or dof < 1:
-        return DeviationTest(
-            float("inf"), float("inf"), 0, 1.0, terms, max(dof, 0), float("nan")
-        )
-    u = u[:, keep]
-    coef = u.T @ r  # the fitted change of the predictions, in an orthonormal basis
-    rss = float(r @ r - coef @ coef)
-    # A noiseless simulator's residuals can be rounding (1e-16): an exact fit
-    # would "hold to 0", which float64 alone breaks, as does printing its
-    # constants to 11 digits. The scale is floored where the points' relative
-    # uncertainty would fall below `_RESOLUTION`.
+    dof = r.shape[0] - law.shape[1] - int(keep.sum())
+    return r, u[:, keep], dof
+
+
+def _resolution_floor2(sigma: np.ndarray, yhat: np.ndarray) -> float:
+    """The smallest squared noise scale claimed: where the points' relative uncertainty reaches `_RESOLUTION`.
+
+    A noiseless simulator's residuals can be rounding (1e-16): an exact fit
+    would "hold to 0", which float64 alone breaks, as does printing its
+    constants to 11 digits.
+    """
     with np.errstate(all="ignore"):
         relative = sigma / np.abs(yhat)
     relative = relative[np.isfinite(relative) & (relative > 0)]
-    floor2 = (_RESOLUTION / float(np.median(relative))) ** 2 if relative.size else 0.0
-    scale2 = max(max(rss, 0.0) / dof, floor2)
-    # The same change as coefficients of (constants, correction), to carry it
-    # from the measured points to the box: columns scaled to unit length so
-    # the pseudo-inverse sees their directions, not their units.
-    full = np.hstack([jw, cw])
+    return (_RESOLUTION / float(np.median(relative))) ** 2 if relative.size else 0.0
+
+
+def _box_changes(
+    full: np.ndarray,
+    u: np.ndarray,
+    box_full: np.ndarray,
+    box_weight: np.ndarray | None,
+) -> np.ndarray:
+    """Each basis change of the predictions carried to the box points, shape (g, terms).
+
+    The same change as coefficients of (constants, correction) of `full`,
+    found with columns scaled to unit length so the pseudo-inverse sees
+    their directions, not their units, then applied to `box_full`.
+
+    Raises:
+        ValueError: `box_weight` has not one entry per box point.
+    """
     norms = np.linalg.norm(full, axis=0)
     norms = np.where(norms > 0, norms, 1.0)
     lift = (np.linalg.pinv(full / norms, rcond=_RANK_TOL) @ u) / norms[:, None]
-    h = np.hstack([box_jacobian, box_shapes]) @ lift
+    h = box_full @ lift
     if box_weight is not None:
         if box_weight.shape != (h.shape[0],):
             msg = "box_weight must have one entry per box point."
             raise ValueError(msg)
         h = h * box_weight[:, None]
+    return np.asarray(h)
+
+
+def _bounded(
+    h: np.ndarray,
+    coef: np.ndarray,
+    scale2: float,
+    terms: int,
+    dof: int,
+    confidence: float,
+) -> DeviationTest:
+    """The F test and the simultaneous band of the estimated change `h @ coef` over the box."""
+    from scipy.stats import f  # noqa: PLC0415 - scipy.stats is slow to import
+
     estimate = np.abs(h @ coef)
     se = np.sqrt(scale2) * np.linalg.norm(h, axis=1)
     explained = float(coef @ coef) / terms

@@ -20,12 +20,12 @@ from typing import Any, Literal
 
 import numpy as np
 import sympy
-from lawloop.tools._bounds import bounded_xreplace, unbounded_error
 from lawloop.tools._canonical import canonical_key
-from lawloop.tools._fitting import _compile, _evaluate
+from lawloop.tools._compiled import compile_expression, evaluate_compiled
+from lawloop.tools._snap import snap_constants
 from lawloop.tools.errors import ToolError
 
-__all__ = ["EquivalenceVerdict", "is_equivalent", "snap_constants"]
+__all__ = ["EquivalenceVerdict", "is_equivalent"]
 
 Method = Literal[
     "symbolic-ratio",
@@ -35,126 +35,8 @@ Method = Literal[
     "none",
 ]
 
-_MAX_NUMERATOR = 144  # p/q candidates with larger p are not "simple"
-_MAX_DENOMINATOR = 12
-# A constant is "simple" only up to this many bits (base weight plus bits of p and
-# q): 2*pi costs 3, 1/(4*pi) 4, 8*pi/3 6.6, sqrt(2) 3; 44/7 (8.3) is a coincidence.
-_MAX_COST = 7.0
 _SIMPLIFY_MAX_OPS = 150  # sympy.simplify is skipped above this size
 _PLAUSIBLE_SPREAD = 1e-4  # numeric spread beyond which no symbolic proof is tried
-
-
-def _bases() -> list[tuple[sympy.Expr, float]]:
-    """Simple irrational factors, simplest first; each times a small rational."""
-    pi, e = sympy.pi, sympy.E
-    exprs = [
-        sympy.Integer(1),
-        pi,
-        1 / pi,
-        pi**2,
-        1 / pi**2,
-        e,
-        1 / e,
-        sympy.sqrt(2),
-        sympy.sqrt(3),
-        sympy.sqrt(5),
-        sympy.sqrt(6),
-        sympy.sqrt(7),
-        sympy.sqrt(10),
-        sympy.sqrt(pi),
-        1 / sympy.sqrt(pi),
-        sympy.sqrt(2 * pi),
-        1 / sympy.sqrt(2 * pi),
-    ]
-    return [(b, float(b)) for b in exprs]
-
-
-_BASES = _bases()
-
-
-def _base_cost(rank: int) -> float:
-    """Bits a base costs: 1 is free, pi cheap, powers of pi and e and small roots dearer."""
-    return 0.0 if rank == 0 else 2.0 if rank <= 2 else 3.0 if rank <= 8 else 4.0
-
-
-def _snap_value(value: float, rel_precision: float) -> sympy.Expr:
-    """The simplest constant within `rel_precision` of `value`, else `value` rounded.
-
-    Within the precision, simplicity decides, not closeness: with about 17
-    bases times 12 denominators, almost any number lies within 1e-3 of *some*
-    candidate (78/(7*sqrt(pi)) for 6.2901), and only the simplest one is a
-    claim a physicist would make. The cost of `(p/q)*b` is a weight for the
-    base plus the bits of `p` and `q`; closeness breaks ties.
-    """
-    if value == 0.0 or not math.isfinite(value):
-        return sympy.Integer(0) if value == 0.0 else sympy.Float(value)
-    if value == round(value) and abs(value) < 1e15:
-        return sympy.Integer(int(value))
-    best: tuple[float, float, sympy.Expr] | None = None
-    for rank, (base, base_value) in enumerate(_BASES):
-        target = value / base_value
-        max_p = _MAX_NUMERATOR if rank == 0 else _MAX_DENOMINATOR
-        for q in range(1, _MAX_DENOMINATOR + 1):
-            p = round(target * q)
-            if p == 0 or abs(p) > max_p or math.gcd(p, q) != 1:
-                continue
-            error = abs(p / q * base_value - value) / abs(value)
-            if error > rel_precision:
-                continue
-            cost = _base_cost(rank) + math.log2(abs(p)) + math.log2(q)
-            if cost > _MAX_COST:
-                continue
-            if best is None or (cost, error) < best[:2]:
-                best = (cost, error, sympy.Rational(p, q) * base)
-    if best is not None:
-        return best[2]
-    digits = max(1, math.ceil(-math.log10(rel_precision)) + 1)
-    return sympy.Float(float(f"{value:.{digits}g}"))
-
-
-def snap_constants(expr: sympy.Expr, rel_precision: float = 1e-3) -> sympy.Expr:
-    """Replace float constants by nearby simple constants, or round them.
-
-    Each float within `rel_precision` (relative) of ``(p/q)*b``, with
-    ``1 <= |p| <= 144``, ``q <= 12`` and ``b`` one of 1, pi, 1/pi, pi**2,
-    1/pi**2, e, 1/e, sqrt(n) for n in 2, 3, 5, 6, 7, 10, sqrt(pi),
-    1/sqrt(pi), sqrt(2*pi), 1/sqrt(2*pi), becomes the closest such
-    constant (so ``1/(4*pi)`` and ``2*pi`` are found); integral floats
-    become integers; any other float is rounded to the relative precision
-    (4 significant digits for 1e-3). sympy's automatic evaluation then
-    combines the result; no `simplify` is run.
-
-    Args:
-        expr: The expression, e.g. with fitted constants substituted.
-        rel_precision: Relative precision of the match and the rounding.
-
-    Returns:
-        The snapped expression; floats beyond float64 are left as they are.
-
-    Raises:
-        ExpressionError: A constant the snapped values make is beyond 1e300
-            (sympy would compute it exactly, e.g. ``10**(10**15)`` from a
-            fitted exponent), or sympy's evaluation failed on one.
-
-    Example:
-        >>> x = sympy.Symbol("x", real=True)
-        >>> snap_constants(6.28318 * x)
-        2*pi*x
-    """
-    floats = expr.atoms(sympy.Float)
-    if not floats:
-        return expr
-    # A float beyond float64 (sympy arithmetic can leave the range) stays as it is.
-    snapped = {
-        f: _snap_value(float(f), rel_precision)
-        for f in floats
-        if math.isfinite(float(f))
-    }
-    try:
-        result: sympy.Expr = bounded_xreplace(expr, snapped)
-    except (ArithmeticError, RecursionError) as exc:
-        raise unbounded_error(expr, exc, "cannot be snapped") from None
-    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +44,12 @@ class EquivalenceVerdict:
     """Whether a found expression recovers the truth, how it was decided, and why.
 
     Example:
+        >>> from lawloop.tools import parse_expression
+        >>> truth = parse_expression("2*pi*sqrt(L/g)", ["L", "g"])
+        >>> found = parse_expression("6.283185307179586*sqrt(L/g)", ["L", "g"])
+        >>> rng = np.random.default_rng(0)
+        >>> def sampler(n):
+        ...     return {"L": rng.uniform(0.1, 2, n), "g": rng.uniform(1, 20, n)}
         >>> verdict = is_equivalent(found, truth, sampler)
         >>> verdict.recovered, verdict.method
         (True, 'symbolic-ratio')
@@ -341,40 +229,15 @@ def is_equivalent(
     Raises:
         ToolError: A variable of `truth` is missing from the sample.
     """
-    by_name = {s.name: s for s in truth.free_symbols if isinstance(s, sympy.Symbol)}
-    found = found.xreplace(
-        {
-            s: by_name[s.name]
-            for s in found.free_symbols
-            if isinstance(s, sympy.Symbol) and s.name in by_name
-        }
-    )
-    snapped = snap_constants(found, rel_precision)
-    variables = set(by_name.values()) | {
-        s for s in snapped.free_symbols if isinstance(s, sympy.Symbol)
-    }
+    found, snapped, variables = _matched(found, truth, rel_precision)
     points = _sample(sample, n_points)
-    missing_truth = sorted(name for name in by_name if name not in points)
-    if missing_truth:
-        msg = f"The sample lacks variables {missing_truth} of the truth `{truth}`; sample every variable."
-        raise ToolError(msg)
-    extra = sorted(s.name for s in variables if s.name not in points)
-    if extra:
-        return EquivalenceVerdict(
-            False,
-            "none",
-            f"found expression uses variables {extra} absent from the truth and sample",
-        )
+    unsampled = _unsampled(truth, variables, points)
+    if unsampled is not None:
+        return unsampled
 
-    ordered = sorted(variables, key=lambda s: s.name)
-    cols = [points[s.name] for s in ordered]
-    n = max((c.size for c in cols), default=1)
-    t_val = _evaluate(_compile(truth, ordered), cols, n)
     candidates = {"snapped": snapped, "as fitted": found}
-    values = {
-        key: _evaluate(_compile(expr, ordered), cols, n)
-        for key, expr in candidates.items()
-    }
+    values, n = _evaluate_all({"truth": truth, **candidates}, variables, points)
+    t_val = values.pop("truth")
     mask = (
         np.isfinite(t_val)
         & np.isfinite(values["snapped"])
@@ -388,12 +251,86 @@ def is_equivalent(
         )
     t_ok = t_val[mask]
     spreads = {key: _spreads(v[mask], t_ok) for key, v in values.items()}
-    ratio_spread, diff_spread = spreads["snapped"]
     if not any(min(pair) <= _PLAUSIBLE_SPREAD for pair in spreads.values()):
+        ratio_spread, diff_spread = spreads["snapped"]
         detail = f"not a constant multiple or offset: ratio varies by {ratio_spread:.3g}, difference by {diff_spread:.3g} (relative)"
         return EquivalenceVerdict(False, "none", detail)
 
     deadline = time.monotonic() + time_limit
+    proof = _symbolic_proof(candidates, truth, spreads, variables, deadline)
+    if proof is not None:
+        return proof
+    return _numeric_verdict(candidates, truth, values, t_ok, mask, spreads, rel_tol)
+
+
+def _matched(
+    found: sympy.Expr, truth: sympy.Expr, rel_precision: float
+) -> tuple[sympy.Expr, sympy.Expr, set[sympy.Symbol]]:
+    """`found` on the truth's symbols (matched by name), its snapped form, and the variables of both."""
+    by_name = {s.name: s for s in truth.free_symbols if isinstance(s, sympy.Symbol)}
+    found = found.xreplace(
+        {
+            s: by_name[s.name]
+            for s in found.free_symbols
+            if isinstance(s, sympy.Symbol) and s.name in by_name
+        }
+    )
+    snapped = snap_constants(found, rel_precision)
+    variables = set(by_name.values()) | {
+        s for s in snapped.free_symbols if isinstance(s, sympy.Symbol)
+    }
+    return found, snapped, variables
+
+
+def _unsampled(
+    truth: sympy.Expr,
+    variables: set[sympy.Symbol],
+    points: Mapping[str, np.ndarray],
+) -> EquivalenceVerdict | None:
+    """The verdict on a found law with variables the sample lacks; `None` when all are sampled.
+
+    Raises:
+        ToolError: A variable of `truth` is missing from the sample.
+    """
+    names = {s.name for s in truth.free_symbols if isinstance(s, sympy.Symbol)}
+    missing_truth = sorted(name for name in names if name not in points)
+    if missing_truth:
+        msg = f"The sample lacks variables {missing_truth} of the truth `{truth}`; sample every variable."
+        raise ToolError(msg)
+    extra = sorted(s.name for s in variables if s.name not in points)
+    if extra:
+        return EquivalenceVerdict(
+            False,
+            "none",
+            f"found expression uses variables {extra} absent from the truth and sample",
+        )
+    return None
+
+
+def _evaluate_all(
+    exprs: Mapping[str, sympy.Expr],
+    variables: set[sympy.Symbol],
+    points: Mapping[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], int]:
+    """Each expression evaluated on the sampled points, by key, and the number of points."""
+    ordered = sorted(variables, key=lambda s: s.name)
+    cols = [points[s.name] for s in ordered]
+    n = max((c.size for c in cols), default=1)
+    values = {
+        key: evaluate_compiled(compile_expression(expr, ordered), cols, n)
+        for key, expr in exprs.items()
+    }
+    return values, n
+
+
+def _symbolic_proof(
+    candidates: Mapping[str, sympy.Expr],
+    truth: sympy.Expr,
+    spreads: Mapping[str, tuple[float, float]],
+    variables: set[sympy.Symbol],
+    deadline: float,
+) -> EquivalenceVerdict | None:
+    """A proof that a candidate is the truth times or plus a constant, tried where the numbers make it plausible."""
     for key, candidate in candidates.items():
         ratio_spread, diff_spread = spreads[key]
         checks: list[tuple[Method, sympy.Expr, bool, float]] = [
@@ -408,9 +345,22 @@ def is_equivalent(
                     return EquivalenceVerdict(
                         True, method, f"{kind} = {constant} ({key})"
                     )
-        if candidate == found:
+        # Snapping changed nothing: the as-fitted form is the same expression.
+        if candidate == candidates["as fitted"]:
             break
+    return None
 
+
+def _numeric_verdict(
+    candidates: Mapping[str, sympy.Expr],
+    truth: sympy.Expr,
+    values: Mapping[str, np.ndarray],
+    t_ok: np.ndarray,
+    mask: np.ndarray,
+    spreads: Mapping[str, tuple[float, float]],
+    rel_tol: float,
+) -> EquivalenceVerdict:
+    """The verdict where no proof was found: numeric agreement and the same structure."""
     # Agreement up to a constant factor or offset (what the symbolic test
     # accepts), or plain agreement, within `rel_tol`.
     errors = {

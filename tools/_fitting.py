@@ -1,40 +1,36 @@
-"""Least-squares fitting of the free constants of a sympy expression."""
+"""Least-squares fitting of the free constants of a sympy expression.
+
+`fit_parameters` validates its arguments here; the optimizer runs live in
+`tools._least_squares` and the covariance and bootstrap intervals in
+`tools._uncertainty`.
+"""
 
 from __future__ import annotations
 
 import difflib
-import functools
-import inspect
-import numbers
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 import sympy
 from lawloop.tools._bounds import bind_parameters
-from lawloop.tools._parse import machine_numbers
+from lawloop.tools._compiled import (
+    Array,
+    Compiled,
+    compile_expression,
+    evaluate_compiled,
+)
+from lawloop.tools._least_squares import (
+    OutOfTimeError,
+    Problem,
+    linear_parameters,
+    random_starts,
+    search,
+)
+from lawloop.tools._uncertainty import bootstrap_intervals, check_bootstrap, covariance
 from lawloop.tools.errors import ExpressionError, FitError
-from scipy.optimize import least_squares
 
 __all__ = ["FitResult", "fit_parameters", "predict"]
-
-_PENALTY = 1e8  # residual given to points where the model is not finite
-_SINGULAR = 1e-12  # smallest singular value ratio for a determined covariance
-_LM_MAX_ITER = 100  # bootstrap refits start at the optimum; a few steps suffice
-_LM_TOL = 1e-10  # relative step or cost change at which a bootstrap refit stops
-_BATCH_ELEMENTS = 2_000_000  # floats in one batch of bootstrap Jacobians
-_START_ROWS = 512  # rows on which the starts of a multi-start fit compete
-_Array = np.ndarray
-_Compiled = Callable[..., object]
-# `least_squares` takes a callback that can stop it from SciPy 1.16 on; before
-# that a deadline is checked between starts only.
-_CALLBACK = "callback" in inspect.signature(least_squares).parameters
-
-
-class _OutOfTime(Exception):
-    """The fit's deadline passed before it finished."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +41,7 @@ class FitResult:
     values are those of the best start found (possibly non-finite).
 
     Example:
+        >>> from lawloop.tools import parse_expression
         >>> x = np.linspace(0, 1, 20)
         >>> fit = fit_parameters(parse_expression("a*x", ["x"], ["a"]), ["a"],
         ...                      {"x": x}, 3 * x)
@@ -56,7 +53,7 @@ class FitResult:
     """Fitted value of each parameter, by name."""
     stderr: dict[str, float]
     """Standard error of each parameter (`inf` when undetermined)."""
-    covariance: _Array = field(repr=False)
+    covariance: Array = field(repr=False)
     """Covariance matrix (k x k), rows in the order of `parameters`."""
     rss: float
     """Unweighted residual sum of squares, in squared units of `y`."""
@@ -79,58 +76,11 @@ class FitResult:
     result whose values mean nothing (only with a `deadline`)."""
 
 
-def _compile(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> _Compiled:
-    """Lambdify with numpy, arguments renamed by position so any symbol name is safe."""
-    return _compile_cached(expr, tuple(symbols))
-
-
-# Lambdify is most of the cost of a fit started near its optimum, and the loop
-# refits the same laws every iteration; compiled functions are pure, so reuse them.
-@functools.lru_cache(maxsize=512)
-def _compile_cached(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> _Compiled:
-    """`_compile`, remembered by expression and argument symbols.
-
-    Not `dummify=True`: the printer orders a product's factors by their
-    symbols' names, and a Dummy's name carries a process-wide counter, so the
-    same law compiled after a different history multiplied in another order
-    and differed in the last bits (a resumed campaign then recorded another
-    covariance than an uninterrupted one). Positional names keep the order
-    fixed; the assumptions are kept so nothing re-simplifies differently.
-    """
-    renamed = [
-        sympy.Symbol(f"_lawloop_arg{i}", **s.assumptions0)
-        for i, s in enumerate(symbols)
-    ]
-    body = machine_numbers(expr).xreplace(dict(zip(symbols, renamed, strict=True)))
-    func: _Compiled = sympy.lambdify(renamed, body, modules="numpy")
-    return func
-
-
-def _evaluate(
-    func: _Compiled, args: Sequence[object], n: int | tuple[int, ...]
-) -> _Array:
-    """Evaluate a compiled expression, broadcast to `n` (a length or shape) floats."""
-    with np.errstate(all="ignore"):
-        try:
-            out = np.asarray(func(*args))
-            if np.iscomplexobj(out):
-                out = np.where(np.abs(out.imag) > 0, np.nan, out.real)
-            return np.broadcast_to(out.astype(float), n).copy()
-        except (
-            ValueError,
-            TypeError,
-            ZeroDivisionError,
-            OverflowError,
-            ArithmeticError,
-        ):
-            return np.full(n, np.nan)
-
-
 def _columns(
     data: Mapping[str, object], names: Sequence[str], n: int | None
-) -> tuple[list[_Array], int]:
+) -> tuple[list[Array], int]:
     """Take the data columns named, as float arrays of one common length."""
-    cols: list[_Array] = []
+    cols: list[Array] = []
     for name in names:
         col = np.asarray(data[name], dtype=float).ravel()
         if n is None:
@@ -167,7 +117,7 @@ def _split_symbols(
     return [by_name[v] for v in variables], [by_name[p] for p in parameters]
 
 
-def _weights(sigma: _Array | float | None, n: int) -> _Array | None:
+def _weights(sigma: Array | float | None, n: int) -> Array | None:
     """Validate `sigma` and broadcast it to `n` values (None stays None)."""
     if sigma is None:
         return None
@@ -182,355 +132,13 @@ def _weights(sigma: _Array | float | None, n: int) -> _Array | None:
     return np.array(w)
 
 
-def _linear_parameters(expr: sympy.Expr, params: Sequence[sympy.Symbol]) -> list[int]:
-    """Indices of parameters in which `expr` is jointly linear (greedy)."""
-    kept: list[int] = []
-    grads = {i: sympy.diff(expr, p) for i, p in enumerate(params)}
-    for i, p in enumerate(params):
-        if p in grads[i].free_symbols:
-            continue
-        if all(sympy.diff(grads[i], params[j]) == 0 for j in kept):
-            kept.append(i)
-    return kept
-
-
-def _starts(k: int, n_starts: int, initial: _Array, seed: int) -> list[_Array]:
-    """Given start, then log-uniform magnitudes with random signs (seeded)."""
-    rng = np.random.default_rng(seed)
-    starts = [initial]
-    for i in range(1, max(n_starts, 1)):
-        # First half near unit scale, second half over twenty decades.
-        span = 3.0 if i <= n_starts // 2 else 10.0
-        magnitude = 10.0 ** rng.uniform(-span, span, size=k)
-        sign = rng.choice(np.array([-1.0, 1.0]), size=k)
-        starts.append(magnitude * sign)
-    return starts
-
-
-def _covariance(jac: _Array, s2: float) -> tuple[_Array, str]:
-    """Covariance s2*(J^T J)^-1 with column scaling; inf when singular."""
-    k = jac.shape[1]
-    norms = np.linalg.norm(jac, axis=0)
-    if not np.all(np.isfinite(jac)) or np.any(norms == 0) or not np.isfinite(s2):
-        return np.full(
-            (k, k), np.inf
-        ), "covariance undetermined (Jacobian not finite or a column is zero)"
-    _, sv, vt = np.linalg.svd(jac / norms, full_matrices=False)
-    if sv[-1] <= _SINGULAR * sv[0]:
-        return np.full(
-            (k, k), np.inf
-        ), "covariance undetermined (Jacobian rank-deficient)"
-    inner = (vt.T / sv**2) @ vt
-    return s2 * inner / np.outer(norms, norms), ""
-
-
-class _Problem:
-    """The compiled model and its rows, with residuals scaled for the optimizer."""
-
-    __slots__ = ("cols", "func", "grad_funcs", "k", "linear", "n", "scale", "y")
-
-    def __init__(
-        self,
-        func: _Compiled,
-        grad_funcs: Sequence[_Compiled],
-        linear: Sequence[int],
-        cols: Sequence[_Array],
-        y: _Array,
-        scale: _Array,
-    ) -> None:
-        self.func = func
-        self.grad_funcs = list(grad_funcs)
-        self.linear = list(linear)
-        self.cols = list(cols)
-        self.y = y
-        self.scale = scale
-        self.n = y.size
-        self.k = len(self.grad_funcs)
-
-    def subset(self, rows: _Array) -> _Problem:
-        """The same model on some of the rows."""
-        return _Problem(
-            self.func,
-            self.grad_funcs,
-            self.linear,
-            [c[rows] for c in self.cols],
-            self.y[rows],
-            self.scale[rows],
-        )
-
-    def predictions(self, theta: _Array) -> _Array:
-        """Model values at the parameters `theta`."""
-        return _evaluate(self.func, [*self.cols, *theta], self.n)
-
-    def gradients(self, theta: _Array) -> _Array:
-        """Unscaled Jacobian of the model (n x k) at `theta`."""
-        return np.column_stack(
-            [_evaluate(g, [*self.cols, *theta], self.n) for g in self.grad_funcs]
-        )
-
-    def residuals(self, theta: _Array) -> _Array:
-        """Scaled residuals; non-finite ones get the penalty."""
-        r = (self.predictions(theta) - self.y) / self.scale
-        return np.where(np.isfinite(r), r, _PENALTY)
-
-    def jacobian(self, theta: _Array) -> _Array:
-        """Scaled Jacobian; non-finite entries are zero."""
-        jac = self.gradients(theta) / self.scale[:, None]
-        return np.where(np.isfinite(jac), jac, 0.0)
-
-    def project(self, theta: _Array) -> _Array:
-        """Solve the linear parameters given the others."""
-        if not self.linear:
-            return theta
-        base = theta.copy()
-        base[self.linear] = 0.0
-        cols = [*self.cols, *base]
-        offset = _evaluate(self.func, cols, self.n)
-        design = (
-            np.column_stack(
-                [_evaluate(self.grad_funcs[i], cols, self.n) for i in self.linear]
-            )
-            / self.scale[:, None]
-        )
-        rhs = (self.y - offset) / self.scale
-        if not (np.all(np.isfinite(design)) and np.all(np.isfinite(rhs))):
-            return theta
-        norms = np.linalg.norm(design, axis=0)
-        norms[norms == 0] = 1.0
-        solution = np.linalg.lstsq(design / norms, rhs, rcond=None)[0] / norms
-        out = theta.copy()
-        out[self.linear] = solution
-        return out
-
-
-# A well-posed start converges in a few dozen evaluations per constant; the
-# starts that need hundreds are symbolic regression's long expressions, which
-# fail to converge anyway. 200 spent 60 % of a noisy campaign's time on them
-# (I.12.1, noise 0.01: 15 s of each 17 s iteration), so it measured 4 times
-# fewer points than 50 allows in the same minute.
-_EVALS_PER_PARAMETER = 50
-
-_Best = tuple[float, _Array, str, bool]  # (cost, theta, optimizer message, converged)
-
-
-def _stop_at(deadline: float | None) -> dict[str, Any]:
-    """`least_squares` keywords that stop it once `time.monotonic()` passes `deadline`."""
-    if deadline is None or not _CALLBACK:
-        return {}
-
-    def callback(intermediate_result: object) -> None:
-        if time.monotonic() >= deadline:
-            raise StopIteration
-
-    return {"callback": callback}
-
-
-def _check_time(deadline: float | None) -> None:
-    """Raise `_OutOfTime` once `deadline` has passed."""
-    if deadline is not None and time.monotonic() >= deadline:
-        raise _OutOfTime
-
-
-def _solve(
-    problem: _Problem, starts: Sequence[_Array], deadline: float | None = None
-) -> tuple[_Best | None, str]:
-    """Least squares from each start; the lowest finite cost and the last failure.
-
-    Raises:
-        _OutOfTime: `deadline` passed before the last start finished.
-    """
-    best: _Best | None = None
-    failure = ""
-    for start in starts:
-        _check_time(deadline)
-        try:
-            # Overflow at wild starts is expected; the penalty handles it.
-            with np.errstate(all="ignore"):
-                theta0 = problem.project(start)
-                sol = least_squares(
-                    problem.residuals,
-                    theta0,
-                    jac=problem.jacobian,
-                    method="trf",
-                    x_scale="jac",
-                    ftol=1e-12,
-                    xtol=1e-12,
-                    gtol=1e-12,
-                    max_nfev=_EVALS_PER_PARAMETER * (problem.k + 1),
-                    **_stop_at(deadline),
-                )
-        except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
-            failure = f"start failed: {exc}"
-            continue
-        if sol.status == -2:  # the callback stopped it: out of time
-            raise _OutOfTime
-        cost = float(np.sum(sol.fun**2))
-        if (
-            np.isfinite(cost)
-            and np.all(np.isfinite(sol.x))
-            and (best is None or cost < best[0])
-        ):
-            best = (cost, sol.x, sol.message, sol.status > 0)
-    return best, failure
-
-
-def _search(
-    problem: _Problem,
-    starts: Sequence[_Array],
-    seed: int,
-    deadline: float | None = None,
-) -> tuple[_Best | None, str]:
-    """Multi-start least squares: the starts compete on a sample of rows, the winner is polished on all.
-
-    Each start costs up to hundreds of evaluations of the model and its
-    Jacobian, so with thousands of rows (a noisy campaign measures many)
-    eight starts on every row cost minutes; a few hundred rows tell a good
-    start from a poor one as well. The sample is drawn from `seed`, so the
-    fit stays deterministic.
-    """
-    if len(starts) <= 1 or problem.n <= _START_ROWS:
-        return _solve(problem, starts, deadline)
-    rng = np.random.default_rng([seed, 1])
-    rows = np.sort(rng.choice(problem.n, size=_START_ROWS, replace=False))
-    best, failure = _solve(problem.subset(rows), starts, deadline)
-    if best is None:
-        return best, failure
-    polished, failure = _solve(problem, [best[1]], deadline)
-    return polished, failure
-
-
-def _refit_resamples(
-    problem: _Problem, theta: _Array, rows: _Array
-) -> tuple[_Array, _Array]:
-    """Levenberg-Marquardt refits of many resamples at once, from `theta`.
-
-    Each row of `rows` (b x n indices) is one resample; all are iterated
-    together with array operations, each with its own damping, because a
-    scipy call per resample costs more than the whole batch. Returns the
-    (b x k) estimates and which of them converged.
-    """
-    b, n = rows.shape
-    cols = [col[rows] for col in problem.cols]
-    y = problem.y[rows]
-    scale = problem.scale[rows]
-
-    def residuals(th: _Array) -> tuple[_Array, _Array]:
-        """Scaled residuals (b x n) and their sums of squares (inf if not finite)."""
-        pred = _evaluate(problem.func, [*cols, *th.T[:, :, None]], (b, n))
-        r = (pred - y) / scale
-        cost = np.sum(r**2, axis=1)
-        return r, np.where(np.isfinite(cost), cost, np.inf)
-
-    def jacobian(th: _Array) -> _Array:
-        """Scaled Jacobian (b x n x k); non-finite entries are zero."""
-        args = [*cols, *th.T[:, :, None]]
-        jac = np.stack([_evaluate(g, args, (b, n)) for g in problem.grad_funcs], -1)
-        jac /= scale[:, :, None]
-        return np.where(np.isfinite(jac), jac, 0.0)
-
-    th = np.tile(theta, (b, 1))
-    r, cost = residuals(th)
-    damping = np.full(b, 1e-3)
-    done = np.zeros(b, dtype=bool)
-    live = np.isfinite(cost)
-    eye = np.eye(problem.k)
-    for _ in range(_LM_MAX_ITER):
-        if not np.any(live & ~done):
-            break
-        jac = jacobian(th)
-        # Columns scaled to unit norm, as `x_scale="jac"` does for the full fit.
-        norms = np.sqrt(np.sum(jac**2, axis=1))
-        norms[norms == 0] = 1.0
-        jac /= norms[:, None, :]
-        jac_t = jac.transpose(0, 2, 1)
-        normal = jac_t @ jac + damping[:, None, None] * eye
-        scaled_step = -np.linalg.solve(normal, jac_t @ r[:, :, None])[:, :, 0]
-        trial = th + scaled_step / norms
-        r_trial, cost_trial = residuals(trial)
-        active = live & ~done
-        better = active & (cost_trial < cost)
-        small_step = np.linalg.norm(scaled_step, axis=1) <= _LM_TOL * (
-            np.linalg.norm(th * norms, axis=1) + _LM_TOL
-        )
-        small_gain = cost - cost_trial <= _LM_TOL * cost
-        th[better] = trial[better]
-        r[better] = r_trial[better]
-        cost[better] = cost_trial[better]
-        done |= active & (small_step | (better & small_gain))
-        damping = np.where(better, np.maximum(damping / 10.0, 1e-12), damping * 10.0)
-        # A step no damping can make smaller than the cost: stuck, not converged.
-        live &= damping < 1e12
-    return th, live & done
-
-
-def _bootstrap(
-    problem: _Problem,
-    theta: _Array,
-    names: Sequence[str],
-    resamples: int,
-    confidence: float,
-    seed: int,
-    deadline: float | None = None,
-) -> tuple[dict[str, tuple[float, float]], int, str]:
-    """Percentile intervals from refits on rows drawn with replacement.
-
-    Returns the intervals (empty when fewer than half of the resamples
-    converged), the number that converged and a note for the message.
-    """
-    # A stream of its own, so asking for intervals leaves the starts unchanged.
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-    # Batches small enough that the b x n x k Jacobian stays a few megabytes.
-    batch = max(1, _BATCH_ELEMENTS // (problem.n * (problem.k + 1)))
-    samples: list[_Array] = []
-    for start in range(0, resamples, batch):
-        _check_time(deadline)
-        rows = rng.integers(
-            0, problem.n, size=(min(batch, resamples - start), problem.n)
-        )
-        try:
-            with np.errstate(all="ignore"):
-                estimates, ok = _refit_resamples(problem, theta, rows)
-        except np.linalg.LinAlgError:
-            continue  # the batch counts as failed resamples
-        samples.extend(estimates[ok])
-    converged = len(samples)
-    if 2 * converged < resamples:
-        note = (
-            f"bootstrap: only {converged} of {resamples} resamples converged "
-            "(fewer than half); no intervals"
-        )
-        return {}, converged, note
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(np.array(samples), [tail, 1.0 - tail], axis=0)
-    intervals = {
-        name: (float(lo), float(hi))
-        for name, lo, hi in zip(names, low, high, strict=True)
-    }
-    note = f"bootstrap: {converged} of {resamples} resamples converged"
-    return intervals, converged, note
-
-
-def _check_bootstrap(bootstrap: int, confidence: float) -> None:
-    """Refuse a negative resample count or a confidence outside (0, 1)."""
-    if (
-        isinstance(bootstrap, bool)
-        or not isinstance(bootstrap, numbers.Integral)
-        or bootstrap < 0
-    ):
-        msg = f"`bootstrap` must be a non-negative integer (0 turns it off); got {bootstrap!r}."
-        raise FitError(msg)
-    if not (isinstance(confidence, numbers.Real) and 0.0 < confidence < 1.0):
-        msg = f"`confidence` must be a number strictly between 0 and 1, e.g. 0.95; got {confidence!r}."
-        raise FitError(msg)
-
-
 def fit_parameters(
     expr: sympy.Expr,
     parameters: Sequence[str],
-    data: Mapping[str, _Array],
-    y: _Array,
+    data: Mapping[str, Array],
+    y: Array,
     *,
-    sigma: _Array | float | None = None,
+    sigma: Array | float | None = None,
     seed: int = 0,
     n_starts: int = 8,
     initial: Mapping[str, float] | None = None,
@@ -588,7 +196,45 @@ def fit_parameters(
             mis-sized columns, non-finite `y`, invalid `sigma`, negative
             `bootstrap` or `confidence` outside (0, 1).
     """
-    _check_bootstrap(bootstrap, confidence)
+    variables, params, cols, y, w = _validated(
+        expr, parameters, data, y, sigma, bootstrap, confidence
+    )
+    settings = _Settings(seed, n_starts, initial, bootstrap, confidence, deadline)
+    try:
+        # Overflow is expected where a law leaves float64; the result says so.
+        with np.errstate(all="ignore"):
+            return _fit(expr, variables, params, cols, y, w, settings)
+    except OutOfTimeError:
+        reason = "stopped at its deadline before it finished"
+        return replace(_failed(params, y.size, reason), timed_out=True)
+    except Exception as exc:  # the fit executor: whatever a law does to it is data
+        reason = f"fit failed: {type(exc).__name__}: {exc}"[:1500]
+        return _failed(params, y.size, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """The keyword arguments of `fit_parameters` that steer the search and the bootstrap."""
+
+    seed: int
+    n_starts: int
+    initial: Mapping[str, float] | None
+    bootstrap: int
+    confidence: float
+    deadline: float | None
+
+
+def _validated(
+    expr: sympy.Expr,
+    parameters: Sequence[str],
+    data: Mapping[str, Array],
+    y: Array,
+    sigma: Array | float | None,
+    bootstrap: int,
+    confidence: float,
+) -> tuple[list[sympy.Symbol], list[sympy.Symbol], list[Array], Array, Array | None]:
+    """The arguments of `fit_parameters` checked: (variables, parameters, columns, y, weights)."""
+    check_bootstrap(bootstrap, confidence)
     variables, params = _split_symbols(expr, parameters, data)
     y = np.asarray(y, dtype=float).ravel()
     n = y.size
@@ -596,31 +242,7 @@ def fit_parameters(
         msg = f"`y` must be a non-empty array of finite values; got {n} values."
         raise FitError(msg)
     cols, _ = _columns(data, [v.name for v in variables], n)
-    w = _weights(sigma, n)
-    try:
-        # Overflow is expected where a law leaves float64; the result says so.
-        with np.errstate(all="ignore"):
-            return _fit(
-                expr,
-                variables,
-                params,
-                cols,
-                y,
-                w,
-                seed=seed,
-                n_starts=n_starts,
-                initial=initial,
-                bootstrap=bootstrap,
-                confidence=confidence,
-                deadline=deadline,
-            )
-    except _OutOfTime:
-        return replace(
-            _failed(params, n, "stopped at its deadline before it finished"),
-            timed_out=True,
-        )
-    except Exception as exc:  # the fit executor: whatever a law does to it is data
-        return _failed(params, n, f"fit failed: {type(exc).__name__}: {exc}"[:1500])
+    return variables, params, cols, y, _weights(sigma, n)
 
 
 def _failed(params: Sequence[sympy.Symbol], n: int, reason: str) -> FitResult:
@@ -636,90 +258,121 @@ def _fit(
     expr: sympy.Expr,
     variables: Sequence[sympy.Symbol],
     params: Sequence[sympy.Symbol],
-    cols: Sequence[_Array],
-    y: _Array,
-    w: _Array | None,
-    *,
-    seed: int,
-    n_starts: int,
-    initial: Mapping[str, float] | None,
-    bootstrap: int,
-    confidence: float,
-    deadline: float | None = None,
+    cols: Sequence[Array],
+    y: Array,
+    w: Array | None,
+    settings: _Settings,
 ) -> FitResult:
     """`fit_parameters` on validated arguments."""
     n = y.size
     k = len(params)
-    func = _compile(expr, [*variables, *params])
+    func = compile_expression(expr, [*variables, *params])
     if k == 0:
-        pred = _evaluate(func, cols, n)
-        ok = bool(np.all(np.isfinite(pred)))
-        rss = float(np.sum((y - pred) ** 2)) if ok else float("inf")
-        message = "no parameters; evaluated" if ok else "prediction not finite"
-        return FitResult({}, {}, np.zeros((0, 0)), rss, n, ok, message)
+        return _evaluated(func, cols, y)
     if n < k:
         return _failed(params, n, f"{n} points for {k} parameters")
 
-    grad_funcs = [_compile(sympy.diff(expr, p), [*variables, *params]) for p in params]
-    linear = _linear_parameters(expr, params)
+    grad_funcs = [
+        compile_expression(sympy.diff(expr, p), [*variables, *params]) for p in params
+    ]
+    linear = linear_parameters(expr, params)
     ry = float(np.sqrt(np.mean(y**2))) or 1.0
     scale = w if w is not None else np.full(n, ry)
-    problem = _Problem(func, grad_funcs, linear, cols, y, scale)
+    problem = Problem(func, grad_funcs, linear, cols, y, scale)
 
-    given = dict(initial or {})
+    given = dict(settings.initial or {})
     x0 = np.array([float(given.get(p.name, 1.0)) for p in params])
-    starts = [x0] if len(linear) == k else _starts(k, n_starts, x0, seed)
-    best, failure = _search(problem, starts, seed, deadline)
+    starts = (
+        [x0]
+        if len(linear) == k
+        else random_starts(k, settings.n_starts, x0, settings.seed)
+    )
+    best, failure = search(problem, starts, settings.seed, settings.deadline)
     if best is None:
         return _failed(params, n, failure or "no start converged")
-
     _, theta, message, converged = best
+    fit = _at_optimum(problem, params, theta, w, str(message), converged)
+    return _with_bootstrap(fit, problem, params, theta, settings)
+
+
+def _evaluated(func: Compiled, cols: Sequence[Array], y: Array) -> FitResult:
+    """The result for a law without parameters: its predictions, evaluated."""
+    n = y.size
+    pred = evaluate_compiled(func, cols, n)
+    ok = bool(np.all(np.isfinite(pred)))
+    rss = float(np.sum((y - pred) ** 2)) if ok else float("inf")
+    message = "no parameters; evaluated" if ok else "prediction not finite"
+    return FitResult({}, {}, np.zeros((0, 0)), rss, n, ok, message)
+
+
+def _at_optimum(
+    problem: Problem,
+    params: Sequence[sympy.Symbol],
+    theta: Array,
+    w: Array | None,
+    message: str,
+    converged: bool,
+) -> FitResult:
+    """The result at the optimizer's `theta`: residual sum, covariance and message."""
+    n, k, y = problem.n, problem.k, problem.y
     pred = problem.predictions(theta)
     finite = bool(np.all(np.isfinite(pred)))
     rss = float(np.sum((y - pred) ** 2)) if finite else float("inf")
     unit_w = w if w is not None else np.ones(n)
     jac = problem.gradients(theta) / unit_w[:, None]
     s2 = 1.0 if w is not None else (rss / (n - k) if n > k else float("nan"))
-    cov, cov_note = _covariance(jac, s2)
+    cov, cov_note = covariance(jac, s2)
     stderr = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    parts = [str(message)] + (
+    parts = [message] + (
         []
         if finite
         else [f"prediction not finite at {int(np.sum(~np.isfinite(pred)))} points"]
     )
     parts += [cov_note] if cov_note else []
-    success = bool(converged and finite)
-    intervals: dict[str, tuple[float, float]] = {}
-    bootstrap_n = 0
-    if bootstrap and success:
-        intervals, bootstrap_n, note = _bootstrap(
-            problem,
-            theta,
-            [p.name for p in params],
-            bootstrap,
-            confidence,
-            seed,
-            deadline,
-        )
-        parts.append(note)
-    elif bootstrap:
-        parts.append("bootstrap skipped (the fit did not succeed)")
     return FitResult(
         values={p.name: float(v) for p, v in zip(params, theta, strict=True)},
         stderr={p.name: float(s) for p, s in zip(params, stderr, strict=True)},
         covariance=cov,
         rss=rss,
         n=n,
-        success=success,
+        success=bool(converged and finite),
         message="; ".join(parts),
+    )
+
+
+def _with_bootstrap(
+    fit: FitResult,
+    problem: Problem,
+    params: Sequence[sympy.Symbol],
+    theta: Array,
+    settings: _Settings,
+) -> FitResult:
+    """`fit` with the bootstrap intervals asked for, and a note on them in its message."""
+    if not settings.bootstrap:
+        return fit
+    if not fit.success:
+        note = "bootstrap skipped (the fit did not succeed)"
+        return replace(fit, message=f"{fit.message}; {note}")
+    intervals, bootstrap_n, note = bootstrap_intervals(
+        problem,
+        theta,
+        [p.name for p in params],
+        settings.bootstrap,
+        settings.confidence,
+        settings.seed,
+        settings.deadline,
+    )
+    return replace(
+        fit,
+        message=f"{fit.message}; {note}",
         intervals=intervals,
         bootstrap_n=bootstrap_n,
     )
 
 
 def predict(
-    expr: sympy.Expr, values: Mapping[str, float], data: Mapping[str, _Array]
-) -> _Array:
+    expr: sympy.Expr, values: Mapping[str, float], data: Mapping[str, Array]
+) -> Array:
     """Evaluate `expr` with parameter `values` on the data columns.
 
     Args:
@@ -749,4 +402,4 @@ def predict(
         bound = bind_parameters(expr, {p.name: values[p.name] for p in params})
     except ExpressionError:
         return np.full(n, np.nan)  # a constant beyond float64: defined nowhere
-    return _evaluate(_compile(bound, variables), cols, n)
+    return evaluate_compiled(compile_expression(bound, variables), cols, n)

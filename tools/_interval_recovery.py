@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import sympy
+from lawloop.tools._compiled import compile_expression, evaluate_compiled
 from lawloop.tools._equivalence import EquivalenceVerdict, _max_relative_error, _sample
-from lawloop.tools._fitting import _compile, _evaluate, fit_parameters
+from lawloop.tools._fitting import fit_parameters
 
 __all__ = ["constants_within_intervals"]
 
@@ -61,31 +62,18 @@ def constants_within_intervals(
     """
     names = {s.name for s in law.free_symbols if isinstance(s, sympy.Symbol)}
     params = [p for p in constants if p in names]
-    if not params:
-        return EquivalenceVerdict(False, "none", "the law has no free constants")
-    bad = [
-        p
-        for p in params
-        if len(constants[p]) != 3 or not all(np.isfinite(constants[p]))
-    ]
-    if bad:
-        return EquivalenceVerdict(False, "none", f"no finite interval for {bad}")
+    unusable = _unusable(params, constants)
+    if unusable is not None:
+        return unusable
     points = _sample(sample, n_points)
-    variables = sorted(
-        (s for s in truth.free_symbols if isinstance(s, sympy.Symbol)),
-        key=lambda s: s.name,
-    )
     extra = sorted(names - set(params) - set(points))
     if extra:
         return EquivalenceVerdict(
             False, "none", f"the law uses {extra}, neither inputs nor constants"
         )
-    n = max((c.size for c in points.values()), default=1)
-    exact = _evaluate(
-        _compile(truth, variables), [points[s.name] for s in variables], n
-    )
+    exact = _exact_values(truth, points)
     ok = np.isfinite(exact)
-    if ok.sum() < max(1, n // 2):
+    if ok.sum() < max(1, exact.size // 2):
         return EquivalenceVerdict(
             False, "none", "the truth is not finite on the sample"
         )
@@ -101,20 +89,7 @@ def constants_within_intervals(
     )
     if not all(np.isfinite(v) for v in fit.values.values()):
         return EquivalenceVerdict(False, "none", f"no fit of the form: {fit.message}")
-    fitted = law.xreplace(
-        {
-            s: sympy.Float(fit.values[s.name])
-            for s in law.free_symbols
-            if isinstance(s, sympy.Symbol) and s.name in fit.values
-        }
-    )
-    order = sorted(
-        (s for s in fitted.free_symbols if isinstance(s, sympy.Symbol)),
-        key=lambda s: s.name,
-    )
-    values = _evaluate(
-        _compile(fitted, order), [data[s.name] for s in order], int(ok.sum())
-    )
+    values = _fitted_values(law, fit.values, data, int(ok.sum()))
     error = _max_relative_error(values, exact[ok])
     if not error <= rel_tol:
         return EquivalenceVerdict(
@@ -122,17 +97,78 @@ def constants_within_intervals(
             "none",
             f"not the true form: with its best constants it is off by {error:.2g} (relative)",
         )
-    outside = [
-        f"{p} = {fit.values[p]:.6g} not in [{constants[p][1]:.6g}, {constants[p][2]:.6g}]"
+    return _interval_verdict(params, constants, fit.values, error)
+
+
+def _unusable(
+    params: list[str], constants: Mapping[str, Interval]
+) -> EquivalenceVerdict | None:
+    """The verdict on a law without free constants or without finite intervals; `None` when usable."""
+    if not params:
+        return EquivalenceVerdict(False, "none", "the law has no free constants")
+    bad = [
+        p
         for p in params
-        if not constants[p][1] <= fit.values[p] <= constants[p][2]
+        if len(constants[p]) != 3 or not all(np.isfinite(constants[p]))
+    ]
+    if bad:
+        return EquivalenceVerdict(False, "none", f"no finite interval for {bad}")
+    return None
+
+
+def _exact_values(truth: sympy.Expr, points: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The truth evaluated on the sampled points (NaN where it is not defined)."""
+    variables = sorted(
+        (s for s in truth.free_symbols if isinstance(s, sympy.Symbol)),
+        key=lambda s: s.name,
+    )
+    n = max((c.size for c in points.values()), default=1)
+    return evaluate_compiled(
+        compile_expression(truth, variables), [points[s.name] for s in variables], n
+    )
+
+
+def _fitted_values(
+    law: sympy.Expr,
+    values: Mapping[str, float],
+    data: Mapping[str, np.ndarray],
+    n: int,
+) -> np.ndarray:
+    """The law with its fitted constants, evaluated on the `n` points of `data`."""
+    fitted = law.xreplace(
+        {
+            s: sympy.Float(values[s.name])
+            for s in law.free_symbols
+            if isinstance(s, sympy.Symbol) and s.name in values
+        }
+    )
+    order = sorted(
+        (s for s in fitted.free_symbols if isinstance(s, sympy.Symbol)),
+        key=lambda s: s.name,
+    )
+    return evaluate_compiled(
+        compile_expression(fitted, order), [data[s.name] for s in order], n
+    )
+
+
+def _interval_verdict(
+    params: list[str],
+    constants: Mapping[str, Interval],
+    values: Mapping[str, float],
+    error: float,
+) -> EquivalenceVerdict:
+    """The verdict on the true form: recovered when every exact constant lies in its interval."""
+    outside = [
+        f"{p} = {values[p]:.6g} not in [{constants[p][1]:.6g}, {constants[p][2]:.6g}]"
+        for p in params
+        if not constants[p][1] <= values[p] <= constants[p][2]
     ]
     if outside:
         return EquivalenceVerdict(
             False, "none", "the true form, but " + "; ".join(outside)
         )
     inside = ", ".join(
-        f"{p} = {fit.values[p]:.6g} in [{constants[p][1]:.6g}, {constants[p][2]:.6g}]"
+        f"{p} = {values[p]:.6g} in [{constants[p][1]:.6g}, {constants[p][2]:.6g}]"
         for p in params
     )
     return EquivalenceVerdict(

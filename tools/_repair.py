@@ -21,7 +21,7 @@ from lawloop.tools._units import (
     _Checker,
     _Inconsistent,
     check_dimensions,
-    parse_unit,
+    unit_dimension,
 )
 
 __all__ = ["repair_units"]
@@ -140,11 +140,11 @@ def _repaired(
     parameters: Sequence[str],
 ) -> tuple[sympy.Expr, tuple[str, ...]] | None:
     """`repair_units` of a law known to be inconsistent."""
-    units = {name: parse_unit(u) for name, u in variable_units.items()}
+    units = {name: unit_dimension(u) for name, u in variable_units.items()}
     checker = _Checker(units, set(parameters), floats_free=False)
     taken = {s.name for s in expr.free_symbols} | set(parameters)
     repairer = _Repairer(checker, _fresh_names(taken))
-    target = parse_unit(target_unit)
+    target = unit_dimension(target_unit)
     fixed = repairer.repair(expr, target)
     try:
         overall = checker.dim(fixed)

@@ -18,7 +18,7 @@ import sympy
 from lawloop.tools._bounds import unbounded_error
 from lawloop.tools.errors import UnitError
 
-__all__ = ["BASE_UNITS", "Dimension", "UnitCheck", "check_dimensions", "parse_unit"]
+__all__ = ["BASE_UNITS", "Dimension", "UnitCheck", "check_dimensions", "unit_dimension"]
 
 BASE_UNITS = ("m", "s", "kg", "K", "A", "mol", "cd")
 """Base dimensions, in the order of `Dimension.exponents`."""
@@ -29,7 +29,7 @@ class Dimension:
     """Rational exponents of the base dimensions; multiply, divide and power.
 
     Example:
-        >>> parse_unit("kg*m/s**2") == parse_unit("kg") * parse_unit("m/s**2")
+        >>> unit_dimension("kg*m/s**2") == unit_dimension("kg") * unit_dimension("m/s**2")
         True
     """
 
@@ -91,7 +91,7 @@ _UNITS: Mapping[str, Dimension] = {
     "rad": Dimension(),
     "sr": Dimension(),
 }
-"""Unit names accepted by `parse_unit` and their dimensions."""
+"""Unit names accepted by `unit_dimension` and their dimensions."""
 
 
 def _unit_node(node: ast.AST, text: str) -> Dimension:
@@ -139,7 +139,7 @@ def _exponent(node: ast.AST, text: str) -> Fraction:
     raise UnitError(msg)
 
 
-def parse_unit(unit: str | Mapping[str, int | Fraction]) -> Dimension:
+def unit_dimension(unit: str | Mapping[str, int | Fraction]) -> Dimension:
     """Read a unit string (or a mapping unit -> exponent) as a `Dimension`.
 
     Args:
@@ -176,6 +176,8 @@ class UnitCheck:
     """Result of `check_dimensions`.
 
     Example:
+        >>> from lawloop.tools import parse_expression
+        >>> expr = parse_expression("2*pi*sqrt(L/g)", ["L", "g"])
         >>> check_dimensions(expr, {"L": "m", "g": "m/s**2"}, "s").consistent
         True
     """
@@ -356,8 +358,8 @@ def check_dimensions(
         ExpressionError: sympy failed on a constant of `expr` beyond float64
             (one `parse_expression` refuses).
     """
-    units = {name: parse_unit(u) for name, u in variable_units.items()}
-    target = parse_unit(target_unit)
+    units = {name: unit_dimension(u) for name, u in variable_units.items()}
+    target = unit_dimension(target_unit)
     checker = _Checker(units, set(parameters), floats_free)
     try:
         found = checker.dim(expr)

@@ -34,24 +34,29 @@ import sqlalchemy as sa
 from lawloop.agent._clock import Gate
 from lawloop.agent._ids import node_id
 from lawloop.agent.audit._compare import (
-    ReplayReport,
     check_iteration,
     compare_records,
     finished_iterations,
 )
+from lawloop.agent.audit._replay_report import ReplayReport
 from lawloop.agent.errors import ConfigError
 from lawloop.agent.loop._config import CampaignConfig
 from lawloop.agent.loop._environment import code_version, environment
 from lawloop.agent.loop._nodes import Loop
-from lawloop.agent.loop._runner import (
-    _initial_state,
-    _llm_planner,
-    _make_backend,
-    _regressor_factory,
-    _run,
+from lawloop.agent.loop._runner import _initial_state, _run
+from lawloop.agent.loop._wiring import (
     describe_backend,
+    llm_planner,
+    make_backend,
+    regressor_factory,
 )
 from lawloop.agent.planners._llm_planner import MAX_EXCHANGES
+from lawloop.agent.record import (
+    FormalizeEvidence,
+    SkipEvidence,
+    SkipFitEvidence,
+    decision_evidence,
+)
 from lawloop.storage import (
     CampaignRecord,
     DecisionRecord,
@@ -151,8 +156,15 @@ class _ReplayLoop(Loop):
             return None
         node = {"search": "search", "fit": "skip-fit", "llm": "skip-llm"}.get(step)
         decision = self._decision(node_id(self.campaign_id, k, node)) if node else None
-        if decision is not None and "time_left_s" in (decision.evidence_json or {}):
-            left = decision.evidence_json["time_left_s"]
+        ev = (
+            decision_evidence(decision.kind, decision.evidence_json)
+            if decision
+            else None
+        )
+        if isinstance(ev, SkipFitEvidence | SkipEvidence) and (
+            "time_left_s" in ev.model_fields_set
+        ):
+            left = ev.time_left_s
             return None if left is None else float(left)
         if step == "search":
             call = self._call(node_id(self.campaign_id, k, "search"))
@@ -167,12 +179,14 @@ class _ReplayLoop(Loop):
         kind, _, index = step.partition(" ")
         if kind == "fit":
             d = self._decision(node_id(self.campaign_id, k, "skip-fit"))
-            return d is not None and index in (d.evidence_json or {}).get("skipped", [])
+            return (
+                d is not None and index in SkipFitEvidence.read(d.evidence_json).skipped
+            )
         if kind in ("formalize", "search") and index:
             d = self._decision(node_id(self.campaign_id, k, kind, "outcome"))
-            outcomes = (d.evidence_json or {}).get("outcomes", []) if d else []
+            outcomes = FormalizeEvidence.read(d.evidence_json).outcomes if d else []
             i = int(index)
-            return i < len(outcomes) and outcomes[i].get("outcome") == "skipped"
+            return i < len(outcomes) and outcomes[i].outcome == "skipped"
         return super().time_cut(k, step)
 
     def deadline(self, k: int, step: str) -> float | None:
@@ -243,8 +257,8 @@ def _execute(
     update: dict[str, Any] = {"device": run_device}
     if config.planner == "llm":
         update["llm_replay_from"] = source
-    config, llm = _llm_planner(config.model_copy(update=update), check=False)
-    backend = _make_backend(config)
+    config, llm = llm_planner(config.model_copy(update=update), check=False)
+    backend = make_backend(config)
     store = open_store(url)
     try:
         if llm is not None:
@@ -267,7 +281,7 @@ def _execute(
             backend,
             config,
             c.id,
-            _regressor_factory(config, backend),
+            regressor_factory(config, backend),
             llm,
             last=last,
             recorded=recorded,

@@ -58,7 +58,7 @@ class RunControl:
     `check()` before each node.
 
     Example:
-        >>> with RunControl(store, campaign_id, heartbeat_s=2.0, handle_signals=True) as control:
+        >>> with RunControl(store, campaign_id, heartbeat_s=2.0, handle_signals=True) as control:  # doctest: +SKIP
         ...     control.check()  # raises CampaignInterrupted once asked to stop
     """
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from lawloop.agent.loop import _proposing
+from lawloop.agent.loop import _formalize_node, _propose_node, _search_node
 from lawloop.agent.loop._nodes import Loop
 from typing_extensions import TypedDict
 
@@ -60,19 +60,19 @@ def run_experiments(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, A
 
 def propose(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
     """Ask the planner for hypotheses."""
-    _proposing.propose(runtime.context, state["iteration"])
+    _propose_node.propose(runtime.context, state["iteration"])
     return {}
 
 
 def formalize(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
     """Parse, check and deduplicate the planner's hypotheses."""
-    _proposing.formalize(runtime.context, state["iteration"])
+    _formalize_node.formalize(runtime.context, state["iteration"])
     return {}
 
 
 def search(state: CampaignState, runtime: Runtime[Loop]) -> dict[str, Any]:
     """Widen the search with symbolic regression (within the time left)."""
-    _proposing.search(runtime.context, state["iteration"])
+    _search_node.search(runtime.context, state["iteration"])
     return {}
 
 

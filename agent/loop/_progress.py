@@ -29,6 +29,8 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import sqlalchemy as sa
 from lawloop.agent._ids import node_id
 from lawloop.agent.loop._config import CampaignConfig
+from lawloop.agent.record import DecideEvidence
+from lawloop.agent.views._usage import usage
 
 if TYPE_CHECKING:
     from lawloop.agent.loop._nodes import Loop
@@ -90,7 +92,7 @@ class ProgressView:
     """The live view, event lines and log file of one run of a campaign; a context manager.
 
     Example:
-        >>> with ProgressView(campaign_id, config, mode="lines", log_path=path) as view:
+        >>> with ProgressView(campaign_id, config, mode="lines", log_path=path) as view:  # doctest: +SKIP
         ...     view.event("started")
         ...     start_the_graph(hook=view)
     """
@@ -258,49 +260,42 @@ class ProgressView:
         )
         if decision is None:
             return ""
-        evidence = dict(decision.evidence_json or {})
-        self.used["measurements"] = int(
-            evidence.get("measurements", self.used["measurements"])
-        )
-        top = list(evidence.get("top", []))[:_RIVALS]
+        evidence = DecideEvidence.read(decision.evidence_json)
+        self.used["measurements"] = evidence.measurements
         laws = []
-        for i, entry in enumerate(top):
-            hid = entry.get("hypothesis")
-            if not hid:
-                continue
+        for i, entry in enumerate(evidence.top[:_RIVALS]):
+            hid = entry.hypothesis
             h = loop.store.get_hypothesis(hid)
             parameters: dict[str, Any] = {}
-            if i == 0 and evidence.get("leader_fit"):
+            if i == 0 and evidence.leader_fit:
                 fit = next(
                     (
                         f
                         for f in loop.store.fits_for(hid)
-                        if f.id == evidence["leader_fit"]
+                        if f.id == evidence.leader_fit
                     ),
                     None,
                 )
                 parameters = dict(fit.parameters_json) if fit else {}
+            s = entry.scores
             laws.append(
                 {
                     "hypothesis_id": hid,
                     "expression": h.expression,
                     "parameters": parameters,
-                    "scores": {
-                        key: value
-                        for key, value in dict(entry.get("scores") or {}).items()
-                        if key in ("bic", "chi2", "r2")
-                    },
+                    "scores": {"bic": s.bic, "chi2": s.chi2, "r2": s.r2},
                     "status": h.status,
                 }
             )
-        leader = evidence.get("leader")
+        leader = evidence.leader
         self.best = laws[0] if laws and laws[0]["hypothesis_id"] == leader else None
         self.rivals = laws[1:] if self.best else laws
         if loop.llm is not None or self.config.planner == "llm":
-            from lawloop.agent.loop._proposing import _llm_usage  # noqa: PLC0415 - cycle: it imports Loop
-
-            calls, tokens = _llm_usage(loop)
-            self.used["llm_calls"], self.used["llm_tokens"] = calls, tokens
+            spent = usage(loop.store, loop.campaign_id)
+            self.used["llm_calls"], self.used["llm_tokens"] = (
+                spent.llm_calls,
+                spent.llm_tokens,
+            )
         return decision.kind
 
     # -- what is shown -----------------------------------------------------------

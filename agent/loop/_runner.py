@@ -7,7 +7,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -21,141 +21,25 @@ from lawloop.agent.loop._control import RunControl
 from lawloop.agent.loop._environment import code_version, environment
 from lawloop.agent.loop._nodes import Loop
 from lawloop.agent.loop._progress import ProgressMode, ProgressView, campaign_log_path
-from lawloop.agent.planners._llm_planner import LLMPlanner
-from lawloop.agent.planners._offline import is_angle
-from lawloop.agent.science._attack import holds_to_text
-from lawloop.agent.science._dataset import Dataset
-from lawloop.agent.views._summary import (
-    campaign_summary,
-    constant_claims,
-    law_with_constants,
+from lawloop.agent.loop._wiring import (
+    describe_backend,
+    llm_planner,
+    make_backend,
+    regressor_factory,
 )
-from lawloop.prompts import load as load_prompt
-from lawloop.storage import Store, open_store
-
-from lawloop import experiments
+from lawloop.agent.views._summary import best_law, campaign_summary
+from lawloop.storage import CampaignStatus, Store, open_store
 
 if TYPE_CHECKING:
     from lawloop.agent.loop._graph import NodeHook
+    from lawloop.agent.planners._llm_planner import LLMPlanner
+    from lawloop.experiments import ExperimentBackend
 
 __all__ = ["describe_backend", "resume_campaign", "start_campaign"]
 
 log = logging.getLogger(__name__)
 
 _RECURSION_LIMIT = 10_000  # steps; the budget stops a campaign long before this guard
-
-
-def describe_backend(backend: experiments.ExperimentBackend) -> dict[str, Any]:
-    """What the agent sees of a backend: ids, variables with units and ranges."""
-
-    def var(v: Any) -> dict[str, Any]:
-        return {
-            "name": v.name,
-            "unit": v.unit,
-            "low": v.low,
-            "high": v.high,
-            "sampling": getattr(v, "sampling", "uniform"),
-            "sign": getattr(v, "sign", "positive"),
-            "integer": getattr(v, "integer", False),
-        }
-
-    return {
-        "id": backend.id,
-        "inputs": [var(v) for v in backend.inputs],
-        "observables": [{"name": o.name, "unit": o.unit} for o in backend.observables],
-        "deterministic": bool(getattr(backend, "deterministic", True)),
-    }
-
-
-def _make_backend(config: CampaignConfig) -> experiments.ExperimentBackend:
-    try:
-        return experiments.make(
-            config.backend,
-            noise=config.noise,
-            noise_model=config.noise_model,
-            noise_offset=config.noise_offset,
-            options=dict(config.backend_options),
-            device=config.device,
-        )
-    except experiments.ExperimentError as exc:
-        raise ConfigError(str(exc)) from exc
-
-
-def _regressor_factory(
-    config: CampaignConfig, backend: experiments.ExperimentBackend
-) -> Callable[[], Any]:
-    """Build the SR engine when first needed, with sin/cos only where an input is an angle.
-
-    Trigonometric primitives widen the search space a lot; offering them
-    only when a dimensionless input spans an angle range keeps searches on
-    other problems as sharp as without them.
-    """
-    angles = any(is_angle(v) for v in backend.inputs)
-
-    def make() -> Any:
-        from lawloop.tools.sr import DEFAULT_SYMBOLS, make_engine  # noqa: PLC0415 - loads pyoperon lazily
-
-        if config.sr_engine != "operon":
-            return make_engine(config.sr_engine)
-        symbols = DEFAULT_SYMBOLS + (",sin,cos" if angles else "")
-        return make_engine(
-            "operon", allowed_symbols=symbols, n_threads=config.sr_threads
-        )
-
-    return make
-
-
-def _llm_planner(
-    config: CampaignConfig, *, check: bool
-) -> tuple[CampaignConfig, LLMPlanner | None]:
-    """The LLM planner a campaign asks for, with its endpoint resolved and checked.
-
-    A replay (`llm_replay_from`) gets a planner without a client: it reuses
-    recorded replies and makes no network call. Otherwise the endpoint comes
-    from the config or `OPENAI_BASE_URL`, the key from the environment (never
-    stored), and `check` asks the endpoint before anything else happens.
-
-    Returns:
-        The config with the resolved base URL (what gets recorded) and the planner.
-
-    Raises:
-        ConfigError: No endpoint configured, no key for a remote one, or it does not answer.
-    """
-    if config.planner != "llm":
-        return config, None
-    template = load_prompt("propose_hypotheses")
-    model = str(config.llm_model)
-    if config.llm_replay_from:
-        return config, LLMPlanner(
-            None,
-            model=model,
-            template=template,
-            max_reply_bytes=config.llm_max_reply_bytes,
-        )
-    from lawloop.agent.planners._llm_client import ChatClient, endpoint_from_env  # noqa: PLC0415 - imports openai
-
-    base_url, api_key = endpoint_from_env(config.llm_base_url, config.llm_api_key_env)
-    client = ChatClient(
-        base_url=base_url,
-        api_key=api_key,
-        model=model,
-        timeout_s=config.llm_timeout_s,
-        max_attempts=config.llm_max_attempts,
-        backoff_s=config.llm_backoff_s,
-    )
-    if check:
-        try:
-            client.check_endpoint()
-        except ConfigError:
-            client.close()
-            raise
-    resolved = config.model_copy(update={"llm_base_url": base_url})
-    return resolved, LLMPlanner(
-        client,
-        model=model,
-        template=template,
-        max_reply_bytes=config.llm_max_reply_bytes,
-    )
 
 
 def _run(
@@ -202,16 +86,16 @@ def _run(
             before_s=before,
             limit_s=loop.config.time_limit,
         )
-        store.set_campaign_status(loop.campaign_id, "running")
+        store.set_campaign_status(loop.campaign_id, CampaignStatus.RUNNING)
         try:
             graph.invoke(initial, cfg, context=loop, durability="sync")
         except KeyboardInterrupt as stop:
             # A runner that lost its lease leaves the status to the new holder.
             if not (isinstance(stop, CampaignInterrupted) and stop.lease_lost):
-                store.set_campaign_status(loop.campaign_id, "interrupted")
+                store.set_campaign_status(loop.campaign_id, CampaignStatus.INTERRUPTED)
             raise
         except Exception:
-            store.set_campaign_status(loop.campaign_id, "failed")
+            store.set_campaign_status(loop.campaign_id, CampaignStatus.FAILED)
             raise
         state = graph.get_state(cfg).values
     reason = str(state.get("stop_reason", ""))
@@ -235,54 +119,31 @@ def _initial_state(campaign_id: str) -> dict[str, Any]:
 def _finish(store: Store, loop: Loop, stop_reason: str) -> None:
     """Record the final result: the best law with its constants, snapped if the data allow."""
     last = max((it.index for it in store.iterations_for(loop.campaign_id)), default=0)
-    ev = loop.judgement(last) or {}
-    best = None
-    leader = ev.get("leader")
-    if leader:
-        h = store.get_hypothesis(leader)
-        fit = next(
-            (f for f in store.fits_for(leader) if f.id == ev.get("leader_fit")), None
-        )
-        values = dict(fit.parameters_json) if fit else {}
-        data: Dataset = loop.data(until=last)
-        stderr = dict(fit.stderr_json) if fit else {}
-        text, snapped = law_with_constants(
-            h.expression,
+    ev = loop.judgement(last)
+    best = (
+        best_law(
+            store,
+            ev,
             loop.variables,
-            list(h.parameters_json),
-            values,
-            stderr=stderr if fit else None,
-            data=data,
+            data=loop.data(until=last),
             tolerance=loop.tolerance,
-            noise_sd=data.noise_sd(),
-            adequacy_chi2=float(fit.scores_json.get("bound", loop.config.adequacy_chi2))
-            if fit
-            else loop.config.adequacy_chi2,
+            default_bound=loop.config.adequacy_chi2,
         )
-        best = {
-            "hypothesis_id": h.id,
-            "expression": text,
-            "snapped": snapped,
-            "law": h.expression,
-            "parameters": values,
-            "stderr": stderr,
-            "constants": constant_claims(list(h.parameters_json), values, stderr),
-            "score": h.score,
-            "status": h.status,
-            "scores": dict(fit.scores_json) if fit else {},
-        }
-        if ev.get("attack"):
-            # The precision the attack showed the law to hold to (or reached).
-            best["attack"] = ev["attack"]
-            best["holds_to"] = holds_to_text(ev["attack"])
+        if ev is not None
+        else None
+    )
     store.set_campaign_status(
         loop.campaign_id,
-        "finished",
+        CampaignStatus.FINISHED,
         result={
             "best": best,
             "stop_reason": stop_reason,
             # The rivals a "consistent" ending could not exclude.
-            **({"rivals": ev.get("rivals", [])} if stop_reason == "consistent" else {}),
+            **(
+                {"rivals": (ev.rivals or []) if ev else []}
+                if stop_reason == "consistent"
+                else {}
+            ),
         },
         finished=True,
     )
@@ -388,6 +249,38 @@ def _finished_line(store: Store, campaign_id: str, reason: str) -> str:
     return f"finished: {reason or 'done'}{law}"
 
 
+def _create_campaign(
+    store: Store,
+    config: CampaignConfig,
+    backend: ExperimentBackend,
+    llm: LLMPlanner | None,
+) -> tuple[CampaignConfig, str, str]:
+    """Write the campaign row; returns the config as recorded, the new id and the name."""
+    if config.llm_replay_from:
+        config = config.model_copy(
+            update={"llm_replay_from": store.get_campaign(config.llm_replay_from).id}
+        )
+    campaign_id = str(uuid.uuid4())
+    name = config.name or f"{config.campaign_name}-{campaign_id[:8]}"
+    if config.name and any(c.name == name for c in store.list_campaigns()):
+        msg = f"A campaign named `{name}` exists already; choose another `--name`."
+        raise ConfigError(msg)
+    env = environment(str(backend.device))
+    env["backend"] = describe_backend(backend)
+    store.add_campaign(
+        campaign_id,
+        name=name,
+        backend_id=str(backend.id),
+        planner=llm.name if llm else config.planner,
+        seed=config.seed,
+        config=config.model_dump(mode="json"),
+        code_version=code_version(),
+        environment=env,
+    )
+    log.info("campaign %s started (%s)", campaign_id, name)
+    return config, campaign_id, name
+
+
 def start_campaign(
     config: CampaignConfig,
     db_url: str,
@@ -420,34 +313,11 @@ def start_campaign(
         KeyboardInterrupt: Interrupted; the campaign is marked `interrupted` and can be resumed.
     """
     started = time.monotonic()  # the time limit counts from here
-    config, llm = _llm_planner(config, check=True)  # fail before anything is written
-    backend = _make_backend(config)
+    config, llm = llm_planner(config, check=True)  # fail before anything is written
+    backend = make_backend(config)
     store = open_store(db_url)
     try:
-        if config.llm_replay_from:
-            config = config.model_copy(
-                update={
-                    "llm_replay_from": store.get_campaign(config.llm_replay_from).id
-                }
-            )
-        campaign_id = str(uuid.uuid4())
-        name = config.name or f"{config.campaign_name}-{campaign_id[:8]}"
-        if config.name and any(c.name == name for c in store.list_campaigns()):
-            msg = f"A campaign named `{name}` exists already; choose another `--name`."
-            raise ConfigError(msg)
-        env = environment(str(backend.device))
-        env["backend"] = describe_backend(backend)
-        store.add_campaign(
-            campaign_id,
-            name=name,
-            backend_id=str(backend.id),
-            planner=llm.name if llm else config.planner,
-            seed=config.seed,
-            config=config.model_dump(mode="json"),
-            code_version=code_version(),
-            environment=env,
-        )
-        log.info("campaign %s started (%s)", campaign_id, name)
+        config, campaign_id, name = _create_campaign(store, config, backend, llm)
         with _supervised(
             store,
             db_url,
@@ -464,7 +334,7 @@ def start_campaign(
                 backend,
                 config,
                 campaign_id,
-                _regressor_factory(config, backend),
+                regressor_factory(config, backend),
                 llm,
             )
             reason = _run(
@@ -531,15 +401,15 @@ def resume_campaign(
         ) as supervision:
             # Another process may have finished it between the look and the lease.
             _refuse_finished(c.id, store.get_campaign(c.id).status)
-            config, llm = _llm_planner(config, check=True)
-            backend = _make_backend(config)
+            config, llm = llm_planner(config, check=True)
+            backend = make_backend(config)
             try:
                 loop = Loop(
                     store,
                     backend,
                     config,
                     c.id,
-                    _regressor_factory(config, backend),
+                    regressor_factory(config, backend),
                     llm,
                 )
                 reason = _run(

@@ -1,20 +1,26 @@
-"""A chat-completions client that records every attempt and never raises for server trouble."""
+"""A chat-completions client that records every attempt and never raises for server trouble.
+
+What the server answers is read by `agent.planners._llm_reply`; where the
+server is, by `agent.planners._llm_endpoint`.
+"""
 
 from __future__ import annotations
 
-import email.utils
-import ipaddress
 import logging
-import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from lawloop.agent.errors import ConfigError
+from lawloop.agent.planners._llm_endpoint import LOCAL_API_KEY, endpoint_from_env
+from lawloop.agent.planners._llm_reply import (
+    mentions_schema,
+    read_completion,
+    retry_after,
+    token_count,
+)
 from lawloop.agent.planners._llm_schema import redact
 
 if TYPE_CHECKING:
@@ -29,15 +35,8 @@ Mode = Literal["json_schema", "json_object", "text"]
 nothing (the prompt asks for JSON in text). `ChatClient` sends `json_schema`
 when a schema is given and the server accepts it, otherwise `text`."""
 
-LOCAL_API_KEY = "not-needed"
-"""Placeholder key for a local server that checks none (the SDK wants one)."""
-
 _RETRY_STATUS = frozenset({408, 409, 429})
-_SCHEMA_WORDS = ("response_format", "response format", "json_schema")
 _MAX_MESSAGE = 500
-_MAX_RETRY_AFTER_S = 3600.0  # a longer ask is not believed: the normal backoff applies
-_MAX_TOKENS = 2**53  # token counts past this are not counts (and not exact as JSON)
-_HEAD = 120  # bytes of an unreadable answer quoted in its error
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +82,24 @@ class ChatResult:
     def ok(self) -> bool:
         """Whether a reply came back (its content may still be empty or invalid)."""
         return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What one request gave: a completion, or a failed attempt and whether to retry."""
+
+    attempt: Attempt
+    """The request as `ChatResult.attempts` records it."""
+    reply: Any = None
+    """The SDK's completion; None when the request failed."""
+    text: str = ""
+    """What went wrong, as the attempt records it; empty on success."""
+    retryable: bool = False
+    """Whether a failure is worth another attempt."""
+    retry_after: float | None = None
+    """Seconds the server asked to wait (`Retry-After`), if believable."""
+    schema_rejected: bool = False
+    """The server refused `json_schema` output: the call goes on in text mode."""
 
 
 class ChatClient:
@@ -221,8 +238,6 @@ class ChatClient:
         Raises:
             ValueError: for empty `messages` or a schema without a name.
         """
-        import openai  # noqa: PLC0415 - the SDK is slow to import and optional
-
         if not messages:
             msg = "`messages` must hold at least one message."
             raise ValueError(msg)
@@ -242,98 +257,38 @@ class ChatClient:
                 and not probe_fell_back
                 else "text"
             )
-            request: dict[str, Any] = {"model": self.model, "messages": messages}
-            if mode == "json_schema":
-                request["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {
-                        "name": schema_name,
-                        "schema": schema,
-                        "strict": True,
-                    },
-                }
-            sent = time.perf_counter()
-            retry_after: float | None = None
-            try:
-                raw = self._client.chat.completions.with_raw_response.create(**request)
-            except openai.APIStatusError as exc:
-                latency = time.perf_counter() - sent
-                text = self._describe(exc)
-                attempts.append(
-                    Attempt(
-                        mode, exc.status_code, type(exc).__name__, text, latency, waited
-                    )
-                )
-                if mode == "json_schema" and self._schema_rejected(exc, text):
-                    if _mentions_schema(text):
-                        self._json_schema_supported = False
-                    else:
-                        probe_fell_back = True
-                    log.info(
-                        "%s rejected `json_schema` output (HTTP %d); using text mode",
-                        self.base_url,
-                        exc.status_code,
-                    )
-                    waited = 0.0
-                    continue  # the probe is not a failure
-                retryable = exc.status_code in _RETRY_STATUS or exc.status_code >= 500
-                retry_after = _retry_after(exc.response.headers)
-            except openai.APIConnectionError as exc:  # includes APITimeoutError
-                latency = time.perf_counter() - sent
-                text = self._describe(exc)
-                attempts.append(
-                    Attempt(mode, None, type(exc).__name__, text, latency, waited)
-                )
-                retryable = True
-            except openai.OpenAIError as exc:  # e.g. a reply that is not a completion
-                latency = time.perf_counter() - sent
-                text = self._describe(exc)
-                attempts.append(
-                    Attempt(mode, None, type(exc).__name__, text, latency, waited)
-                )
-                retryable = False
-            else:
-                latency = time.perf_counter() - sent
-                reply = _completion(raw)
-                if isinstance(reply, str):  # a 200 that is not a completion
-                    text = self._short(reply)
-                    attempts.append(
-                        Attempt(
-                            mode,
-                            raw.status_code,
-                            "InvalidResponse",
-                            text,
-                            latency,
-                            waited,
-                        )
-                    )
-                    retryable = False  # the same URL answers the same way
+            request = _request(self.model, messages, mode, schema, schema_name)
+            sent = self._send(request, mode, waited)
+            attempts.append(sent.attempt)
+            if sent.schema_rejected:
+                if mentions_schema(sent.text):
+                    self._json_schema_supported = False
                 else:
-                    attempts.append(Attempt(mode, 200, None, None, latency, waited))
-                    if mode == "json_schema":
-                        self._json_schema_supported = True
-                    elif probe_fell_back:
-                        self._json_schema_supported = False
-                    return self._result(reply, mode, attempts, start)
+                    probe_fell_back = True
+                log.info(
+                    "%s rejected `json_schema` output (HTTP %d); using text mode",
+                    self.base_url,
+                    sent.attempt.status,
+                )
+                waited = 0.0
+                continue  # the probe is not a failure
+            if sent.reply is not None:
+                if mode == "json_schema":
+                    self._json_schema_supported = True
+                elif probe_fell_back:
+                    self._json_schema_supported = False
+                return self._result(sent.reply, mode, attempts, start)
             failures += 1
             log.warning(
                 "LLM request to %s failed (attempt %d of %d): %s",
                 self.base_url,
                 failures,
                 self.max_attempts,
-                text,
+                sent.text,
             )
-            if not retryable or failures >= self.max_attempts:
-                return ChatResult(
-                    content=None,
-                    mode=mode,
-                    input_tokens=None,
-                    output_tokens=None,
-                    latency_s=time.perf_counter() - start,
-                    attempts=tuple(attempts),
-                    error=f"{attempts[-1].error_type}: {text}",
-                )
-            waited = self._backoff(failures - 1, retry_after)
+            if not sent.retryable or failures >= self.max_attempts:
+                return self._failed(mode, attempts, start, sent.text)
+            waited = self._backoff(failures - 1, sent.retry_after)
             if waited > 0:
                 self._sleep(waited)
 
@@ -403,7 +358,46 @@ class ChatClient:
             )
             raise ConfigError(msg) from None
 
-    # -- helpers -----------------------------------------------------------
+    def _send(self, request: dict[str, Any], mode: Mode, waited: float) -> _Sent:
+        """Make one request; a failure is returned with whether to retry it, never raised."""
+        import openai  # noqa: PLC0415 - the SDK is slow to import and optional
+
+        sent = time.perf_counter()
+        try:
+            raw = self._client.chat.completions.with_raw_response.create(**request)
+        except openai.APIStatusError as exc:
+            latency = time.perf_counter() - sent
+            text = self._describe(exc)
+            status = exc.status_code
+            attempt = Attempt(mode, status, type(exc).__name__, text, latency, waited)
+            if mode == "json_schema" and self._schema_rejected(exc, text):
+                return _Sent(attempt, text=text, schema_rejected=True)
+            return _Sent(
+                attempt,
+                text=text,
+                retryable=status in _RETRY_STATUS or status >= 500,
+                retry_after=retry_after(exc.response.headers),
+            )
+        except openai.APIConnectionError as exc:  # includes APITimeoutError
+            latency = time.perf_counter() - sent
+            text = self._describe(exc)
+            attempt = Attempt(mode, None, type(exc).__name__, text, latency, waited)
+            return _Sent(attempt, text=text, retryable=True)
+        except openai.OpenAIError as exc:  # e.g. a reply that is not a completion
+            latency = time.perf_counter() - sent
+            text = self._describe(exc)
+            attempt = Attempt(mode, None, type(exc).__name__, text, latency, waited)
+            return _Sent(attempt, text=text, retryable=False)
+        latency = time.perf_counter() - sent
+        reply = read_completion(raw)
+        if isinstance(reply, str):  # a 200 that is not a completion
+            text = self._short(reply)
+            attempt = Attempt(
+                mode, raw.status_code, "InvalidResponse", text, latency, waited
+            )
+            return _Sent(attempt, text=text)  # the same URL answers the same way
+        return _Sent(Attempt(mode, 200, None, None, latency, waited), reply=reply)
+
     def _describe(self, exc: BaseException) -> str:
         """The exception's text, with secrets redacted and cut to a readable length."""
         return self._short(str(exc) or type(exc).__name__)
@@ -420,7 +414,7 @@ class ChatClient:
         if exc.status_code not in (400, 422):
             return False
         # Any 400 on the very first probe counts; afterwards only an explicit one.
-        return self._json_schema_supported is None or _mentions_schema(text)
+        return self._json_schema_supported is None or mentions_schema(text)
 
     def _backoff(self, index: int, retry_after: float | None) -> float:
         """The wait before retry `index` (0-based): `Retry-After` if given, else exponential."""
@@ -449,157 +443,44 @@ class ChatClient:
         return ChatResult(
             content=content,
             mode=mode,
-            input_tokens=_count(getattr(usage, "prompt_tokens", None)),
-            output_tokens=_count(getattr(usage, "completion_tokens", None)),
+            input_tokens=token_count(getattr(usage, "prompt_tokens", None)),
+            output_tokens=token_count(getattr(usage, "completion_tokens", None)),
             latency_s=time.perf_counter() - start,
             attempts=tuple(attempts),
             finish_reason=finish_reason,
         )
 
-
-def endpoint_from_env(
-    config_base_url: str | None, config_api_key_env: str | None
-) -> tuple[str, str]:
-    """Resolve the LLM endpoint and key from the campaign config and the environment.
-
-    The base URL is `config_base_url` when set, else `OPENAI_BASE_URL`. The key
-    is read from the variable named by `config_api_key_env` (default
-    `OPENAI_API_KEY`); a local server (loopback host) needs none and gets
-    `LOCAL_API_KEY`.
-
-    Args:
-        config_base_url: `llm_base_url` from the campaign config, or None.
-        config_api_key_env: `llm_api_key_env` from the campaign config, or None.
-
-    Returns:
-        `(base_url, api_key)`.
-
-    Raises:
-        ConfigError: when no endpoint is configured, the URL is not http(s), or
-            a remote endpoint has no key.
-    """
-    base_url = (config_base_url or "").strip()
-    source = "`llm_base_url`"
-    if not base_url:
-        base_url = os.environ.get("OPENAI_BASE_URL", "").strip()
-        source = "`OPENAI_BASE_URL`"
-    if not base_url:
-        msg = (
-            "No LLM endpoint is configured: set OPENAI_BASE_URL or `llm_base_url` in "
-            "the campaign config (e.g. `http://127.0.0.1:8080/v1` for a local server)."
+    def _failed(
+        self, mode: Mode, attempts: list[Attempt], start: float, text: str
+    ) -> ChatResult:
+        """The `ChatResult` of a call that gave up: its last error, every attempt."""
+        return ChatResult(
+            content=None,
+            mode=mode,
+            input_tokens=None,
+            output_tokens=None,
+            latency_s=time.perf_counter() - start,
+            attempts=tuple(attempts),
+            error=f"{attempts[-1].error_type}: {text}",
         )
-        raise ConfigError(msg)
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        msg = (
-            f"{source} must be an http(s) URL such as `http://127.0.0.1:8080/v1`; "
-            f"got `{base_url}`."
-        )
-        raise ConfigError(msg)
-    key_env = (config_api_key_env or "").strip() or "OPENAI_API_KEY"
-    api_key = os.environ.get(key_env, "").strip()
-    if api_key:
-        return base_url, api_key
-    if _is_local(parts.hostname):
-        return base_url, LOCAL_API_KEY
-    msg = (
-        f"The LLM endpoint `{base_url}` needs an API key but `{key_env}` is not set. "
-        f"Export `{key_env}`, or name another variable with `llm_api_key_env`."
-    )
-    raise ConfigError(msg)
 
 
-def _is_local(host: str) -> bool:
-    """Whether `host` is this machine."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _mentions_schema(text: str) -> bool:
-    """Whether an error text is about `response_format` / `json_schema`."""
-    lowered = text.lower()
-    return any(word in lowered for word in _SCHEMA_WORDS)
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds asked for by `retry-after-ms` or `Retry-After` (seconds or HTTP date).
-
-    None when neither gives a believable wait: `nan`, `inf`, a negative
-    number, a date in the past or more than an hour ahead. Such a wait would
-    skip the backoff, or write NaN into the record.
-    """
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return _believable(float(raw_ms) / 1000.0)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return _believable(float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return _believable((when - datetime.now(UTC)).total_seconds())
-
-
-def _believable(seconds: float) -> float | None:
-    """`seconds` if it is a wait to honour, else None (use the backoff)."""
-    return (
-        seconds
-        if math.isfinite(seconds) and 0 <= seconds <= _MAX_RETRY_AFTER_S
-        else None
-    )
-
-
-def _count(value: Any) -> int | None:
-    """A token count from the server, or None when it is not one."""
-    if (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and 0 <= value < _MAX_TOKENS
-    ):
-        return value
-    return None
-
-
-def _completion(raw: Any) -> Any:
-    """The SDK's completion from a 200 answer, or (a `str`) what came instead.
-
-    The SDK hands back the body's text for a non-JSON content type, raises
-    for JSON it cannot decode, and builds a model without `choices` from JSON
-    that is not a completion; each of these is described here, naming the
-    content type, the size and the first characters received.
-    """
-    what = "not a chat completion"
-    try:
-        reply = raw.parse()
-    except (ValueError, TypeError, RecursionError) as exc:
-        reply = None  # malformed, or nested past the stack
-        what = f"which cannot be decoded ({type(exc).__name__}), not a chat completion"
-    choices = getattr(reply, "choices", None)
-    message = getattr(choices[0], "message", None) if choices else None
-    content = getattr(message, "content", None)
-    if isinstance(choices, list):
-        if content is None or isinstance(content, str):
-            return reply
-        what = "a completion whose `content` is not text"
-    body = raw.content
-    kind = raw.headers.get("content-type") or "no content type"
-    head = body[:_HEAD].decode("utf-8", "replace")
-    return (
-        f"the server answered HTTP {raw.status_code} with `{kind}` ({len(body):,} bytes), "
-        f"{what}; it begins {head!r}. Check that `llm_base_url` is the API's base URL "
-        "(it usually ends in `/v1`)"
-    )
+def _request(
+    model: str,
+    messages: list[dict[str, Any]],
+    mode: Mode,
+    schema: dict[str, Any] | None,
+    schema_name: str,
+) -> dict[str, Any]:
+    """The keyword arguments of one chat-completions request in `mode`."""
+    request: dict[str, Any] = {"model": model, "messages": messages}
+    if mode == "json_schema":
+        request["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": schema_name,
+                "schema": schema,
+                "strict": True,
+            },
+        }
+    return request

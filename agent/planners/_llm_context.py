@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from lawloop.agent.record import FitScores
 from lawloop.agent.science._dataset import Dataset
 from lawloop.agent.science._fitting import predictor
 from lawloop.experiments import Variable
@@ -27,7 +28,8 @@ class LeaderView:
     parameters: tuple[str, ...]
     values: dict[str, float]
     stderr: dict[str, float]
-    scores: dict[str, Any]
+    scores: FitScores | None
+    """The last fit's scores (None: not fitted yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +131,11 @@ def _leaders(ctx: PlannerContext) -> str:
             for p in view.parameters
         )
         s = view.scores
+        chi2, r2 = (s.chi2, s.r2) if s else (None, None)
         lines.append(
             f"{i}. `{view.expression}`"
             + (f" with {consts}" if consts else "")
-            + f"; reduced chi-square {_fmt(s.get('chi2'))}, R^2 {_fmt(s.get('r2'))}, complexity {s.get('complexity')}"
+            + f"; reduced chi-square {_fmt(chi2)}, R^2 {_fmt(r2)}, complexity {s.complexity if s else None}"
             + (f"; {hint}" if (hint := _residual_hint(view, ctx)) else "")
         )
     return "\n".join(lines)

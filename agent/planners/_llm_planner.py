@@ -153,8 +153,8 @@ class LLMPlanner:
     """Proposes laws through an OpenAI-compatible chat model.
 
     Example:
-        >>> planner = LLMPlanner(client, template=load("propose_hypotheses"))
-        >>> proposals = planner.propose(values, recorded=lambda j: None, record=store_row)
+        >>> planner = LLMPlanner(client, template=load("propose_hypotheses"))  # doctest: +SKIP
+        >>> proposals = planner.propose(values, recorded=lambda j: None, record=store_row)  # doctest: +SKIP
     """
 
     def __init__(

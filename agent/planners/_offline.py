@@ -88,8 +88,8 @@ class OfflinePlanner:
     """Proposes laws from data by dimension-free rules; deterministic.
 
     Example:
-        >>> planner = OfflinePlanner(variables, target="T")
-        >>> proposals = planner.propose(data, leaders=[])
+        >>> planner = OfflinePlanner(variables, target="T")  # doctest: +SKIP
+        >>> proposals = planner.propose(data, leaders=[])  # doctest: +SKIP
     """
 
     name = "offline"

@@ -21,9 +21,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
 import numpy as np
+from lawloop.agent.record import AttackEvidence
 from lawloop.agent.science._dataset import Dataset
 from lawloop.agent.science._design import (
     Design,
@@ -100,12 +101,14 @@ def jacobian(
     return np.where(np.isfinite(out), out, 0.0)
 
 
+Verdict = Literal["holds", "refuted", "undecided"]
+
+
 @dataclass(frozen=True, slots=True)
 class AttackResult:
     """The attack's verdict on one law, with what it is based on."""
 
-    verdict: str
-    """`refuted`, `holds` or `undecided`."""
+    verdict: Verdict
     test: DeviationTest
     n: int
     ranges: dict[str, tuple[float, float]]
@@ -115,26 +118,26 @@ class AttackResult:
     reference: float | None = None
     """The scale the bound is a fraction of (the output's RMS); None: the law's own value."""
 
-    def evidence(self) -> dict[str, Any]:
+    def evidence(self) -> AttackEvidence:
         """The record's form: JSON numbers and words."""
         t = self.test
-        return {
-            "verdict": self.verdict,
-            "precision": _finite(t.precision),
-            "largest": _finite(t.largest),
-            "p_value": t.p_value,
-            "terms": t.terms,
-            "dof": t.dof,
-            "scale": _finite(t.scale),
-            "n": self.n,
-            "confidence": CONFIDENCE,
-            "alpha": ALPHA,
-            "goal": self.goal,
-            "material": self.material,
-            "ranges": {k: list(v) for k, v in self.ranges.items()},
-            "worst": self.worst,
-            "reference": self.reference,
-        }
+        return AttackEvidence(
+            verdict=self.verdict,
+            precision=_finite(t.precision),
+            largest=_finite(t.largest),
+            p_value=t.p_value,
+            terms=t.terms,
+            dof=t.dof,
+            scale=_finite(t.scale),
+            n=self.n,
+            confidence=CONFIDENCE,
+            alpha=ALPHA,
+            goal=self.goal,
+            material=self.material,
+            ranges={k: list(v) for k, v in self.ranges.items()},
+            worst=self.worst,
+            reference=self.reference,
+        )
 
 
 def _finite(x: float) -> float | None:
@@ -181,6 +184,46 @@ def attack_law(
     ok = np.isfinite(yhat)
     inputs = {k: v[ok] for k, v in data.inputs.items()}
     u = to_unit_cube(inputs, variables)
+    box, f_box, box_inputs = _attack_box(variables, law, u, inputs, yhat[ok])
+    test = deviation_test(
+        data.y[ok],
+        yhat[ok],
+        jacobian(make, values, inputs),
+        sigma[ok],
+        correction_shapes(u),
+        correction_shapes(box),
+        jacobian(make, values, box_inputs) / f_box[:, None],
+        box_weight=None if reference is None else np.abs(f_box) / reference,
+    )
+    ranges = {
+        v.name: (float(np.min(inputs[v.name])), float(np.max(inputs[v.name])))
+        for v in variables
+    }
+    worst = {k: float(a[test.worst]) for k, a in box_inputs.items()}
+    return AttackResult(
+        _verdict(test, goal, material),
+        test,
+        int(ok.sum()),
+        ranges,
+        worst,
+        goal,
+        material,
+        reference,
+    )
+
+
+def _attack_box(
+    variables: Sequence[Variable],
+    law: Predict,
+    u: np.ndarray,
+    inputs: Mapping[str, np.ndarray],
+    yhat: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The points the bound is stated over: (unit-cube points, the law there, inputs there).
+
+    A grid over the box the measured points `u` span, where the law is
+    defined and not zero, plus a sample of the measured points themselves.
+    """
     grid = _grid(u.min(axis=0), u.max(axis=0))
     # Magnitudes: a claim over a sign-symmetric range is tested on the positive side.
     grid_inputs = from_unit_cube(
@@ -194,34 +237,20 @@ def attack_law(
     # The measured points too (the law is defined there), so the box is never empty.
     step = max(1, u.shape[0] // 1000)
     box = np.vstack([grid[inside], u[::step]])
-    f_box = np.concatenate([f_grid[inside], yhat[ok][::step]])
+    f_box = np.concatenate([f_grid[inside], yhat[::step]])
     box_inputs = {
         k: np.concatenate([grid_inputs[k][inside], inputs[k][::step]]) for k in inputs
     }
-    test = deviation_test(
-        data.y[ok],
-        yhat[ok],
-        jacobian(make, values, inputs),
-        sigma[ok],
-        correction_shapes(u),
-        correction_shapes(box),
-        jacobian(make, values, box_inputs) / f_box[:, None],
-        box_weight=None if reference is None else np.abs(f_box) / reference,
-    )
+    return box, f_box, box_inputs
+
+
+def _verdict(test: DeviationTest, goal: float, material: float) -> Verdict:
+    """`refuted`, `holds` or `undecided` (see the module's docstring)."""
     if test.refutes(ALPHA, material):
-        verdict = "refuted"
-    elif test.precision <= goal:
-        verdict = "holds"
-    else:
-        verdict = "undecided"
-    ranges = {
-        v.name: (float(np.min(inputs[v.name])), float(np.max(inputs[v.name])))
-        for v in variables
-    }
-    worst = {k: float(a[test.worst]) for k, a in box_inputs.items()}
-    return AttackResult(
-        verdict, test, int(ok.sum()), ranges, worst, goal, material, reference
-    )
+        return "refuted"
+    if test.precision <= goal:
+        return "holds"
+    return "undecided"
 
 
 def attack_design(
@@ -283,17 +312,16 @@ def attack_design(
     return Design(inputs, reason)
 
 
-def holds_to_text(evidence: Mapping[str, Any], digits: int = 2) -> str:
+def holds_to_text(evidence: AttackEvidence, digits: int = 2) -> str:
     """`holds to 2e-04 (relative, 95 %) over L in [0.1, 2], g in [1, 20]` from attack evidence."""
-    precision = evidence.get("precision")
+    precision = evidence.precision
     if precision is None:
         return "no precision could be stated"
     ranges = ", ".join(
-        f"{name} in [{lo:.3g}, {hi:.3g}]"
-        for name, (lo, hi) in dict(evidence.get("ranges") or {}).items()
+        f"{name} in [{lo:.3g}, {hi:.3g}]" for name, (lo, hi) in evidence.ranges.items()
     )
-    conf = round(100 * float(evidence.get("confidence", CONFIDENCE)))
-    scale = scale_words(evidence.get("reference"))
+    conf = round(100 * float(evidence.confidence))
+    scale = scale_words(evidence.reference)
     text = f"holds to {precision:.{digits - 1}e} ({scale}, {conf} %)"
     return f"{text} over {ranges}" if ranges else text
 

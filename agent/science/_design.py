@@ -271,19 +271,9 @@ def disagreement_design(
         )
     dims = _unit_dims(variables)
     pool_u = _sobol(pool_size, dims, rng)
-    pool = from_unit_cube(pool_u, variables)
-    preds = []
-    for _, predict in rivals:
-        with np.errstate(all="ignore"):
-            p = np.asarray(predict(pool), dtype=np.float64)
-        preds.append(np.where(np.isfinite(p), p, np.nan))
-    stack = np.vstack(preds)
-    centre = np.nanmedian(stack, axis=0)
-    sigma = np.sqrt(noise_sd**2 + (tolerance * np.abs(centre)) ** 2) + 1e-300
-    spread = (np.nanmax(stack, axis=0) - np.nanmin(stack, axis=0)) / sigma
-    spread = np.where(
-        np.isfinite(spread), spread, np.inf
-    )  # a rival that breaks down there: ask
+    spread = _rival_spread(
+        rivals, from_unit_cube(pool_u, variables), noise_sd, tolerance
+    )
     n_dis = n // 2
     picked = _spread_pick(spread, pool_u, n_dis)
     rest_u = _sobol(n - n_dis, dims, rng)
@@ -295,14 +285,46 @@ def disagreement_design(
         f"disagreement: {n_dis} points where the rivals [{labels}] disagree most "
         f"(largest spread {top} measurement sigmas), {n - n_dis} space-filling points"
     )
-    copies = _repeats_to_resolve(spread[picked], replicates)
+    rows, repeats = _replicate_rows(spread[picked], len(u), replicates)
+    return Design(from_unit_cube(np.vstack([u, u[rows]]), variables), reason + repeats)
+
+
+def _rival_spread(
+    rivals: Sequence[tuple[str, Predictor]],
+    pool: Mapping[str, np.ndarray],
+    noise_sd: float,
+    tolerance: float,
+) -> np.ndarray:
+    """The rivals' spread at each pool point, in measurement sigmas (inf where one breaks down)."""
+    preds = []
+    for _, predict in rivals:
+        with np.errstate(all="ignore"):
+            p = np.asarray(predict(pool), dtype=np.float64)
+        preds.append(np.where(np.isfinite(p), p, np.nan))
+    stack = np.vstack(preds)
+    centre = np.nanmedian(stack, axis=0)
+    sigma = np.sqrt(noise_sd**2 + (tolerance * np.abs(centre)) ** 2) + 1e-300
+    spread = (np.nanmax(stack, axis=0) - np.nanmin(stack, axis=0)) / sigma
+    # A rival that breaks down at a point: ask there.
+    return np.where(np.isfinite(spread), spread, np.inf)
+
+
+def _replicate_rows(
+    picked_spread: np.ndarray, n_points: int, replicates: int
+) -> tuple[np.ndarray, str]:
+    """Which design rows to measure again, and the reason's words for them.
+
+    The picked points come first in the design, so their indices are rows.
+    """
+    copies = _repeats_to_resolve(picked_spread, replicates)
     # Repeats of the points whose difference the noise hides (the mean of m
     # repeats has sqrt(m) times less noise), then plain repeats of the design
     # with what is left, for the noise estimate.
     rest = replicates - int(copies.sum())
     rows = np.concatenate(
-        [np.repeat(np.arange(len(picked)), copies), np.arange(rest) % len(u)]
+        [np.repeat(np.arange(len(picked_spread)), copies), np.arange(rest) % n_points]
     )
+    reason = ""
     if copies.sum():
         reason += (
             f", {int(copies.sum())} repeats of {int((copies > 0).sum())} points where "
@@ -310,7 +332,7 @@ def disagreement_design(
         )
     if rest:
         reason += f", {rest} more measured twice"
-    return Design(from_unit_cube(np.vstack([u, u[rows]]), variables), reason)
+    return rows, reason
 
 
 def probe_design(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +13,11 @@ import sympy
 if TYPE_CHECKING:
     from lawloop.experiments import NoiseModel
 
+from lawloop.agent.record import Bootstrap, FitScores
 from lawloop.agent.science._dataset import Dataset
 from lawloop.agent.science._judge import chi2_reduced, point_sigma
 from lawloop.tools import (
+    FitResult,
     bic,
     complexity,
     fit_parameters,
@@ -25,14 +27,14 @@ from lawloop.tools import (
     rmse,
 )
 
-__all__ = ["FitRecord", "fit_hypothesis", "predictor"]
+__all__ = ["HypothesisFit", "fit_hypothesis", "predictor"]
 
 _KNOWN_STARTS = 2
 _FRESH_STARTS = 8
 
 
 @dataclass(frozen=True, slots=True)
-class FitRecord:
+class HypothesisFit:
     """A fit of one hypothesis with its scores, ready to record."""
 
     values: dict[str, float]
@@ -40,8 +42,8 @@ class FitRecord:
     covariance: list[list[float]]
     success: bool
     message: str
-    scores: dict[str, Any] = field(default_factory=dict)
-    """n, rss, rmse, r2, bic, chi2, complexity, noise_sd: all JSON numbers."""
+    scores: FitScores | None = None
+    """n, rss, rmse, r2, bic, chi2, complexity, noise_sd (None when the fit timed out)."""
     timed_out: bool = False
     """The fit was stopped at its deadline: nothing to record, it was not made."""
 
@@ -92,7 +94,7 @@ def fit_hypothesis(
     bootstrap: int = 0,
     declared: NoiseModel | None = None,
     deadline: float | None = None,
-) -> FitRecord:
+) -> HypothesisFit:
     """Fit the free constants of a law on `data` and score it.
 
     Args:
@@ -133,42 +135,76 @@ def fit_hypothesis(
         deadline=deadline,
     )
     if result.timed_out:
-        return FitRecord({}, {}, [], False, result.message, timed_out=True)
+        return HypothesisFit({}, {}, [], False, result.message, timed_out=True)
     values = {k: float(v) for k, v in result.values.items()}
     yhat = predictor(expression, variables, parameters, values)(data.inputs)
-    finite = np.isfinite(yhat)
-    success = bool(result.success and finite.all())
-    n, k = len(data), len(parameters)
-    rss = float(np.sum((data.y - yhat) ** 2)) if finite.all() else float("inf")
-    scores: dict[str, Any] = {
-        "n": n,
-        "rss": rss,
-        "rmse": float(rmse(data.y, yhat)) if success else None,
-        "r2": float(r2(data.y, yhat)) if success else None,
-        "bic": float(bic(rss, n, k)) if success else None,
-        "chi2": chi2_reduced(data.y, yhat, sigma, k) if success else None,
-        "complexity": int(complexity(expr)),
-        "noise_sd": noise_sd,
-    }
-    if bootstrap:
-        scores["bootstrap"] = {
-            "resamples": bootstrap,
-            "converged": result.bootstrap_n,
-            "confidence": 0.95,
-            "intervals": {p: list(v) for p, v in result.intervals.items()},
-        }
+    finite = bool(np.isfinite(yhat).all())
+    success = bool(result.success and finite)
+    return HypothesisFit(
+        values=values,
+        stderr={p: float(v) for p, v in result.stderr.items()},
+        covariance=_covariance_rows(result.covariance, len(parameters)),
+        success=success,
+        message=result.message if finite else "predictions not finite on the data",
+        scores=_scores(
+            expr,
+            data,
+            yhat,
+            sigma,
+            k=len(parameters),
+            success=success,
+            finite=finite,
+            noise_sd=noise_sd,
+            bootstrap=_bootstrap(result, bootstrap),
+        ),
+    )
+
+
+def _scores(
+    expr: sympy.Expr,
+    data: Dataset,
+    yhat: np.ndarray,
+    sigma: np.ndarray,
+    *,
+    k: int,
+    success: bool,
+    finite: bool,
+    noise_sd: float | None,
+    bootstrap: Bootstrap | None,
+) -> FitScores:
+    """A fit's scores; those that need finite predictions are None for a failed fit."""
+    n = len(data)
+    rss = float(np.sum((data.y - yhat) ** 2)) if finite else float("inf")
+    return FitScores(
+        n=n,
+        rss=rss,
+        rmse=float(rmse(data.y, yhat)) if success else None,
+        r2=float(r2(data.y, yhat)) if success else None,
+        bic=float(bic(rss, n, k)) if success else None,
+        chi2=chi2_reduced(data.y, yhat, sigma, k) if success else None,
+        complexity=int(complexity(expr)),
+        noise_sd=noise_sd,
+        bootstrap=bootstrap,
+    )
+
+
+def _bootstrap(result: FitResult, resamples: int) -> Bootstrap | None:
+    """The bootstrap's percentile intervals as recorded; None when none was asked for."""
+    if not resamples:
+        return None
+    return Bootstrap(
+        resamples=resamples,
+        converged=result.bootstrap_n,
+        confidence=0.95,
+        intervals={p: list(v) for p, v in result.intervals.items()},
+    )
+
+
+def _covariance_rows(covariance: np.ndarray, k: int) -> list[list[float]]:
+    """The covariance as JSON rows, a non-finite entry as None (JSON has no inf)."""
     cov = (
-        np.asarray(result.covariance, dtype=np.float64).reshape(k, k)
+        np.asarray(covariance, dtype=np.float64).reshape(k, k)
         if k
         else np.zeros((0, 0))
     )
-    return FitRecord(
-        values=values,
-        stderr={p: float(v) for p, v in result.stderr.items()},
-        covariance=[[float(x) if np.isfinite(x) else None for x in row] for row in cov],  # type: ignore[misc]
-        success=success,
-        message=result.message
-        if finite.all()
-        else "predictions not finite on the data",
-        scores=scores,
-    )
+    return [[float(x) if np.isfinite(x) else None for x in row] for row in cov]  # type: ignore[misc]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from lawloop.agent.record import FitScores
 
 if TYPE_CHECKING:
     from lawloop.experiments import NoiseModel
@@ -32,6 +33,7 @@ __all__ = [
     "chi2_reduced",
     "judge",
     "point_sigma",
+    "ranked_above",
 ]
 
 
@@ -121,6 +123,27 @@ class Scored:
     """Consecutive fresh batches predicted adequately, this one included."""
     success: bool
 
+    @classmethod
+    def of(
+        cls,
+        hypothesis_id: str,
+        scores: FitScores,
+        *,
+        success: bool,
+        default_bound: float,
+    ) -> Scored:
+        """What the judge compares of one recorded fit (`default_bound` for fits stored without one)."""
+        return cls(
+            hypothesis_id=hypothesis_id,
+            complexity=scores.complexity,
+            bic=scores.finite_bic,
+            chi2=scores.finite_chi2,
+            fresh_chi2=scores.fresh_chi2,
+            bound=scores.bound_or(default_bound),
+            streak=scores.streak,
+            success=success,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
@@ -206,3 +229,27 @@ def judge(
         reason,
         tuple(s.hypothesis_id for s in ranked),
     )
+
+
+def ranked_above(win: Scored, lose: Scored | None) -> str:
+    """Why `judge` ranks `win` above `lose`: its ranking rule, applied to the two, in words.
+
+    Adequate laws come first, simplest first and then by BIC; the rest
+    follow by BIC; a failed fit is never ranked. `why` quotes this, so the
+    rule is stated once, beside the code that applies it.
+    """
+    if lose is None or not lose.success or not np.isfinite(lose.bic):
+        return "a failed fit is never ranked"
+    win_ok, lose_ok = win.chi2 <= win.bound, lose.chi2 <= lose.bound
+    if win_ok and lose_ok:
+        if win.complexity != lose.complexity:
+            return f"both adequate; simpler (complexity {win.complexity} vs {lose.complexity})"
+        return (
+            f"both adequate and as simple; lower BIC ({win.bic:.3g} vs {lose.bic:.3g})"
+        )
+    if win_ok:
+        return (
+            f"only one adequate: reduced chi-square {lose.chi2:.3g} exceeds its bound "
+            f"{lose.bound:.3g}"
+        )
+    return f"neither adequate; lower BIC ({win.bic:.3g} vs {lose.bic:.3g})"

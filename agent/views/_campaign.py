@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import sympy
+from lawloop.agent.record import DecideEvidence, FitScores, SupersedeEvidence
 from lawloop.agent.science._dataset import Dataset, concat
 from lawloop.agent.views._summary import law_with_constants
 from lawloop.storage import (
@@ -59,9 +60,9 @@ class CampaignView:
     """Every row of one campaign that a viewer shows, read once.
 
     Example:
-        >>> view = load_view(store, "3f2a")
-        >>> view.target, len(view.data)
-        ('T', 108)
+        >>> view = load_view(store, "3f2a")  # doctest: +SKIP
+        >>> view.target, len(view.data)  # doctest: +SKIP
+        ('T', 172)
     """
 
     campaign: CampaignRecord
@@ -268,7 +269,7 @@ def best_laws(view: CampaignView, n: int = 3) -> list[Law]:
     order = [h.id for h in view.hypotheses if h.status == "accepted"]
     judged = [d for d in view.decisions if d.kind in _JUDGED]
     if judged:
-        order += [str(h) for h in (judged[-1].evidence_json or {}).get("ranking", [])]
+        order += DecideEvidence.read(judged[-1].evidence_json).ranking
     scored = [h for h in view.hypotheses if h.score is not None and h.id in view.fits]
     order += [h.id for h in sorted(scored, key=lambda h: float(h.score or 0.0))]
     laws: list[Law] = []
@@ -334,14 +335,10 @@ def pareto_points(view: CampaignView) -> list[tuple[int, float, str, str]]:
     points = []
     for h in view.hypotheses:
         fit = view.fits.get(h.id)
-        scores = dict(fit.scores_json or {}) if fit else {}
-        c, e = scores.get("complexity"), scores.get("rmse")
-        if (
-            isinstance(c, int | float)
-            and isinstance(e, int | float)
-            and math.isfinite(e)
-        ):
-            points.append((int(c), float(e), h.status, h.id))
+        scores = FitScores.read(fit.scores_json) if fit else None
+        e = scores.rmse if scores else None
+        if scores is not None and e is not None and math.isfinite(e):
+            points.append((scores.complexity, float(e), h.status, h.id))
     return points
 
 
@@ -406,10 +403,8 @@ def timeline(view: CampaignView) -> list[TimelineRow]:
             row(d.iteration_id)["rejected"] += 1
             judged.add(d.hypothesis_id)
         elif d.kind == "supersede":
-            superseded = (d.evidence_json or {}).get("superseded", [])
-            row(d.iteration_id)["superseded"] += (
-                len(superseded) if isinstance(superseded, list) else 0
-            )
+            superseded = SupersedeEvidence.read(d.evidence_json).superseded
+            row(d.iteration_id)["superseded"] += len(superseded)
     for h in view.hypotheses:
         r = row(h.iteration_id)
         r["proposed"][h.source] += 1

@@ -21,13 +21,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from lawloop.agent.record import FitScores
 from lawloop.agent.views import _plots
 from lawloop.agent.views._campaign import CampaignView, best_laws, law_for, load_view
 from lawloop.agent.views._dashboard_pages import SCRIPT, STYLE, TEMPLATES
+from lawloop.agent.views._hypotheses import HypothesisQuery
 from lawloop.agent.views._report import constants_table, format_number, render_report
 from lawloop.agent.views._summary import campaign_summary
 from lawloop.agent.views._why import explain, to_text
-from lawloop.storage import AmbiguousIdError, NotFoundError, Store, open_read_only
+from lawloop.storage import (
+    AmbiguousIdError,
+    HypothesisRecord,
+    NotFoundError,
+    Store,
+    open_read_only,
+)
 
 if TYPE_CHECKING:
     from flask import Flask, Response
@@ -96,13 +104,12 @@ def create_dashboard(db_url: str, *, trusted_hosts: list[str] | None = None) -> 
         StorageError: The schema is missing or at another revision.
 
     Example:
-        >>> app = create_dashboard("sqlite:///lawloop.db")
-        >>> app.test_client().get("/").status_code
+        >>> app = create_dashboard("sqlite:///lawloop.db")  # doctest: +SKIP
+        >>> app.test_client().get("/").status_code  # doctest: +SKIP
         200
     """
-    from flask import Flask, Response, abort, jsonify, render_template, request, url_for  # noqa: PLC0415 - keeps `import agent` light
+    from flask import Flask  # noqa: PLC0415 - keeps `import agent` light
     from jinja2 import DictLoader  # noqa: PLC0415
-    from werkzeug.exceptions import HTTPException  # noqa: PLC0415
 
     store = open_read_only(db_url)
     database = sa.make_url(db_url).render_as_string(hide_password=True)
@@ -114,7 +121,17 @@ def create_dashboard(db_url: str, *, trusted_hosts: list[str] | None = None) -> 
     app.jinja_env.globals["database"] = database
     if trusted_hosts is not None:
         app.config["TRUSTED_HOSTS"] = trusted_hosts
-    cache = _Cache()
+    _add_guards(app)
+    _add_pages(app, store)
+    _add_api(app, store)
+    _add_figures(app, store, _Cache())
+    return app
+
+
+def _add_guards(app: Flask) -> None:
+    """Read-only methods, security headers, and a 404 page for unknown ids and paths."""
+    from flask import abort, render_template, request  # noqa: PLC0415
+    from werkzeug.exceptions import HTTPException  # noqa: PLC0415
 
     @app.before_request
     def _read_only() -> None:
@@ -143,26 +160,10 @@ def create_dashboard(db_url: str, *, trusted_hosts: list[str] | None = None) -> 
         )
         return render_template("not_found.html", message=message), 404
 
-    def campaign_id(campaign: str) -> str:
-        return store.get_campaign(campaign).id
 
-    def version(cid: str) -> tuple[Any, ...]:
-        """What changes when the campaign does: the cache key of its figures."""
-        c = store.get_campaign(cid)
-        iterations = store.iterations_for(cid)
-        last = iterations[-1] if iterations else None
-        return (
-            cid,
-            c.status,
-            len(iterations),
-            last.finished_at if last else None,
-            len(store.list_hypotheses(cid)),
-        )
-
-    def png(data: bytes) -> Response:
-        response = Response(data, mimetype="image/png")
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+def _add_pages(app: Flask, store: Store) -> None:
+    """The HTML pages and their style and script."""
+    from flask import Response, render_template, request  # noqa: PLC0415
 
     @app.get("/")
     def index() -> str:
@@ -183,53 +184,9 @@ def create_dashboard(db_url: str, *, trusted_hosts: list[str] | None = None) -> 
     def favicon() -> Response:
         return Response(status=204)  # no icon, and no 404 in the browser's console
 
-    @app.get("/api/campaigns")
-    def api_campaigns() -> Response:
-        return jsonify([_progress(store, c.id) for c in store.list_campaigns()])
-
-    @app.get("/api/campaigns/<campaign>")
-    def api_progress(campaign: str) -> Response:
-        return jsonify(_progress(store, campaign_id(campaign)))
-
-    @app.get("/api/campaigns/<campaign>/hypotheses")
-    def api_hypotheses(campaign: str) -> Response:
-        view = load_view(store, campaign)
-        rows, _ = _log_rows(view, _query(request.args))
-        return jsonify(rows)
-
     @app.get("/campaigns/<campaign>")
     def campaign_page(campaign: str) -> str:
-        view = load_view(store, campaign)
-        query = _query(request.args)
-        rows, total = _log_rows(view, query)
-
-        def sort_url(key: str) -> str:
-            order = (
-                "desc" if query["sort"] == key and query["order"] == "asc" else "asc"
-            )
-            args: dict[str, Any] = {k: v for k, v in query.items() if v}
-            args |= {"sort": key, "order": order, "campaign": view.campaign.id}
-            return url_for("campaign_page", **args) + "#log"
-
-        return render_template(
-            "campaign.html",
-            campaign=view.campaign,
-            p=_progress(store, view.campaign.id),
-            rows=rows,
-            total=total,
-            query=query,
-            statuses=_STATUSES,
-            sources=sorted({h.source for h in view.hypotheses}),
-            columns=_COLUMNS,
-            sort_url=sort_url,
-        )
-
-    @app.get("/campaigns/<campaign>/figures/<name>.png")
-    def campaign_figure(campaign: str, name: str) -> Response:
-        if name not in _FIGURES:
-            abort(404)
-        cid = campaign_id(campaign)
-        return png(cache.get((*version(cid), name), lambda: _figure(store, cid, name)))
+        return _campaign_page(store, campaign, _query(request.args))
 
     @app.get("/campaigns/<campaign>/report.html")
     def campaign_report(campaign: str) -> Response:
@@ -242,25 +199,39 @@ def create_dashboard(db_url: str, *, trusted_hosts: list[str] | None = None) -> 
 
     @app.get("/hypotheses/<hypothesis>")
     def hypothesis_page(hypothesis: str) -> str:
-        h = store.get_hypothesis(hypothesis)
-        view = load_view(store, h.campaign_id)
-        law = law_for(view, h)
-        equation = _plots.equation_image(law.latex) if law.latex else None
-        why = explain(store, h.id)
-        return render_template(
-            "hypothesis.html",
-            h=h,
-            campaign=view.campaign,
-            target=view.target,
-            law=law,
-            equation=None
-            if equation is None
-            else "data:image/png;base64," + base64.b64encode(equation).decode("ascii"),
-            equation_size=_plots.png_size(equation) if equation else (0, 0),
-            constants=constants_table(law),
-            why=why,
-            why_text=to_text(why),
-        )
+        return _hypothesis_page(store, hypothesis)
+
+
+def _add_api(app: Flask, store: Store) -> None:
+    """The JSON endpoints that feed the live progress."""
+    from flask import jsonify, request  # noqa: PLC0415
+
+    @app.get("/api/campaigns")
+    def api_campaigns() -> Response:
+        return jsonify([_progress(store, c.id) for c in store.list_campaigns()])
+
+    @app.get("/api/campaigns/<campaign>")
+    def api_progress(campaign: str) -> Response:
+        return jsonify(_progress(store, store.get_campaign(campaign).id))
+
+    @app.get("/api/campaigns/<campaign>/hypotheses")
+    def api_hypotheses(campaign: str) -> Response:
+        view = load_view(store, campaign)
+        rows, _ = _log_rows(view, _query(request.args))
+        return jsonify(rows)
+
+
+def _add_figures(app: Flask, store: Store, cache: _Cache) -> None:
+    """The PNG figures, cached until their campaign changes."""
+    from flask import abort  # noqa: PLC0415
+
+    @app.get("/campaigns/<campaign>/figures/<name>.png")
+    def campaign_figure(campaign: str, name: str) -> Response:
+        if name not in _FIGURES:
+            abort(404)
+        cid = store.get_campaign(campaign).id
+        key = (*_version(store, cid), name)
+        return _png(cache.get(key, lambda: _figure(store, cid, name)))
 
     @app.get("/hypotheses/<hypothesis>/plot.png")
     def hypothesis_plot(hypothesis: str) -> Response:
@@ -270,9 +241,82 @@ def create_dashboard(db_url: str, *, trusted_hosts: list[str] | None = None) -> 
             view = load_view(store, h.campaign_id)
             return _plots.law_figure(view, law_for(view, h))
 
-        return png(cache.get((*version(h.campaign_id), "law", h.id), make))
+        return _png(cache.get((*_version(store, h.campaign_id), "law", h.id), make))
 
-    return app
+
+def _campaign_page(store: Store, campaign: str, query: dict[str, str]) -> str:
+    """A campaign's page: progress, figures and its hypothesis log as `query` asks."""
+    from flask import render_template, url_for  # noqa: PLC0415
+
+    view = load_view(store, campaign)
+    rows, total = _log_rows(view, query)
+
+    def sort_url(key: str) -> str:
+        order = "desc" if query["sort"] == key and query["order"] == "asc" else "asc"
+        args: dict[str, Any] = {k: v for k, v in query.items() if v}
+        args |= {"sort": key, "order": order, "campaign": view.campaign.id}
+        return url_for("campaign_page", **args) + "#log"
+
+    return render_template(
+        "campaign.html",
+        campaign=view.campaign,
+        p=_progress(store, view.campaign.id),
+        rows=rows,
+        total=total,
+        query=query,
+        statuses=_STATUSES,
+        sources=sorted({h.source for h in view.hypotheses}),
+        columns=_COLUMNS,
+        sort_url=sort_url,
+    )
+
+
+def _hypothesis_page(store: Store, hypothesis: str) -> str:
+    """A hypothesis's page: its law typeset, constants, plot and the `why` explanation."""
+    from flask import render_template  # noqa: PLC0415
+
+    h = store.get_hypothesis(hypothesis)
+    view = load_view(store, h.campaign_id)
+    law = law_for(view, h)
+    equation = _plots.equation_image(law.latex) if law.latex else None
+    why = explain(store, h.id)
+    return render_template(
+        "hypothesis.html",
+        h=h,
+        campaign=view.campaign,
+        target=view.target,
+        law=law,
+        equation=None
+        if equation is None
+        else "data:image/png;base64," + base64.b64encode(equation).decode("ascii"),
+        equation_size=_plots.png_size(equation) if equation else (0, 0),
+        constants=constants_table(law),
+        why=why,
+        why_text=to_text(why),
+    )
+
+
+def _version(store: Store, cid: str) -> tuple[Any, ...]:
+    """What changes when the campaign does: the cache key of its figures."""
+    c = store.get_campaign(cid)
+    iterations = store.iterations_for(cid)
+    last = iterations[-1] if iterations else None
+    return (
+        cid,
+        c.status,
+        len(iterations),
+        last.finished_at if last else None,
+        len(store.list_hypotheses(cid)),
+    )
+
+
+def _png(data: bytes) -> Response:
+    """PNG bytes as a response the browser revalidates."""
+    from flask import Response  # noqa: PLC0415
+
+    response = Response(data, mimetype="image/png")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 def make_dashboard_server(
@@ -354,37 +398,23 @@ def _query(args: Any) -> dict[str, str]:
 def _log_rows(
     view: CampaignView, query: dict[str, str]
 ) -> tuple[list[dict[str, Any]], int]:
-    """The hypothesis log filtered and sorted by `query`, and the unfiltered count."""
-    rows: list[dict[str, Any]] = []
-    for seq, h in enumerate(view.hypotheses):
-        fit = view.fits.get(h.id)
-        scores = dict(fit.scores_json or {}) if fit else {}
-        rows.append(
-            {
-                "id": h.id,
-                "seq": seq,
-                "iteration": view.iteration_index.get(h.iteration_id or ""),
-                "source": h.source,
-                "status": h.status,
-                "score": h.score,
-                "chi2": scores.get("chi2"),
-                "complexity": scores.get("complexity"),
-                "expression": h.expression,
-                "statement": h.statement,
-            }
-        )
-    total = len(rows)
-    needle = query["q"].lower()
+    """The hypothesis log filtered and sorted by `query`, and the unfiltered count.
+
+    The filters are a `HypothesisQuery`, as on the command line; the order
+    is the table's own: any column, ties in log order (reversed descending).
+    """
+    source = query["source"]
+    wanted = HypothesisQuery(
+        campaign=view.campaign.id,
+        status=query["status"] or None,
+        # One source as given, never split at commas; blank means any.
+        source=(source,) if source.strip() else None,
+        text=query["q"] or None,
+    )
     rows = [
-        r
-        for r in rows
-        if (not query["status"] or r["status"] == query["status"])
-        and (not query["source"] or r["source"] == query["source"])
-        and (
-            not needle
-            or needle in r["expression"].lower()
-            or needle in r["statement"].lower()
-        )
+        _log_row(view, seq, h)
+        for seq, h in enumerate(view.hypotheses)
+        if wanted.admits(h)
     ]
     key = query["sort"]
 
@@ -394,7 +424,25 @@ def _log_rows(
     # Missing values (an unfitted law's score) last in either order.
     present = [r for r in rows if not missing(r[key])]
     present.sort(key=lambda r: (r[key], r["seq"]), reverse=query["order"] == "desc")
-    return present + [r for r in rows if missing(r[key])], total
+    return present + [r for r in rows if missing(r[key])], len(view.hypotheses)
+
+
+def _log_row(view: CampaignView, seq: int, h: HypothesisRecord) -> dict[str, Any]:
+    """One line of the log: the hypothesis and its latest successful fit's scores."""
+    fit = view.fits.get(h.id)
+    scores = FitScores.read(fit.scores_json) if fit else None
+    return {
+        "id": h.id,
+        "seq": seq,
+        "iteration": view.iteration_index.get(h.iteration_id or ""),
+        "source": h.source,
+        "status": h.status,
+        "score": h.score,
+        "chi2": scores.chi2 if scores else None,
+        "complexity": scores.complexity if scores else None,
+        "expression": h.expression,
+        "statement": h.statement,
+    }
 
 
 def _figure(store: Store, cid: str, name: str) -> bytes:

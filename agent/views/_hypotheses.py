@@ -1,7 +1,8 @@
 """Query the hypothesis log: filter and sort hypotheses, list campaigns, as plain rows.
 
-Used by `run.py hypotheses list` and by the Python API (`lawloop.py`), so both
-filter, sort and validate the same way.
+A `HypothesisQuery` holds the filters and the order; `lawloop hypotheses
+list`, the Python API (`lawloop.Database.hypotheses`) and the dashboard's log
+all build one, so they filter and validate the same way.
 
 The score of a hypothesis is the recorded `hypothesis.score`: the Bayesian
 information criterion (BIC) of its latest successful fit, written by the
@@ -13,10 +14,11 @@ about 1 for a law that fits to the noise) and `complexity` (the size of the
 expression tree) come from the same fit.
 
 Example:
-    >>> with open_store("sqlite:///lawloop.db") as store:
-    ...     rows = query_hypotheses(store, status="accepted,superseded", sort="-score", limit=3)
-    >>> [(r.status, r.expression) for r in rows][:1]
-    [('accepted', 'sqrt(L)*c0/sqrt(g)')]
+    >>> with open_store("sqlite:///lawloop.db") as store:  # doctest: +SKIP
+    ...     query = HypothesisQuery(status="accepted", sort="score", limit=3)
+    ...     rows = query_hypotheses(store, query)
+    >>> [(r.status, r.expression) for r in rows]  # doctest: +SKIP
+    [('accepted', 'sqrt(L)*c0*(c1*theta0**2 + 1)/sqrt(g)')]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 from lawloop.agent.errors import QueryError
 from lawloop.agent.planners._proposal import Source
+from lawloop.agent.record import FitScores
 from lawloop.agent.views._summary import campaign_summary
 from lawloop.storage import FitRecord, HypothesisRecord, HypothesisStatus, Store
 
@@ -37,6 +40,7 @@ __all__ = [
     "HYPOTHESIS_SORT_KEYS",
     "HYPOTHESIS_STATUSES",
     "CampaignRow",
+    "HypothesisQuery",
     "HypothesisRow",
     "campaign_rows",
     "query_hypotheses",
@@ -60,14 +64,90 @@ HYPOTHESIS_SORT_KEYS: tuple[str, ...] = (
 _STATUS_RANK = {"accepted": 0, "open": 1, "superseded": 2, "rejected": 3}
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class HypothesisQuery:
+    """Which hypotheses of the log to list, and in which order, checked when made.
+
+    One value for the filters of `hypotheses list`, `Database.hypotheses`
+    and the dashboard's log. `status` and `source` take one value, a
+    comma-separated string or a sequence, and are kept as a sorted tuple;
+    `sort="-score"` is kept as `sort="score", descending=True`. A bad value
+    raises `QueryError` naming the field. Sources are checked when the query
+    runs (`query_hypotheses`), as any source recorded in the store is allowed.
+
+    Example:
+        >>> query = HypothesisQuery(status="accepted, superseded", sort="-score")
+        >>> query.status, query.sort, query.descending
+        (('accepted', 'superseded'), 'score', True)
+        >>> rows = query_hypotheses(store, query)  # doctest: +SKIP
+    """
+
+    campaign: str | None = None
+    """Only this campaign (id, unique id prefix or name); resolved when the query runs."""
+    status: Sequence[str] | None = None
+    """Only these statuses (of `HYPOTHESIS_STATUSES`)."""
+    source: Sequence[str] | None = None
+    """Only these sources: `power-law`, `template`, `mutation`, `sr`, `llm`, `user` or any recorded."""
+    min_score: float | None = None
+    """Only scores (BIC) at least this; hypotheses without a score are left out."""
+    max_score: float | None = None
+    """Only scores at most this."""
+    sort: str | None = None
+    """A key of `HYPOTHESIS_SORT_KEYS` (`-` in front: descending); `None` keeps insertion order."""
+    descending: bool = False
+    """Sort descending (as a `-` prefix does)."""
+    limit: int | None = None
+    """At most this many rows, after sorting."""
+    text: str | None = None
+    """Only laws whose expression or statement contains this, ignoring case."""
+
+    def __post_init__(self) -> None:
+        """Check every field (in the order the CLI reports them) and normalise."""
+        status = _choices("status", self.status, HYPOTHESIS_STATUSES)
+        key, reverse = _sort_key(self.sort, self.descending)
+        _check_bounds(self.min_score, self.max_score)
+        if self.limit is not None and self.limit < 1:
+            msg = f"must be at least 1; received {self.limit}."
+            raise QueryError(msg, option="limit")
+        source = _names(self.source)
+        if self.source is not None and not source:
+            # Nothing named at all: no recorded source can match that.
+            known = tuple(s.value for s in Source)
+            raise QueryError(
+                _unknown("source", str(self.source), known), option="source"
+            )
+        # Frozen: the normalised values are set once, here.
+        object.__setattr__(self, "status", tuple(sorted(status)) or None)
+        object.__setattr__(self, "source", tuple(sorted(source)) or None)
+        object.__setattr__(self, "sort", key)
+        object.__setattr__(self, "descending", reverse)
+
+    def admits(self, h: HypothesisRecord) -> bool:
+        """Whether `h` passes the status, source, score and text filters.
+
+        The campaign is not checked here: a name or prefix needs the store,
+        and `query_hypotheses` reads only the campaign's hypotheses.
+        """
+        if self.status is not None and h.status not in self.status:
+            return False
+        if self.source is not None and h.source not in self.source:
+            return False
+        if not _in_bounds(h.score, self.min_score, self.max_score):
+            return False
+        if self.text is not None:
+            needle = self.text.lower()
+            return needle in h.expression.lower() or needle in h.statement.lower()
+        return True
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class HypothesisRow:
     """One line of the hypothesis log: the law, its status and its latest fit's scores.
 
     Example:
-        >>> row = query_hypotheses(store, status="accepted")[0]
-        >>> row.expression, row.score < 0
-        ('sqrt(L)*c0/sqrt(g)', True)
+        >>> row = query_hypotheses(store, status="accepted")[0]  # doctest: +SKIP
+        >>> row.expression, row.score < 0  # doctest: +SKIP
+        ('sqrt(L)*c0*(c1*theta0**2 + 1)/sqrt(g)', True)
     """
 
     id: str
@@ -110,7 +190,7 @@ class CampaignRow:
     """One campaign: what ran, how far it got and its best law.
 
     Example:
-        >>> [c.status for c in campaign_rows(store)]
+        >>> [c.status for c in campaign_rows(store)]  # doctest: +SKIP
         ['finished']
     """
 
@@ -186,34 +266,17 @@ def campaign_rows(store: Store) -> list[CampaignRow]:
 
 
 def query_hypotheses(
-    store: Store,
-    *,
-    campaign: str | None = None,
-    status: str | Sequence[str] | None = None,
-    source: str | Sequence[str] | None = None,
-    min_score: float | None = None,
-    max_score: float | None = None,
-    sort: str | None = None,
-    descending: bool = False,
-    limit: int | None = None,
+    store: Store, query: HypothesisQuery | None = None, /, **filters: Any
 ) -> list[HypothesisRow]:
     """Hypotheses of the log, filtered and sorted.
 
     Args:
         store: The provenance store.
-        campaign: Only this campaign (id, unique id prefix or name).
-        status: Only these statuses: one, a comma-separated list or a sequence
-            (of `HYPOTHESIS_STATUSES`).
-        source: Only these sources, given like `status`: the sources lawloop
-            records (`power-law`, `template`, `mutation`, `sr`, `llm`, `user`)
-            or any source recorded in the store.
-        min_score: Only scores (BIC) at least this; hypotheses without a
-            score are left out when a score bound is given.
-        max_score: Only scores at most this.
-        sort: A key of `HYPOTHESIS_SORT_KEYS`, `-` in front for descending;
-            `None` keeps insertion order. Missing values sort last either way.
-        descending: Sort descending (as a `-` prefix does).
-        limit: At most this many rows, after sorting.
+        query: The filters and the order; `None` builds one from `filters`.
+        **filters: The fields of `HypothesisQuery` (`campaign`, `status`,
+            `source`, `min_score`, `max_score`, `sort`, `descending`,
+            `limit`, `text`), when no `query` is given. Missing values sort
+            last either way.
 
     Returns:
         The matching rows.
@@ -223,37 +286,27 @@ def query_hypotheses(
             is not finite, `min_score` above `max_score`, or `limit` below 1.
         NotFoundError: No campaign matches `campaign`.
         AmbiguousIdError: The campaign prefix matches several campaigns.
+        TypeError: Both a `query` and keyword filters, or an unknown keyword.
     """
-    statuses = _choices("status", status, HYPOTHESIS_STATUSES)
-    key, reverse = _sort_key(sort, descending)
-    _check_bounds(min_score, max_score)
-    if limit is not None and limit < 1:
-        msg = f"must be at least 1; received {limit}."
-        raise QueryError(msg, option="limit")
+    if query is None:
+        query = HypothesisQuery(**filters)
+    elif filters:
+        msg = f"give a HypothesisQuery or keyword filters, not both: {sorted(filters)}"
+        raise TypeError(msg)
     campaign_ids = (
-        [store.get_campaign(campaign).id]
-        if campaign is not None
+        [store.get_campaign(query.campaign).id]
+        if query.campaign is not None
         else [c.id for c in store.list_campaigns()]
     )
     hypotheses = [h for cid in campaign_ids for h in store.list_hypotheses(cid)]
-    if source is not None:
+    if query.source is not None:
         known = (*(s.value for s in Source), *sorted({h.source for h in hypotheses}))
-        sources = _choices("source", source, tuple(dict.fromkeys(known)))
-        hypotheses = [h for h in hypotheses if h.source in sources]
-    if statuses:
-        hypotheses = [h for h in hypotheses if h.status in statuses]
-    if min_score is not None:
-        hypotheses = [
-            h for h in hypotheses if h.score is not None and h.score >= min_score
-        ]
-    if max_score is not None:
-        hypotheses = [
-            h for h in hypotheses if h.score is not None and h.score <= max_score
-        ]
+        _choices("source", query.source, tuple(dict.fromkeys(known)))
+    hypotheses = [h for h in hypotheses if query.admits(h)]
     rows = _rows(store, campaign_ids, hypotheses)
-    if key is not None:
-        rows = _sorted(rows, key, reverse)
-    return rows[:limit] if limit is not None else rows
+    if query.sort is not None:
+        rows = _sorted(rows, query.sort, query.descending)
+    return rows[: query.limit] if query.limit is not None else rows
 
 
 def _rows(
@@ -276,7 +329,7 @@ def _rows(
     for h in hypotheses:
         mine = fits.get(h.id, [])
         ok = [f for f in mine if f.success]
-        scores = dict(ok[-1].scores_json) if ok else {}
+        scores = FitScores.read(ok[-1].scores_json) if ok else None
         rows.append(
             HypothesisRow(
                 id=h.id,
@@ -286,12 +339,8 @@ def _rows(
                 parameters=tuple(h.parameters_json),
                 status=h.status,
                 score=h.score,
-                chi2=_number(scores.get("chi2")),
-                complexity=(
-                    int(scores["complexity"])
-                    if scores.get("complexity") is not None
-                    else None
-                ),
+                chi2=_number(scores.chi2) if scores else None,
+                complexity=scores.complexity if scores else None,
                 n_fits=len(mine),
                 source=h.source,
                 units_consistent=h.units_consistent,
@@ -347,12 +396,19 @@ def _choices(
     """The values of a multi-valued filter (comma-separated or a sequence), checked."""
     if value is None:
         return set()
-    items = value.split(",") if isinstance(value, str) else list(value)
-    chosen = {str(v).strip() for v in items if str(v).strip()}
+    chosen = _names(value)
     for v in sorted(chosen) or [str(value)]:
         if v not in allowed:
             raise QueryError(_unknown(option, v, allowed), option=option)
     return chosen
+
+
+def _names(value: str | Sequence[str] | None) -> set[str]:
+    """The names of a multi-valued filter: comma-separated or a sequence, stripped."""
+    if value is None:
+        return set()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return {str(v).strip() for v in items if str(v).strip()}
 
 
 def _unknown(what: str, value: str, allowed: Sequence[str], extra: str = "") -> str:
@@ -361,6 +417,17 @@ def _unknown(what: str, value: str, allowed: Sequence[str], extra: str = "") -> 
     close = difflib.get_close_matches(value.strip().lstrip("-"), allowed, n=1)
     hint = f" Did you mean `{close[0]}`?" if close else ""
     return f"unknown {what} `{value}`; expected one of {names}{extra}.{hint}"
+
+
+def _in_bounds(score: float | None, low: float | None, high: float | None) -> bool:
+    """Whether `score` is within the bounds given; without a score (or NaN), never."""
+    if low is None and high is None:
+        return True
+    return (
+        score is not None
+        and (low is None or score >= low)
+        and (high is None or score <= high)
+    )
 
 
 def _check_bounds(low: float | None, high: float | None) -> None:

@@ -8,10 +8,10 @@ is read back with the whitelisting parser `tools.parse_expression`, never
 with `sympify`, before sympy prints it as LaTeX.
 
 Example:
-    >>> with open_store("sqlite:///lawloop.db") as store:
+    >>> with open_store("sqlite:///lawloop.db") as store:  # doctest: +SKIP
     ...     view = hypothesis_detail(store, "ef2098")
-    >>> view["latex"], view["constants"][0]["name"]
-    ('\\frac{\\sqrt{L} c_{0}}{\\sqrt{g}}', 'c0')
+    >>> view["latex"], view["constants"][0]["name"]  # doctest: +SKIP
+    ('\\frac{\\sqrt{L} c_{0} \\left(c_{1} \\theta_{0}^{2} + 1\\right)}{\\sqrt{g}}', 'c0')
 """
 
 from __future__ import annotations
@@ -22,6 +22,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sympy
+from lawloop.agent.record import (
+    FitScores,
+    FormalizeEvidence,
+    SupersedeEvidence,
+    decision_evidence,
+)
 from lawloop.storage import (
     DecisionRecord,
     EdgeRecord,
@@ -103,7 +109,7 @@ def hypothesis_detail(store: Store, hypothesis_id: str) -> dict[str, Any]:
         "parameters": parameters,
         "fitted": fitted if latest else None,
         "stderr": stderr if latest else None,
-        "scores": dict(latest.scores_json) if latest else None,
+        "scores": FitScores.read(latest.scores_json).dump() if latest else None,
         "constants": [_constant(p, fitted.get(p), stderr.get(p)) for p in parameters]
         if latest
         else [],
@@ -114,17 +120,22 @@ def hypothesis_detail(store: Store, hypothesis_id: str) -> dict[str, Any]:
         "replaces": _related(edges, hypotheses, h.id, "replaced-by", outgoing=False),
         "proposed_by": _proposers(store, edges, h, index),
         "decisions": _decisions(store.decisions_for(h.campaign_id), h.id, index),
-        "lineage": [
-            {
-                "source": e.source_id,
-                "source_kind": e.source_kind,
-                "relation": e.relation,
-                "target": e.target_id,
-                "target_kind": e.target_kind,
-            }
-            for e in edges
-        ],
+        "lineage": _lineage(edges),
     }
+
+
+def _lineage(edges: Sequence[EdgeRecord]) -> list[dict[str, Any]]:
+    """The hypothesis's edges as plain dicts, in recorded order."""
+    return [
+        {
+            "source": e.source_id,
+            "source_kind": e.source_kind,
+            "relation": e.relation,
+            "target": e.target_id,
+            "target_kind": e.target_kind,
+        }
+        for e in edges
+    ]
 
 
 def _latex(
@@ -191,7 +202,7 @@ def _constant(name: str, value: Any, err: Any) -> dict[str, Any]:
 
 def _fit(f: FitRecord, index: Mapping[str, int]) -> dict[str, Any]:
     """One fit: where, how, its scores and the size of its training and test data."""
-    scores = dict(f.scores_json or {})
+    scores = FitScores.read(f.scores_json)
     return {
         "id": f.id,
         "iteration": index.get(f.iteration_id or ""),
@@ -202,9 +213,9 @@ def _fit(f: FitRecord, index: Mapping[str, int]) -> dict[str, Any]:
         "parameters": f.parameters_json,
         "stderr": f.stderr_json,
         "covariance": f.covariance_json,
-        "scores": scores,
-        "train_n": scores.get("n"),
-        "test_n": scores.get("fresh_n"),
+        "scores": scores.dump(),
+        "train_n": scores.n,
+        "test_n": scores.fresh_n,
         "train_artifacts": len(f.train_data_json or []),
         "test_artifacts": len(f.test_data_json or []),
     }
@@ -278,20 +289,15 @@ def _decisions(
     """Every decision about the hypothesis: admission, judgements, supersession."""
     out = []
     for d in decisions:
-        evidence = d.evidence_json if isinstance(d.evidence_json, Mapping) else {}
+        evidence = decision_evidence(d.kind, d.evidence_json)
         outcome = None
-        if d.kind == "formalize":
-            outcome = next(
-                (
-                    o.get("outcome")
-                    for o in evidence.get("outcomes", [])
-                    if isinstance(o, Mapping) and o.get("hypothesis") == hid
-                ),
-                None,
-            )
+        if isinstance(evidence, FormalizeEvidence):
+            outcome = evidence.outcome_of(hid)
             if outcome is None:
                 continue
-        elif d.hypothesis_id != hid and hid not in evidence.get("superseded", []):
+        elif d.hypothesis_id != hid and not (
+            isinstance(evidence, SupersedeEvidence) and hid in evidence.superseded
+        ):
             continue
         view = {
             "id": d.id,

@@ -1,21 +1,15 @@
 """Figures of a campaign as PNG bytes, for the report and the dashboard.
 
 Each function takes a `CampaignView` (and the laws to draw) and returns the
-bytes of a PNG image; none touches the store or the screen. Matplotlib is
-imported on first use, with its object-oriented API only (no `pyplot`, no
-global backend), and drawing is serialised by a lock because matplotlib's
-text layout is not thread-safe (the dashboard serves requests on threads).
-Recorded strings go through `_plain` first, so a `$` in a law or a label
-is drawn as text, not parsed as mathtext.
+bytes of a PNG image; none touches the store or the screen. How they are
+drawn (matplotlib loaded on first use, a lock, `$` kept out of mathtext)
+is `agent.views._drawing`'s.
 """
 
 from __future__ import annotations
 
-import io
 import math
-import textwrap
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,10 +24,20 @@ from lawloop.agent.views._campaign import (
     sr_fronts,
     timeline,
 )
+from lawloop.agent.views._drawing import (
+    empty,
+    equation_image,
+    iteration_colorbar,
+    plain,
+    plain_ticks,
+    png_size,
+    render,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
 
 __all__ = [
     "STATUS_COLORS",
@@ -56,62 +60,12 @@ STATUS_COLORS = {
 """Colour of each hypothesis status, shared with the HTML pages."""
 
 _LAW_MARKERS = ("o", "s", "^")
-_LOCK = threading.Lock()
-_DPI = 100
-
-
-def _render(
-    draw: Callable[[Figure], None], size: tuple[float, float] = (10.0, 4.0)
-) -> bytes:
-    """Draw a new figure with `draw` and return it as PNG bytes."""
-    import matplotlib as mpl  # noqa: PLC0415 - heavy: loaded when a figure is drawn
-    from matplotlib.figure import Figure  # noqa: PLC0415
-
-    with _LOCK, mpl.rc_context({"font.size": 9}):
-        fig = Figure(figsize=size, dpi=_DPI, layout="constrained")
-        draw(fig)
-        buffer = io.BytesIO()
-        # No software or date metadata: the same view gives the same bytes.
-        fig.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def _iteration_colorbar(fig: Figure, mappable: Any, axes: list[Axes]) -> None:
-    """A colour bar of iteration indices, with integer ticks only."""
-    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415 - heavy, like all matplotlib
-
-    bar = fig.colorbar(mappable, ax=axes, label="iteration")
-    bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-
-
-def _plain_ticks(ax: Axes) -> None:
-    """Y tick labels that carry their own exponent (`2e-22`).
-
-    Matplotlib's shared offset text (`1e-22` above the axis) pushes a long
-    title out of the figure, so each label says its magnitude instead.
-    """
-    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415 - heavy, like all matplotlib
-
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
-
-
-def _plain(text: str, width: int = 0) -> str:
-    """Recorded text for a figure: `$` escaped (no mathtext), wrapped at `width` if given."""
-    escaped = text.replace("$", r"\$")
-    return "\n".join(textwrap.wrap(escaped, width)) if width else escaped
-
-
-def _empty(ax: Axes, message: str) -> None:
-    """Write `message` in the middle of an axes with no data."""
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def _label(view: CampaignView, name: str) -> str:
     """An axis label: the name and its unit."""
     unit = view.units.get(name, "")
-    return _plain(f"{name} [{unit}]" if unit else name)
+    return plain(f"{name} [{unit}]" if unit else name)
 
 
 def _log_floor(values: Sequence[float]) -> float | None:
@@ -141,8 +95,8 @@ def data_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:
     def draw(fig: Figure) -> None:
         left, right = fig.subplots(1, 2)
         if x_name is None or not len(data):
-            _empty(left, "no measurements yet")
-            _empty(right, "no measurements yet")
+            empty(left, "no measurements yet")
+            empty(right, "no measurements yet")
             return
         x = data.inputs[x_name]
         collapse = len(view.variables) > 1 and bool(laws)
@@ -161,7 +115,7 @@ def data_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:
                 curve = predict_law(view, law, {x_name: grid})
                 if curve is not None:
                     left.plot(
-                        grid, curve, color=color, label=_plain(law.label), zorder=2
+                        grid, curve, color=color, label=plain(law.label), zorder=2
                     )
             values = predict_law(view, law, data.inputs)
             if values is not None:
@@ -172,7 +126,7 @@ def data_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:
                     marker=_LAW_MARKERS[i],
                     facecolors="none",
                     edgecolors=color,
-                    label=_plain(law.label),
+                    label=plain(law.label),
                 )
         left.set_xlabel(_label(view, x_name))
         if not collapse:
@@ -190,7 +144,7 @@ def data_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:
         right.set_title("measured against predicted")
         right.legend(loc="best", fontsize=7)
 
-    return _render(draw)
+    return render(draw)
 
 
 def _collapse(ax: Axes, view: CampaignView, laws: Sequence[Law], x_name: str) -> None:
@@ -211,7 +165,7 @@ def _collapse(ax: Axes, view: CampaignView, laws: Sequence[Law], x_name: str) ->
             marker="o" if i == 0 else _LAW_MARKERS[i],
             facecolors=f"C{i}" if i == 0 else "none",
             edgecolors=f"C{i}",
-            label=_plain(law.label),
+            label=plain(law.label),
             zorder=3 - i,
         )
     ax.axhline(1.0, color="0.3", lw=0.8, label="law holds")
@@ -238,14 +192,14 @@ def residual_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:
     def draw(fig: Figure) -> None:
         axes = fig.subplots(1, max(1, len(shown)), squeeze=False)[0]
         if x_name is None or not len(view.data) or not shown:
-            _empty(axes[0], "no fitted law yet")
+            empty(axes[0], "no fitted law yet")
             return
         x = view.data.inputs[x_name]
         points = None
         for ax, law in zip(axes, shown, strict=True):
             values = predict_law(view, law, view.data.inputs)
             if values is None:
-                _empty(ax, "cannot evaluate this law")
+                empty(ax, "cannot evaluate this law")
                 continue
             residual = view.data.y - values
             points = ax.scatter(
@@ -261,15 +215,15 @@ def residual_figure(view: CampaignView, laws: Sequence[Law]) -> bytes:
             finite = residual[np.isfinite(residual)]
             rms = float(np.sqrt(np.mean(finite**2))) if finite.size else math.nan
             ax.set_title(
-                f"{_plain(law.text[:120], 48)}\nRMS residual {rms:.3g}", fontsize=7
+                f"{plain(law.text[:120], 48)}\nRMS residual {rms:.3g}", fontsize=7
             )
             ax.set_xlabel(_label(view, x_name))
             ax.set_ylabel(f"residual {_label(view, view.target)}")
-            _plain_ticks(ax)
+            plain_ticks(ax)
         if points is not None:
-            _iteration_colorbar(fig, points, list(axes))
+            iteration_colorbar(fig, points, list(axes))
 
-    return _render(draw, (10.0, 3.6))
+    return render(draw, (10.0, 3.6))
 
 
 def pareto_figure(view: CampaignView) -> bytes:
@@ -293,7 +247,7 @@ def pareto_figure(view: CampaignView) -> bytes:
         axes = fig.subplots(1, 2 if fronts else 1, squeeze=False)[0]
         ax = axes[0]
         if not points:
-            _empty(ax, "no fitted law yet")
+            empty(ax, "no fitted law yet")
         else:
             floor = _log_floor([e for _, e, _, _ in points])
             for status, color in STATUS_COLORS.items():
@@ -341,7 +295,7 @@ def pareto_figure(view: CampaignView) -> bytes:
             ax.set_title("symbolic-regression fronts")
             ax.legend(loc="best", fontsize=7)
 
-    return _render(draw)
+    return render(draw)
 
 
 def timeline_figure(view: CampaignView) -> bytes:
@@ -359,16 +313,14 @@ def timeline_figure(view: CampaignView) -> bytes:
     def draw(fig: Figure) -> None:
         left, right = fig.subplots(1, 2)
         if not rows:
-            _empty(left, "no iteration yet")
-            _empty(right, "no iteration yet")
+            empty(left, "no iteration yet")
+            empty(right, "no iteration yet")
             return
         ks = np.array([r.iteration for r in rows])
         bottom = np.zeros(len(rows))
         for i, source in enumerate(sources):
             counts = np.array([r.proposed.get(source, 0) for r in rows])
-            left.bar(
-                ks, counts, bottom=bottom, color=f"C{i % 10}", label=_plain(source)
-            )
+            left.bar(ks, counts, bottom=bottom, color=f"C{i % 10}", label=plain(source))
             bottom += counts
         left.set_title("hypotheses proposed, by source")
         left.set_xlabel("iteration")
@@ -392,7 +344,7 @@ def timeline_figure(view: CampaignView) -> bytes:
         right.set_xticks(ks)
         right.legend(loc="best", fontsize=7)
 
-    return _render(draw, (10.0, 3.4))
+    return render(draw, (10.0, 3.4))
 
 
 def budget_figure(view: CampaignView) -> bytes:
@@ -409,7 +361,7 @@ def budget_figure(view: CampaignView) -> bytes:
     def draw(fig: Figure) -> None:
         ax = fig.subplots()
         if not items:
-            _empty(ax, "no budget limits recorded")
+            empty(ax, "no budget limits recorded")
             return
         names = [b.name for b in items]
         shares = [min(b.fraction or 0.0, 1.5) for b in items]
@@ -432,7 +384,7 @@ def budget_figure(view: CampaignView) -> bytes:
         ax.set_xlabel("share of the limit used")
         ax.set_title("budget use")
 
-    return _render(draw, (8.0, 0.6 + 0.45 * max(1, len(items))))
+    return render(draw, (8.0, 0.6 + 0.45 * max(1, len(items))))
 
 
 def law_figure(view: CampaignView, law: Law) -> bytes:
@@ -451,8 +403,8 @@ def law_figure(view: CampaignView, law: Law) -> bytes:
     def draw(fig: Figure) -> None:
         left, right = fig.subplots(1, 2)
         if x_name is None or not len(view.data):
-            _empty(left, "no measurements yet")
-            _empty(right, "no measurements yet")
+            empty(left, "no measurements yet")
+            empty(right, "no measurements yet")
             return
         x = view.data.inputs[x_name]
         left.scatter(x, view.data.y, s=12, color="0.55", label="measured")
@@ -460,7 +412,7 @@ def law_figure(view: CampaignView, law: Law) -> bytes:
         left.set_ylabel(_label(view, view.target))
         left.set_title(f"{view.target} against {x_name}")
         if values is None:
-            _empty(right, "not fitted, or cannot be evaluated")
+            empty(right, "not fitted, or cannot be evaluated")
             left.legend(loc="best", fontsize=7)
             return
         left.scatter(
@@ -470,66 +422,20 @@ def law_figure(view: CampaignView, law: Law) -> bytes:
             marker="o",
             facecolors="none",
             edgecolors="C0",
-            label=_plain(law.label),
+            label=plain(law.label),
         )
         left.legend(loc="best", fontsize=7)
         points = right.scatter(
             x, view.data.y - values, s=10, c=view.data.iteration, cmap="viridis"
         )
-        _iteration_colorbar(fig, points, [right])
+        iteration_colorbar(fig, points, [right])
         right.axhline(0.0, color="0.3", lw=0.8)
         right.set_xlabel(_label(view, x_name))
         right.set_ylabel(f"residual {_label(view, view.target)}")
         right.set_title("residuals")
-        _plain_ticks(right)
+        plain_ticks(right)
 
-    return _render(draw, (10.0, 3.6))
-
-
-def equation_image(latex: str, *, fontsize: int = 20) -> bytes | None:
-    """A law typeset from LaTeX with matplotlib's mathtext, or `None` if mathtext cannot.
-
-    Args:
-        latex: LaTeX math (no surrounding `$`), e.g. from `sympy.latex`.
-        fontsize: Font size in points.
-
-    Returns:
-        PNG bytes cropped to the formula, or `None` for LaTeX that mathtext
-        does not support (or that is too long to be worth typesetting).
-    """
-    if len(latex) > 600 or "$" in latex:
-        return None
-
-    def draw(fig: Figure) -> None:
-        fig.text(0.0, 0.0, f"${latex}$", fontsize=fontsize, parse_math=True)
-
-    def render() -> bytes:
-        import matplotlib as mpl  # noqa: PLC0415 - heavy: loaded when a figure is drawn
-        from matplotlib.figure import Figure  # noqa: PLC0415
-
-        with _LOCK, mpl.rc_context({"mathtext.fontset": "cm"}):
-            fig = Figure(figsize=(0.1, 0.1), dpi=2 * _DPI)  # shown at half size: sharp
-            draw(fig)
-            buffer = io.BytesIO()
-            fig.savefig(
-                buffer,
-                format="png",
-                bbox_inches="tight",
-                pad_inches=0.06,
-                metadata={"Software": None},
-                transparent=True,
-            )
-        return buffer.getvalue()
-
-    try:
-        return render()
-    except ValueError:  # mathtext's parse error: show the LaTeX source instead
-        return None
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    """Width and height in pixels of PNG bytes (read from the IHDR chunk)."""
-    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return render(draw, (10.0, 3.6))
 
 
 def _number(value: Any) -> str:

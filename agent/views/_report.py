@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
+from lawloop.agent.record import FitScores
 from lawloop.agent.views import _plots
 from lawloop.agent.views._campaign import (
     CampaignView,
@@ -28,7 +29,7 @@ from lawloop.agent.views._campaign import (
     timeline,
 )
 from lawloop.agent.views._summary import OUTCOMES, campaign_outcome
-from lawloop.storage import Store
+from lawloop.storage import DecisionRecord, Store
 
 __all__ = [
     "ReportFigure",
@@ -107,23 +108,65 @@ def render_report(
         AmbiguousIdError: The prefix matches several campaigns.
 
     Example:
-        >>> html = render_report(store, "3f2a")
-        >>> "2*pi*sqrt(L)/sqrt(g)" in html
+        >>> html = render_report(store, "3f2a")  # doctest: +SKIP
+        >>> "2*pi*sqrt(L)*(0.0626514*theta0**2 + 1)/sqrt(g)" in html  # doctest: +SKIP
         True
     """
     view = load_view(store, campaign)
     laws = best_laws(view)
     accepted = accepted_law(view)
     headline = accepted or (laws[0] if laws else None)
-    equation = None
-    if headline is not None and headline.latex is not None:
-        png = _plots.equation_image(headline.latex)
-        if png is not None:
-            equation = ReportFigure("equation", "", "", png)
+    equation = _equation(headline)
     c = view.campaign
     result = dict(c.result_json or {})
+    figures = _figures(view, laws)
+    decision = _deciding_decision(view, headline)
+    counts: dict[str, int] = {}
+    for h in view.hypotheses:
+        counts[h.status] = counts.get(h.status, 0) + 1
+    outcome = campaign_outcome(c.status, result.get("stop_reason"))
+    return _template().render(
+        campaign=c,
+        view=view,
+        result=result,
+        outcome=outcome,
+        outcome_text=OUTCOMES.get(outcome or "", ""),
+        accepted=accepted,
+        headline=headline,
+        equation=equation,
+        constants=constants_table(headline) if headline else [],
+        scores=FitScores.read(headline.fit.scores_json)
+        if headline and headline.fit
+        else None,
+        log_scores={
+            hid: FitScores.read(fit.scores_json) for hid, fit in view.fits.items()
+        },
+        decision=decision,
+        figures=figures,
+        budget=budget(view),
+        timeline=timeline(view),
+        counts=counts,
+        hypotheses=view.hypotheses,
+        iteration_index=view.iteration_index,
+        generated_at=(generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
+        version=dict((c.environment_json or {}).get("packages") or {}).get(
+            "lawloop", ""
+        ),
+    )
+
+
+def _equation(headline: Law | None) -> ReportFigure | None:
+    """The headline law typeset as an image, when it has LaTeX and it renders."""
+    if headline is None or headline.latex is None:
+        return None
+    png = _plots.equation_image(headline.latex)
+    return None if png is None else ReportFigure("equation", "", "", png)
+
+
+def _figures(view: CampaignView, laws: list[Law]) -> list[ReportFigure]:
+    """The report's figures, in page order, with their titles and captions."""
     shown = ", ".join(law.text for law in laws) or "none"
-    figures = [
+    return [
         ReportFigure(
             "data",
             "Data and the best laws",
@@ -158,44 +201,22 @@ def render_report(
             _plots.budget_figure(view),
         ),
     ]
-    decision = next(
+
+
+def _deciding_decision(
+    view: CampaignView, headline: Law | None
+) -> DecisionRecord | None:
+    """The latest accept, continue or stop decision about the headline law, if any."""
+    if headline is None:
+        return None
+    return next(
         (
             d
             for d in reversed(view.decisions)
-            if headline is not None
-            and d.hypothesis_id == headline.hypothesis.id
+            if d.hypothesis_id == headline.hypothesis.id
             and d.kind in ("accept", "continue", "stop")
         ),
         None,
-    )
-    counts: dict[str, int] = {}
-    for h in view.hypotheses:
-        counts[h.status] = counts.get(h.status, 0) + 1
-    outcome = campaign_outcome(c.status, result.get("stop_reason"))
-    return _template().render(
-        campaign=c,
-        view=view,
-        result=result,
-        outcome=outcome,
-        outcome_text=OUTCOMES.get(outcome or "", ""),
-        accepted=accepted,
-        headline=headline,
-        equation=equation,
-        constants=constants_table(headline) if headline else [],
-        scores=dict(headline.fit.scores_json or {})
-        if headline and headline.fit
-        else {},
-        decision=decision,
-        figures=figures,
-        budget=budget(view),
-        timeline=timeline(view),
-        counts=counts,
-        hypotheses=view.hypotheses,
-        iteration_index=view.iteration_index,
-        generated_at=(generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
-        version=dict((c.environment_json or {}).get("packages") or {}).get(
-            "lawloop", ""
-        ),
     )
 
 
@@ -282,9 +303,9 @@ with free constants: <code>{{ headline.hypothesis.expression }}</code></p>
 </table>
 {% endif %}
 {% if scores %}
-<p class="meta">fit on {{ scores.get("n", "?") }} points: reduced chi-square {{ scores.get("chi2")|num(3) }},
-R&sup2; {{ scores.get("r2")|num(8) }}, RMSE {{ scores.get("rmse")|num(3) }}, BIC {{ scores.get("bic")|num(6) }},
-complexity {{ scores.get("complexity")|num }}.
+<p class="meta">fit on {{ scores.n }} points: reduced chi-square {{ scores.chi2|num(3) }},
+R&sup2; {{ scores.r2|num(8) }}, RMSE {{ scores.rmse|num(3) }}, BIC {{ scores.bic|num(6) }},
+complexity {{ scores.complexity|num }}.
 {% if headline.hypothesis.units_message %}Units: {{ headline.hypothesis.units_message }}.{% endif %}</p>
 {% endif %}
 {% if decision %}<p>Decision ({{ decision.kind }}): {{ decision.reason }}</p>{% endif %}
@@ -324,10 +345,10 @@ Score: BIC of the latest fit (lower is better).</p>
 <table id="hypothesis-log">
 <tr><th>id</th><th>iteration</th><th>source</th><th>status</th><th>score</th><th>chi2/dof</th><th>complexity</th><th>expression</th></tr>
 {% for h in hypotheses %}
-{% set fitted = (view.fits.get(h.id).scores_json if view.fits.get(h.id) else {}) or {} %}
+{% set fitted = log_scores.get(h.id) %}
 <tr><td><code>{{ h.id[:8] }}</code></td><td class="num">{{ iteration_index.get(h.iteration_id or "", "") }}</td><td>{{ h.source }}</td>
 <td style="color: {{ status_colors.get(h.status, '#222') }}">{{ h.status }}</td><td class="num">{{ h.score|num(6) }}</td>
-<td class="num">{{ fitted.get("chi2")|num(3) }}</td><td class="num">{{ fitted.get("complexity", "") }}</td><td class="expr" title="{{ h.expression }}">{{ named(view, h) }}</td></tr>
+<td class="num">{{ (fitted.chi2 if fitted else none)|num(3) }}</td><td class="num">{{ fitted.complexity if fitted else "" }}</td><td class="expr" title="{{ h.expression }}">{{ named(view, h) }}</td></tr>
 {% endfor %}
 </table>
 

@@ -9,8 +9,11 @@ from typing import Any
 import numpy as np
 import sympy
 from lawloop.agent._liveness import holder_alive, run_status
+from lawloop.agent.record import DecideEvidence, FitScores
+from lawloop.agent.science._attack import holds_to_text
 from lawloop.agent.science._dataset import Dataset
 from lawloop.agent.science._judge import chi2_reduced, point_sigma
+from lawloop.agent.views._usage import Usage, usage
 from lawloop.storage import CampaignRecord, LeaseRecord, Store
 from lawloop.tools import (
     ToolError,
@@ -23,6 +26,7 @@ from lawloop.tools import (
 )
 
 __all__ = [
+    "best_law",
     "campaign_summary",
     "constant_claims",
     "hypothesis_view",
@@ -125,25 +129,8 @@ def law_with_constants(
         # the law is shown with its parameters, its values are on the record.
         return expression_text(expr), False
     if stderr is not None:
-        claims = constant_claims(parameters, values, errors)
-        named = {
-            p: parse_expression(c["closed_form"], [])
-            for p, c in claims.items()
-            if c["closed_form"] is not None
-        }
-        if not named:
-            return expression_text(raw), False
-        rest = {p: v for p, v in shown.items() if p not in named}
-        try:
-            snapped = bind_parameters(
-                expr.xreplace(
-                    {sympy.Symbol(p, real=True): c for p, c in named.items()}
-                ),
-                rest,
-            )
-        except ToolError:
-            return expression_text(raw), False
-        if (
+        snapped = _claimed_law(expr, parameters, values, errors, shown)
+        if snapped is not None and (
             data is None
             or not len(data)
             or _adequate(snapped, variables, data, tolerance, adequacy_chi2, noise_sd)
@@ -152,19 +139,65 @@ def law_with_constants(
         return expression_text(raw), False
     if data is None or not len(data):
         return expression_text(raw), False
-    # The loosest snap that leaves no float behind and that the data still
-    # accept wins. Failing that, rounded constants.
+    snapped = _loosest_snap(raw, variables, data, tolerance, adequacy_chi2, noise_sd)
+    if snapped is not None:
+        return expression_text(snapped), True
+    return expression_text(raw), False
+
+
+def _claimed_law(
+    expr: sympy.Expr,
+    parameters: Sequence[str],
+    values: Mapping[str, float],
+    errors: Mapping[str, float],
+    shown: Mapping[str, float],
+) -> sympy.Expr | None:
+    """The law with each constant `constant_claims` names in closed form, the rest as shown.
+
+    None when no constant is named, or when the named ones make a constant
+    too large to bind.
+    """
+    claims = constant_claims(parameters, values, errors)
+    named = {
+        p: parse_expression(c["closed_form"], [])
+        for p, c in claims.items()
+        if c["closed_form"] is not None
+    }
+    if not named:
+        return None
+    rest = {p: v for p, v in shown.items() if p not in named}
+    try:
+        return bind_parameters(
+            expr.xreplace({sympy.Symbol(p, real=True): c for p, c in named.items()}),
+            rest,
+        )
+    except ToolError:
+        return None
+
+
+def _loosest_snap(
+    raw: sympy.Expr,
+    variables: Sequence[str],
+    data: Dataset,
+    tolerance: float,
+    adequacy_chi2: float,
+    noise_sd: float | None,
+) -> sympy.Expr | None:
+    """The law with its constants snapped along `_SNAP_LADDER`; None when the data accept none.
+
+    The loosest snap that leaves no float behind and that the data still
+    accept wins. Failing that, the loosest the data accept, with rounded
+    constants left in it.
+    """
     fallback = None
     for precision in _SNAP_LADDER:
         snapped = snap_constants(raw, precision)
         if not _adequate(snapped, variables, data, tolerance, adequacy_chi2, noise_sd):
             continue
         if not snapped.atoms(sympy.Float):
-            return expression_text(snapped), True
+            return snapped
         fallback = fallback or snapped
-    if fallback is not None:
-        return expression_text(fallback), True
-    return expression_text(raw), False
+    return fallback
 
 
 def _adequate(
@@ -205,7 +238,7 @@ def hypothesis_view(
         "units_message": h.units_message,
         "fitted": dict(latest.parameters_json) if latest else None,
         "stderr": dict(latest.stderr_json) if latest else None,
-        "scores": dict(latest.scores_json) if latest else None,
+        "scores": FitScores.read(latest.scores_json).dump() if latest else None,
     }
     if with_fits:
         view["fits"] = [
@@ -215,7 +248,7 @@ def hypothesis_view(
                 "parameters": f.parameters_json,
                 "stderr": f.stderr_json,
                 "covariance": f.covariance_json,
-                "scores": f.scores_json,
+                "scores": FitScores.read(f.scores_json).dump(),
                 "success": f.success,
                 "message": f.message,
             }
@@ -269,7 +302,8 @@ def campaign_summary(store: Store, campaign_id: str) -> dict[str, Any]:
     """The campaign's status, budget use and best law, as `campaign start --json` prints it."""
     c = store.get_campaign(campaign_id)
     iterations = [it for it in store.iterations_for(c.id) if it.finished_at is not None]
-    measured = sum(r.n_points for r in store.runs_for(c.id))
+    spent = usage(store, c.id)
+    measured = spent.measurements
     result = dict(c.result_json or {})
     best = result.get("best")
     if best is None:
@@ -278,9 +312,12 @@ def campaign_summary(store: Store, campaign_id: str) -> dict[str, Any]:
             for d in store.decisions_for(c.id)
             if d.kind in ("accept", "continue", "stop")
         ]
-        if decisions and decisions[-1].hypothesis_id:
-            best = _best_from_decision(
-                store, decisions[-1].hypothesis_id, c.environment_json
+        if decisions:
+            backend = dict(c.environment_json or {}).get("backend", {})
+            best = best_law(
+                store,
+                DecideEvidence.read(decisions[-1].evidence_json),
+                [v["name"] for v in backend.get("inputs", [])],
             )
     lease = store.get_lease(c.id)
     status = run_status(lease)
@@ -297,7 +334,7 @@ def campaign_summary(store: Store, campaign_id: str) -> dict[str, Any]:
         "best": best,
         # "consistent" endings name the rivals the budget could not exclude.
         "rivals": result.get("rivals", []),
-        "budget": _budget(store, c, lease, len(iterations), measured),
+        "budget": _budget(c, lease, len(iterations), spent),
         "process": _process(lease),
         "log_file": lease.log_path,
     }
@@ -317,11 +354,7 @@ def _process(lease: LeaseRecord) -> dict[str, Any]:
 
 
 def _budget(
-    store: Store,
-    c: CampaignRecord,
-    lease: LeaseRecord,
-    iterations: int,
-    measured: int,
+    c: CampaignRecord, lease: LeaseRecord, iterations: int, spent: Usage
 ) -> dict[str, dict[str, Any]]:
     """Each budget's use against its configured limit.
 
@@ -334,40 +367,72 @@ def _budget(
     wall = (snapshot.get("wall_s") or {}).get("used")
     out: dict[str, dict[str, Any]] = {
         "iterations": {"used": iterations, "limit": config.get("max_iterations")},
-        "measurements": {"used": measured, "limit": config.get("max_measurements")},
+        "measurements": {
+            "used": spent.measurements,
+            "limit": config.get("max_measurements"),
+        },
         "wall_s": {"used": wall, "limit": config.get("time_limit")},
     }
     if config.get("planner") == "llm":
-        calls = [
-            p for p in store.planner_calls_for(c.id) if p.planner.startswith("llm:")
-        ]
-        tokens = sum((p.input_tokens or 0) + (p.output_tokens or 0) for p in calls)
-        out["llm_calls"] = {"used": len(calls), "limit": config.get("llm_max_calls")}
-        out["llm_tokens"] = {"used": tokens, "limit": config.get("llm_max_tokens")}
+        out["llm_calls"] = {
+            "used": spent.llm_calls,
+            "limit": config.get("llm_max_calls"),
+        }
+        out["llm_tokens"] = {
+            "used": spent.llm_tokens,
+            "limit": config.get("llm_max_tokens"),
+        }
     return out
 
 
-def _best_from_decision(
-    store: Store, hypothesis_id: str, environment: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The best law without the snap check (no data at hand): constants substituted."""
-    h = store.get_hypothesis(hypothesis_id)
-    fits = [f for f in store.fits_for(h.id) if f.success]
-    values = dict(fits[-1].parameters_json) if fits else {}
-    variables = [v["name"] for v in environment.get("backend", {}).get("inputs", [])]
-    text = h.expression
-    if fits:
-        text, _ = law_with_constants(
-            h.expression,
-            variables,
-            list(h.parameters_json),
-            values,
-            stderr=dict(fits[-1].stderr_json),
-        )
-    return {
+def best_law(
+    store: Store,
+    evidence: DecideEvidence,
+    variables: Sequence[str],
+    *,
+    data: Dataset | None = None,
+    tolerance: float = 1e-3,
+    default_bound: float = 2.0,
+) -> dict[str, Any] | None:
+    """The leader of a decision as the campaign's best law, with its fit and the attack's claim.
+
+    One answer for both places that show it: the runner records it when the
+    campaign ends (with the data, so a constant may be named in closed form
+    only if the snapped law still fits them), and the summary of a campaign
+    still running shows it from its last decision (without the data).
+    """
+    if evidence.leader is None:
+        return None
+    h = store.get_hypothesis(evidence.leader)
+    fit = next((f for f in store.fits_for(h.id) if f.id == evidence.leader_fit), None)
+    values = dict(fit.parameters_json) if fit else {}
+    stderr = dict(fit.stderr_json) if fit else {}
+    scores = FitScores.read(fit.scores_json) if fit else None
+    text, snapped = law_with_constants(
+        h.expression,
+        variables,
+        list(h.parameters_json),
+        values,
+        stderr=stderr if fit else None,
+        data=data,
+        tolerance=tolerance,
+        noise_sd=data.noise_sd() if data is not None else None,
+        adequacy_chi2=scores.bound_or(default_bound) if scores else default_bound,
+    )
+    best: dict[str, Any] = {
         "hypothesis_id": h.id,
         "expression": text,
+        "snapped": snapped,
+        "law": h.expression,
         "parameters": values,
+        "stderr": stderr,
+        "constants": constant_claims(list(h.parameters_json), values, stderr),
         "score": h.score,
         "status": h.status,
+        "scores": scores.dump() if scores else {},
     }
+    if evidence.attack is not None:
+        # The precision the attack showed the law to hold to (or reached).
+        best["attack"] = evidence.attack.dump()
+        best["holds_to"] = holds_to_text(evidence.attack)
+    return best

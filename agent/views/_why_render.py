@@ -1,13 +1,13 @@
 """Rendering a `why` explanation: plain text for people, Graphviz DOT for pictures.
 
-Both renderers read only the plain dict `agent._why.explain` returns, so an
+Both renderers read only the plain dict `agent.views._why.explain` returns, so an
 explanation saved as JSON renders the same later.
 
 Example:
-    >>> why = explain(store, "dcb4e1f5")
-    >>> print(to_text(why).splitlines()[0])
+    >>> why = explain(store, "dcb4e1f5")  # doctest: +SKIP
+    >>> print(to_text(why).splitlines()[0])  # doctest: +SKIP
     why hypothesis dcb4e1f5-c3a0-5cf4-b41f-7fab2e4e6c4e is accepted
-    >>> to_dot(why).startswith("digraph")
+    >>> to_dot(why).startswith("digraph")  # doctest: +SKIP
     True
 """
 

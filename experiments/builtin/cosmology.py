@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from lawloop.experiments._api import ExperimentBackend, Variable
+from lawloop.experiments._api import ExperimentBackend
 from lawloop.experiments._options import Option, parse_float, parse_options
+from lawloop.experiments._variable import Variable
 
 C_KM_S = 299_792.458
 """Speed of light in km/s."""

@@ -6,9 +6,10 @@ import math
 from typing import Any, ClassVar
 
 import numpy as np
-from lawloop.experiments._api import ExperimentBackend, Variable
+from lawloop.experiments._api import ExperimentBackend
 from lawloop.experiments._noise import NoiseModel
 from lawloop.experiments._options import Option, parse_float, parse_options
+from lawloop.experiments._variable import Variable
 
 
 class Decay(ExperimentBackend):

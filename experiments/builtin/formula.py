@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from lawloop.experiments._api import ExperimentBackend, Variable
+from lawloop.experiments._api import ExperimentBackend
 from lawloop.experiments._formula_eval import CONSTANTS, FormulaError, compile_formula
 from lawloop.experiments._options import Option, parse_options
 from lawloop.experiments._units import UnitSyntaxError, format_unit
+from lawloop.experiments._variable import Variable
 from lawloop.experiments.errors import (
     BackendRegistrationError,
     ExperimentError,

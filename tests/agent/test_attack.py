@@ -56,8 +56,8 @@ def test_the_classical_limit_is_refuted_where_it_fails():
     assert set(result.worst) == {"v", "m"}
     assert result.test.p_value < 1e-6
     ev = result.evidence()
-    assert ev["verdict"] == "refuted"
-    assert ev["n"] == 400
+    assert ev.verdict == "refuted"
+    assert ev.n == 400
     assert holds_to_text(ev).startswith(f"holds to {result.test.precision:.1e}")
     assert "v in [0.05" in holds_to_text(ev)
 

@@ -88,6 +88,7 @@ def problems_file(tmp_path):
     return path
 
 
+@pytest.mark.slow  # three formula campaigns
 def test_formula_campaigns_recover_their_laws(problems_file, tmp_path):
     rows = bench_feynman(
         problems_file,
@@ -165,6 +166,7 @@ def product_file(tmp_path):
     return path
 
 
+@pytest.mark.slow  # an SR search: 5-15 s
 def test_operon_baseline_recovers_a_product_from_random_inputs(product_file, tmp_path):
     (row,) = bench_feynman(
         product_file,
@@ -203,7 +205,7 @@ def test_a_failing_baseline_is_a_row_not_a_crash(product_file, tmp_path):
 
 
 def test_gplearn_gets_at_most_its_point_cap(product_file, tmp_path, monkeypatch):
-    monkeypatch.setattr("lawloop.agent.audit._bench._GPLEARN_MAX_POINTS", 50)
+    monkeypatch.setattr("lawloop.agent.audit._bench_baseline._GPLEARN_MAX_POINTS", 50)
     (row,) = bench_feynman(
         product_file,
         engines=["gplearn"],

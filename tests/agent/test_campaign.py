@@ -99,6 +99,8 @@ def test_the_record_explains_the_acceptance(pendulum_run):
     db, summary = pendulum_run
     store = open_store(db)
     cid = summary["campaign_id"]
+    # The public summary helper reads back what `start_campaign` returned.
+    assert campaign_summary(store, cid) == summary
     accepted = store.list_hypotheses(cid, status="accepted")
     assert [h.id for h in accepted] == [summary["best"]["hypothesis_id"]]
     decisions = store.decisions_for(cid)
@@ -144,6 +146,7 @@ def test_the_record_explains_the_acceptance(pendulum_run):
     store.close()
 
 
+@pytest.mark.slow  # a second whole campaign
 def test_same_seed_gives_identical_provenance(pendulum_run, tmp_path):
     db, summary = pendulum_run
     db2 = f"sqlite:///{tmp_path / 'again.db'}"
@@ -157,12 +160,15 @@ def test_same_seed_gives_identical_provenance(pendulum_run, tmp_path):
             s2.dump_campaign(again["campaign_id"]),
         )
         assert d1 == d2, dump_diff(d1, d2)
+        # The public summary helper reads back, from the record alone, what
+        # `start_campaign` returned.
+        assert campaign_summary(s2, again["campaign_id"]) == again
     finally:
         s1.close()
         s2.close()
-    assert campaign_summary  # the summary helper is public API
 
 
+@pytest.mark.slow  # a whole noisy campaign
 def test_noisy_pendulum_campaign_recovers_the_law(tmp_path):
     db = f"sqlite:///{tmp_path / 'noisy.db'}"
     summary = start_campaign(
@@ -181,6 +187,7 @@ def test_noisy_pendulum_campaign_recovers_the_law(tmp_path):
     assert _truth_check(summary["best"]["expression"]), summary["best"]["expression"]
 
 
+@pytest.mark.slow  # a whole noisy campaign
 def test_under_noise_later_designs_grow_and_repeat_every_point(tmp_path):
     """Noise seen in the repeats: each design doubles and measures each point twice."""
     db = f"sqlite:///{tmp_path / 'grow.db'}"

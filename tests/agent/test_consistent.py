@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from lawloop.agent import CampaignConfig, start_campaign
 from lawloop.storage import open_store
 from typer.testing import CliRunner
@@ -10,6 +11,7 @@ from lawloop import cli as run
 from tests.conftest import TINY
 
 
+@pytest.mark.slow  # a whole campaign
 def test_a_budget_too_small_to_decide_ends_consistent_naming_the_rivals(tmp_path):
     db = f"sqlite:///{tmp_path / 'c.db'}"
     # Noise and one iteration: laws fit, but nothing is confirmed on fresh data.

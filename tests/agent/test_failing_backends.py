@@ -75,6 +75,7 @@ def _campaign(tmp_path, backend: str, **extra):
     return summary, runs
 
 
+@pytest.mark.slow  # a whole campaign each
 @pytest.mark.parametrize(
     ("backend", "code", "words", "extra"),
     [

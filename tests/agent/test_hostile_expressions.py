@@ -9,7 +9,7 @@ import json
 
 import pytest
 from lawloop.agent import start_campaign
-from lawloop.agent.loop._proposing import _formalized
+from lawloop.agent.loop._formalize_node import _formalized
 from lawloop.agent.planners._formalize import formalize
 from lawloop.agent.planners._proposal import Proposal, Source
 from lawloop.storage import open_store
@@ -53,7 +53,7 @@ def test_a_unit_the_checker_cannot_read_is_recorded_not_fatal():
 
 def test_a_step_after_the_parser_that_raises_records_the_rejection(monkeypatch):
     """Whatever `formalize` still raises (a project error, an `ArithmeticError`) is a rejection."""
-    import lawloop.agent.loop._proposing as proposing
+    import lawloop.agent.loop._formalize_node as proposing
 
     def overflowing(*args, **kwargs):
         raise OverflowError("int too large to convert to float")

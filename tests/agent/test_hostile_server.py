@@ -29,6 +29,9 @@ from tests.agent.test_llm_planner import reply
 from tests.conftest import TINY
 from tests.fake_openai import Echo, FakeOpenAI, HTTPError, Raw, Reply
 
+# Each test runs a campaign (interrupted and resumed): 4-20 s apiece.
+pytestmark = pytest.mark.slow
+
 KEY = "sk-lawloop-test-SECRET-0123456789"
 NAME = "hostile"
 BACKOFF_S = 0.05

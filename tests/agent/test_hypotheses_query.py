@@ -7,6 +7,7 @@ import shutil
 import pytest
 from lawloop.agent import (
     HYPOTHESIS_SORT_KEYS,
+    HypothesisQuery,
     QueryError,
     campaign_rows,
     format_uncertain,
@@ -155,6 +156,114 @@ def test_bad_values_raise_query_error_naming_the_option(store, kwargs, option, m
         query_hypotheses(store, **kwargs)
     assert info.value.option == option
     assert str(info.value).startswith(f"`{option}`: ")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "option"),
+    [
+        ({"status": "acepted"}, "status"),
+        ({"source": " , "}, "source"),
+        ({"sort": "-scor"}, "sort"),
+        ({"min_score": math.inf}, "min_score"),
+        ({"limit": -1}, "limit"),
+    ],
+    ids=["status", "source-empty", "sort", "bound", "limit"],
+)
+def test_a_query_is_checked_when_made(kwargs, option):
+    with pytest.raises(QueryError) as info:
+        HypothesisQuery(**kwargs)
+    assert info.value.option == option
+
+
+def test_a_query_is_one_value_however_it_is_spelled(store):
+    spelled = HypothesisQuery(status="rejected, accepted", sort="-score", limit=3)
+    listed = HypothesisQuery(
+        status=["accepted", "rejected"], sort="score", descending=True, limit=3
+    )
+    assert spelled == listed
+    assert (spelled.status, spelled.sort, spelled.descending) == (
+        ("accepted", "rejected"),
+        "score",
+        True,
+    )
+    rows = query_hypotheses(store, spelled)
+    assert rows == query_hypotheses(
+        store, status="accepted,rejected", sort="-score", limit=3
+    )
+    with pytest.raises(TypeError, match="not both"):
+        query_hypotheses(store, spelled, limit=1)
+
+
+def test_cli_api_and_dashboard_give_the_same_rows_for_one_query(
+    store, recorded_pendulum
+):
+    """The three callers build a `HypothesisQuery`: one query, one answer."""
+    import json
+
+    from lawloop.agent import create_dashboard
+    from typer.testing import CliRunner
+
+    import lawloop
+    from lawloop import cli
+
+    _, url, _ = recorded_pendulum
+    cid = store.list_campaigns()[0].id
+    hypotheses = store.list_hypotheses()
+    # The most common status and, among those, source: a filter that keeps rows.
+    status = max(
+        {h.status for h in hypotheses}, key=[h.status for h in hypotheses].count
+    )
+    sources = [h.source for h in hypotheses if h.status == status]
+    source = max(set(sources), key=sources.count)
+    done = CliRunner().invoke(
+        cli.app,
+        [
+            "hypotheses",
+            "list",
+            "--campaign",
+            cid[:8],
+            "--status",
+            status,
+            "--source",
+            source,
+            "--sort",
+            "score",
+            "--db",
+            url,
+            "--json",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    from_cli = json.loads(done.stdout)
+    with lawloop.open(url) as db:
+        from_api = [
+            r.to_dict()
+            for r in db.hypotheses(cid, status=status, source=source, sort="score")
+        ]
+    page = (
+        create_dashboard(url)
+        .test_client()
+        .get(
+            f"/api/campaigns/{cid}/hypotheses",
+            query_string={
+                "status": status,
+                "source": source,
+                "sort": "score",
+                "order": "asc",
+            },
+        )
+    )
+    from_dashboard = page.get_json()
+    assert from_cli == from_api
+    assert len(from_api) >= 2
+    assert {(r["status"], r["source"]) for r in from_api} == {(status, source)}
+    assert [(r["id"], r["score"]) for r in from_dashboard] == [
+        (r["id"], r["score"]) for r in from_api
+    ]
+    direct = query_hypotheses(
+        store, HypothesisQuery(campaign=cid, status=status, source=source, sort="score")
+    )
+    assert [r.to_dict() for r in direct] == from_api
 
 
 def test_campaign_rows_match_the_summary(store, recorded_pendulum):

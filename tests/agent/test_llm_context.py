@@ -6,6 +6,7 @@ from lawloop.agent.planners._llm_context import (
     PlannerContext,
     render_values,
 )
+from lawloop.agent.record import FitScores
 from lawloop.agent.science._dataset import Dataset
 from lawloop.experiments import Variable
 from lawloop.prompts import load
@@ -29,7 +30,16 @@ def test_rendered_prompt_summarises_instead_of_dumping():
                 ("c0",),
                 {"c0": 6.4},
                 {"c0": 0.01},
-                {"chi2": 40.0, "r2": 0.999, "complexity": 8},
+                FitScores(
+                    n=200,
+                    rss=1.0,
+                    rmse=0.1,
+                    r2=0.999,
+                    bic=10.0,
+                    chi2=40.0,
+                    complexity=8,
+                    noise_sd=0.01,
+                ),
             ),
         ),
         rejected=(("c0*L*g", "misfit: reduced chi-square 1e4"),),

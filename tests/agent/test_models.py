@@ -55,9 +55,10 @@ def test_fit_with_bootstrap_records_intervals_around_the_constant():
         tolerance=1e-3,
         bootstrap=100,
     )
-    boot = record.scores["bootstrap"]
-    low, high = boot["intervals"]["c0"]
-    assert boot["converged"] == 100
+    assert record.scores is not None and record.scores.bootstrap is not None
+    boot = record.scores.bootstrap
+    low, high = boot.intervals["c0"]
+    assert boot.converged == 100
     assert low < record.values["c0"] < high
     assert low < 3.0 < high
     assert high - low < 0.01
@@ -71,4 +72,5 @@ def test_fit_with_bootstrap_records_intervals_around_the_constant():
         noise_sd=0.03,
         tolerance=1e-3,
     )
-    assert "bootstrap" not in plain.scores
+    assert plain.scores is not None
+    assert "bootstrap" not in plain.scores.dump()

@@ -10,8 +10,9 @@ import sqlite3
 from lawloop.agent._ids import node_id
 from lawloop.agent.loop._config import CampaignConfig
 from lawloop.agent.loop._nodes import Loop
-from lawloop.agent.loop._proposing import search
-from lawloop.agent.loop._runner import _make_backend, _regressor_factory
+from lawloop.agent.loop._search_node import search
+from lawloop.agent.loop._wiring import make_backend as _make_backend
+from lawloop.agent.loop._wiring import regressor_factory as _regressor_factory
 from lawloop.storage import open_store
 
 LATER_ROWS = (

@@ -21,9 +21,12 @@ from lawloop.agent._clock import Clock, Gate
 from lawloop.agent._ids import node_id
 from lawloop.agent._liveness import run_status
 from lawloop.agent.loop._config import CampaignConfig, load_config
+from lawloop.agent.loop._formalize_node import formalize
 from lawloop.agent.loop._nodes import Loop
-from lawloop.agent.loop._proposing import formalize, propose, search
-from lawloop.agent.loop._runner import _make_backend, _regressor_factory
+from lawloop.agent.loop._propose_node import propose
+from lawloop.agent.loop._search_node import search
+from lawloop.agent.loop._wiring import make_backend as _make_backend
+from lawloop.agent.loop._wiring import regressor_factory as _regressor_factory
 from lawloop.agent.planners._templates import screen_forms
 
 from lawloop import storage

@@ -8,6 +8,7 @@ from lawloop.experiments import (
     ExperimentBackend,
     ExperimentError,
     NoiseModel,
+    Noisy,
     Variable,
     make,
 )
@@ -64,8 +65,7 @@ def test_a_negative_poisson_mean_is_a_failed_run_not_a_crash():
         def _simulate(self, inputs, rng):
             return {"n": inputs["rate"] - 500.0}
 
-    lab = Signed()
-    lab.noise_model = NoiseModel("poisson")
+    lab = Noisy(Signed(), NoiseModel("poisson"))
     result = lab.run_batch({"rate": [100.0, 900.0], "t": [1.0, 1.0]}, seed=0)
     assert not result.status.ok
     assert "Poisson mean is negative at 1 of 2 points" in result.status.message

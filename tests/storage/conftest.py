@@ -87,84 +87,98 @@ def fill_campaign(
     store.set_campaign_status(cid, "running")
     parent = None
     for it in range(2):
-        iid = node_id(cid, f"{it}/iteration/0")
-        store.add_iteration(iid, campaign_id=cid, index=it, seeds={"design": 10 + it})
-        call = node_id(cid, f"{it}/propose/0")
-        hid = node_id(cid, f"{it}/propose/1")
-        store.add_planner_call(
-            call,
-            campaign_id=cid,
-            iteration_id=iid,
-            planner="offline",
-            template_name="propose",
-            template_sha256="ab" * 32,
-            prompt=f"Improve on hypothesis {parent}" if parent else "Propose a law.",
-            reply="a*x**2",
-            parsed={"expression": "a*x**2", "parent": parent},
-            latency_s=0.01 * (it + 1),
-        )
-        x = np.linspace(0.0, 1.0, 5 + it)
-        inputs = store.put_arrays({"x": x})
-        data = store.put_arrays({"y": 2.0 * x**2})
-        rid = node_id(cid, f"{it}/run_experiments/0")
-        store.add_run(
-            rid,
-            campaign_id=cid,
-            iteration_id=iid,
-            backend_id="core/DampedOscillator-v0",
-            design_reason="uniform",
-            inputs_sha256=inputs,
-            data_sha256=data,
-            seed=100 + it,
-            n_points=x.size,
-            device="cpu",
-            status_code=0,
-            duration_s=0.5,
-        )
-        store.add_hypothesis(
-            hid,
-            campaign_id=cid,
-            iteration_id=iid,
-            expression="a*x**2",
-            parameters=["a"],
-            source="mutation" if parent else "offline",
-            source_detail=parent or "",
-            canonical_key="c0*x**2",
-            units_consistent=True,
-        )
-        fid = node_id(cid, f"{it}/fit/0")
-        store.add_fit(
-            fid,
-            campaign_id=cid,
-            iteration_id=iid,
-            hypothesis_id=hid,
-            method="least_squares",
-            parameters={"a": 2.0},
-            stderr={"a": 0.01},
-            covariance=[[1e-4]],
-            scores={"r2": score},
-            train_data=[inputs, data],
-            success=True,
-        )
-        store.set_hypothesis_status(hid, "accepted", score=score)
-        store.add_decision(
-            node_id(cid, f"{it}/decide/0"),
-            campaign_id=cid,
-            iteration_id=iid,
-            kind="accept",
-            reason="r2 above threshold",
-            hypothesis_id=hid,
-            evidence={"fit": fid, "r2": score},
-        )
-        store.link(hid, "hypothesis", call, "planner_call", "proposed-by")
-        store.link(hid, "hypothesis", fid, "model_fit", "supported-by")
-        store.link(fid, "model_fit", data, "artifact", "fitted-on")
-        store.link(data, "artifact", rid, "experiment_run", "produced-by")
-        if parent:
-            store.link(hid, "hypothesis", parent, "hypothesis", "derived-from")
-        store.finish_iteration(iid, {"accepted": [hid]})
-        parent = hid
+        parent = _fill_iteration(store, cid, it, parent=parent, score=score)
     store.set_campaign_status(cid, "finished", result={"best": parent}, finished=True)
+
+
+def _fill_iteration(
+    store: Store, cid: str, it: int, *, parent: str | None, score: float
+) -> str:
+    """Write iteration `it` of `fill_campaign`; return its accepted hypothesis."""
+    iid = node_id(cid, f"{it}/iteration/0")
+    store.add_iteration(iid, campaign_id=cid, index=it, seeds={"design": 10 + it})
+    call = node_id(cid, f"{it}/propose/0")
+    hid = node_id(cid, f"{it}/propose/1")
+    store.add_planner_call(
+        call,
+        campaign_id=cid,
+        iteration_id=iid,
+        planner="offline",
+        template_name="propose",
+        template_sha256="ab" * 32,
+        prompt=f"Improve on hypothesis {parent}" if parent else "Propose a law.",
+        reply="a*x**2",
+        parsed={"expression": "a*x**2", "parent": parent},
+        latency_s=0.01 * (it + 1),
+    )
+    inputs, data, rid = _fill_run(store, cid, iid, it)
+    store.add_hypothesis(
+        hid,
+        campaign_id=cid,
+        iteration_id=iid,
+        expression="a*x**2",
+        parameters=["a"],
+        source="mutation" if parent else "offline",
+        source_detail=parent or "",
+        canonical_key="c0*x**2",
+        units_consistent=True,
+    )
+    fid = node_id(cid, f"{it}/fit/0")
+    store.add_fit(
+        fid,
+        campaign_id=cid,
+        iteration_id=iid,
+        hypothesis_id=hid,
+        method="least_squares",
+        parameters={"a": 2.0},
+        stderr={"a": 0.01},
+        covariance=[[1e-4]],
+        scores={"r2": score},
+        train_data=[inputs, data],
+        success=True,
+    )
+    store.set_hypothesis_status(hid, "accepted", score=score)
+    did = node_id(cid, f"{it}/decide/0")
+    store.add_decision(
+        did,
+        campaign_id=cid,
+        iteration_id=iid,
+        kind="accept",
+        reason="r2 above threshold",
+        hypothesis_id=hid,
+        evidence={"fit": fid, "r2": score},
+    )
+    store.link(hid, "hypothesis", call, "planner_call", "proposed-by")
+    store.link(hid, "hypothesis", did, "decision", "supported-by")
+    store.link(fid, "model_fit", data, "artifact", "fitted-on")
+    store.link(data, "artifact", rid, "experiment_run", "produced-by")
+    if parent:
+        store.link(hid, "hypothesis", parent, "hypothesis", "derived-from")
+    store.finish_iteration(iid, {"accepted": [hid]})
+    return hid
+
+
+def _fill_run(store: Store, cid: str, iid: str, it: int) -> tuple[str, str, str]:
+    """Write iteration `it`'s run and its arrays; return inputs sha, data sha and run id."""
+    x = np.linspace(0.0, 1.0, 5 + it)
+    inputs = store.put_arrays({"x": x})
+    data = store.put_arrays({"y": 2.0 * x**2})
+    rid = node_id(cid, f"{it}/run_experiments/0")
+    store.add_run(
+        rid,
+        campaign_id=cid,
+        iteration_id=iid,
+        backend_id="core/DampedOscillator-v0",
+        design_reason="uniform",
+        inputs_sha256=inputs,
+        data_sha256=data,
+        seed=100 + it,
+        n_points=x.size,
+        device="cpu",
+        status_code=0,
+        duration_s=0.5,
+    )
+    return inputs, data, rid
 
 
 @pytest.fixture(name="fill")

@@ -277,20 +277,25 @@ def _insert_edge(db, source, source_kind, target, target_kind, relation, *, eid=
 
 
 @pytest.mark.parametrize(
-    ("target", "target_kind", "message"),
+    ("target", "target_kind", "relation", "message"),
     [
-        ("ghost", "hypothesis", "target hypothesis `ghost` does not exist."),
+        (
+            "ghost",
+            "hypothesis",
+            "replaced-by",
+            "target hypothesis `ghost` does not exist.",
+        ),
         # The row exists, but not in the table its declared kind names.
-        ("HID", "decision", "target decision `HID` does not exist."),
+        ("HID", "decision", "refuted-by", "target decision `HID` does not exist."),
     ],
     ids=["missing-row", "wrong-kind"],
 )
 def test_a_dangling_lineage_edge_is_named_as_store_check_lineage_does(
-    db, target, target_kind, message
+    db, target, target_kind, relation, message
 ):
     hid = node_id(FIRST, "1/propose/1")
     target = target.replace("HID", node_id(FIRST, "0/propose/1"))
-    eid = _insert_edge(db, hid, "hypothesis", target, target_kind, "replaced-by")
+    eid = _insert_edge(db, hid, "hypothesis", target, target_kind, relation)
     report = check_database(url(db))
     assert where(report) == [("lineage", "lineage_edge", eid, "target_id")]
     assert report.problems[0].message == message.replace(
@@ -302,12 +307,12 @@ def test_a_dangling_lineage_edge_is_named_as_store_check_lineage_does(
 
 def test_an_edited_lineage_edge_is_named_by_its_id(db):
     hid = node_id(FIRST, "1/propose/1")
-    old = edge_id(hid, node_id(FIRST, "1/fit/0"), "supported-by")
+    old = edge_id(hid, node_id(FIRST, "1/decide/0"), "supported-by")
     plant(
         db,
         (
             "UPDATE lineage_edge SET target_id = ? WHERE id = ?",
-            (node_id(FIRST, "0/fit/0"), old),
+            (node_id(FIRST, "0/decide/0"), old),
         ),
     )
     report = check_database(url(db))
@@ -329,7 +334,7 @@ def test_an_undeclared_enum_value_is_named(db, table, column, row, value):
     hid = node_id(FIRST, "0/propose/1")
     rid = {
         None: FIRST,
-        "EDGE": edge_id(hid, node_id(FIRST, "0/fit/0"), "supported-by"),
+        "EDGE": edge_id(hid, node_id(FIRST, "0/decide/0"), "supported-by"),
     }.get(row) or node_id(FIRST, row)
     plant(db, (f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, rid)))
     report = check_database(url(db))

@@ -9,16 +9,17 @@ def test_link_is_insert_if_absent_and_needs_both_rows(store, fill, node_id):
     fill(store, CID, name="c")
     hid = node_id(CID, "0/propose/1")
     fid = node_id(CID, "0/fit/0")
+    did = node_id(CID, "0/decide/0")
     before = len(store.edges_for(CID))
-    assert store.link(hid, "hypothesis", fid, "model_fit", "supported-by") is False
-    assert store.link(fid, "model_fit", hid, "hypothesis", "tested-by") is True
+    assert store.link(hid, "hypothesis", did, "decision", "supported-by") is False
+    assert store.link(hid, "hypothesis", fid, "model_fit", "tested-by") is True
     assert len(store.edges_for(CID)) == before + 1
     with pytest.raises(NotFoundError, match="`missing`"):
-        store.link(hid, "hypothesis", "missing", "model_fit", "supported-by")
+        store.link(hid, "hypothesis", "missing", "model_fit", "tested-by")
     with pytest.raises(InvalidValueError, match="`supported-by`"):
         store.link(hid, "hypothesis", fid, "model_fit", "supports")
     with pytest.raises(InvalidValueError, match="entity kind"):
-        store.link(hid, "node", fid, "model_fit", "supported-by")
+        store.link(hid, "node", fid, "model_fit", "tested-by")
 
 
 def test_edge_from_an_artifact_belongs_to_the_other_ends_campaign(store, fill, node_id):

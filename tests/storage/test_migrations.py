@@ -184,7 +184,7 @@ D = str(uuid.uuid5(uuid.UUID(C), "0/decide/0"))
 NPZ = encode_arrays({"x": np.array([0.5, -1.0, 2.0**-40])})
 BLOB = bytes(range(256)) * 3
 A1, A2 = hashlib.sha256(NPZ).hexdigest(), hashlib.sha256(BLOB).hexdigest()
-E = str(uuid.uuid5(EDGE_NAMESPACE, f"{H2}|{F}|supported-by"))
+E = str(uuid.uuid5(EDGE_NAMESPACE, f"{H2}|{F}|tested-by"))
 T0 = "2026-01-02 03:04:05.678901"
 
 # Written with raw SQL, in the columns every revision so far has; values chosen to
@@ -351,7 +351,7 @@ ROWS = {
             "source_kind": "hypothesis",
             "target_id": F,
             "target_kind": "model_fit",
-            "relation": "supported-by",
+            "relation": "tested-by",
             "created_at": T0,
         }
     ],

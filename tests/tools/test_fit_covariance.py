@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from lawloop.tools import _fitting, fit_parameters, parse_expression
+from lawloop.tools import _uncertainty, fit_parameters, parse_expression
 
 DECAY = parse_expression("a*exp(-b*x)", ["x"], ["a", "b"])
 TRUE = {"a": 2.0, "b": 0.5}
@@ -66,6 +66,7 @@ def test_nonlinear_stderr_matches_the_monte_carlo_spread(known_sigma):
     np.testing.assert_allclose(spread, reported, rtol=0.15)
 
 
+@pytest.mark.slow  # hundreds of bootstrapped fits
 def test_bootstrap_95_percent_interval_covers_the_true_value_about_95_percent():
     x, clean = _decay_data(100)
     rng = np.random.default_rng(11)
@@ -145,7 +146,7 @@ def test_bootstrap_with_most_resamples_failing_gives_no_intervals(
     decay_sample, monkeypatch
 ):
     # One damped step cannot meet the convergence test, so every resample fails.
-    monkeypatch.setattr(_fitting, "_LM_MAX_ITER", 1)
+    monkeypatch.setattr(_uncertainty, "_LM_MAX_ITER", 1)
     fit = _fit_decay(decay_sample, bootstrap=40)
     assert fit.success
     assert fit.intervals == {}

@@ -3,7 +3,7 @@
 import time
 
 import numpy as np
-from lawloop.tools import _fitting, fit_parameters, parse_expression
+from lawloop.tools import _least_squares, fit_parameters, parse_expression
 
 # A law whose fresh starts each run many iterations: a long fit.
 LAW = "c0*sin(c1*x + c2*sin(c3*y))/(1 + c4*x**2)"
@@ -53,5 +53,5 @@ def test_a_deadline_not_reached_gives_the_same_bits():
 
 
 def test_without_the_callback_the_deadline_is_checked_between_starts(monkeypatch):
-    monkeypatch.setattr(_fitting, "_CALLBACK", False)
+    monkeypatch.setattr(_least_squares, "_CALLBACK", False)
     assert _fit(deadline=time.monotonic()).timed_out

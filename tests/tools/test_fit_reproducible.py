@@ -8,7 +8,7 @@ counter (it once decided the order of a product's factors).
 import numpy as np
 import pytest
 import sympy
-from lawloop.tools import _fitting, fit_parameters, parse_expression
+from lawloop.tools import _compiled, fit_parameters, parse_expression
 
 VARIABLES = ["L", "g", "theta0"]
 LAW = "sqrt(L)*c0/(sqrt(g)*sqrt(c1*theta0**2 + 1))"
@@ -28,7 +28,7 @@ def _pendulum_data():
 
 def _fit_after(history: int):
     """The fit in a process whose Dummy counter stands at `history`, nothing cached."""
-    _fitting._compile_cached.cache_clear()
+    _compiled._compile_cached.cache_clear()
     sympy.Dummy._count = history
     data, y = _pendulum_data()
     expr = parse_expression(LAW, VARIABLES, ["c0", "c1"])
@@ -40,9 +40,10 @@ def restore_dummy_count():
     saved = sympy.Dummy._count
     yield
     sympy.Dummy._count = saved
-    _fitting._compile_cached.cache_clear()
+    _compiled._compile_cached.cache_clear()
 
 
+@pytest.mark.slow  # 29 fits: 5-15 s
 def test_a_fit_gives_the_same_bits_whatever_was_compiled_before(restore_dummy_count):
     # Counters just below a power of ten: sympy names a Dummy by its counter,
     # and 'Dummy_1000' sorts before 'Dummy_998', which reordered factors.

@@ -219,6 +219,7 @@ def _within_time_bound(text: str, note=lambda _: None) -> None:
 _only_project_errors("c0*x + c1")
 
 
+@pytest.mark.slow  # a Hypothesis search through the whole pipeline
 @FUZZ
 @given(hostile_text)
 @example("c0*x + exp(exp(exp(exp(9))))")

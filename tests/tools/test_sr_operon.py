@@ -76,6 +76,7 @@ def test_result_is_well_formed(quadratic: SRResult) -> None:
         }
 
 
+@pytest.mark.slow  # an SR search: 4-12 s
 def test_pendulum_on_front() -> None:
     rng = np.random.default_rng(0)
     L, g = rng.uniform(0.1, 2.0, 300), rng.uniform(1.0, 20.0, 300)
@@ -93,6 +94,7 @@ def test_pendulum_on_front() -> None:
     )
 
 
+@pytest.mark.slow  # a second SR search
 def test_same_seed_same_front(quadratic: SRResult) -> None:
     rng = np.random.default_rng(0)
     x = rng.uniform(1.0, 3.0, 300)

@@ -88,7 +88,7 @@ class SymbolicRegressor(Protocol):
     `make_engine` builds one by name.
 
     Example:
-        >>> from tools.sr import make_engine
+        >>> from lawloop.tools.sr import make_engine
         >>> engine = make_engine("operon")
         >>> isinstance(engine, SymbolicRegressor)
         True

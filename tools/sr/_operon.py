@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._api import SRCandidate, SRResult, SRUnits
-from ._data import check_inputs, scale_data
+from ._data import Scaling, check_inputs, scale_data
 from ._errors import EngineUnavailableError, SRError
 from ._selection import pareto_filter, select_candidate
 
@@ -188,27 +188,10 @@ class OperonEngine:
             SRError: The data or arguments are malformed.
         """
         X, y, names = check_inputs(X, y, variable_names)
-        if time_limit is not None and not time_limit > 0:
-            msg = f"`time_limit` must be positive seconds or None, got {time_limit!r}."
-            raise SRError(msg)
-        if importlib.util.find_spec("pyoperon") is None:
-            msg = (
-                "The `operon` engine needs pyoperon: run `pip install 'pyoperon>=0.4'`."
-            )
-            raise EngineUnavailableError(msg)
+        _check_runnable(time_limit)
         from pyoperon.sklearn import SymbolicRegressor  # heavy: import on use  # noqa: PLC0415 - loaded only when used (heavy or optional)
 
-        params = self._settings()
-        if max_evaluations is not None:
-            params["max_evaluations"] = int(max_evaluations)
-        params["random_state"] = int(seed)
-        if units is not None:
-            params["units"] = (
-                "given but ignored: pyoperon has no dimensional constraints"
-            )
-        params["max_time"] = (
-            None if time_limit is None else max(1, math.floor(time_limit))
-        )
+        params = self._run_params(seed, time_limit, max_evaluations, units)
         Xs, ys, scaling = scale_data(X, y)
         params["x_scales"] = list(scaling.x)
         params["y_scale"] = scaling.y
@@ -230,8 +213,44 @@ class OperonEngine:
         seconds = time.perf_counter() - start
         params["generations_run"] = int(reg.stats_["generations"])
 
+        front = pareto_filter(self._candidates(reg, names, scaling))
+        selected = select_candidate(front, mse_floor=1e-10 * float(np.mean(y**2)))
+        return SRResult(
+            candidates=front,
+            selected=selected,
+            engine=self.name,
+            engine_version=importlib.metadata.version("pyoperon"),
+            params=params,
+            seconds=seconds,
+        )
+
+    def _run_params(
+        self,
+        seed: int,
+        time_limit: float | None,
+        max_evaluations: int | None,
+        units: SRUnits | None,
+    ) -> dict[str, Any]:
+        """The settings of one search, as provenance records them (scales and counts come later)."""
+        params = self._settings()
+        if max_evaluations is not None:
+            params["max_evaluations"] = int(max_evaluations)
+        params["random_state"] = int(seed)
+        if units is not None:
+            params["units"] = (
+                "given but ignored: pyoperon has no dimensional constraints"
+            )
+        params["max_time"] = (
+            None if time_limit is None else max(1, math.floor(time_limit))
+        )
+        return params
+
+    def _candidates(
+        self, reg: Any, names: Sequence[str], scaling: Scaling
+    ) -> list[SRCandidate]:
+        """The fitted regressor's Pareto front as candidates in the caller's units."""
         texts = scaling.variable_texts(names)
-        candidates = []
+        candidates: list[SRCandidate] = []
         for member in reg.pareto_front_:
             with warnings.catch_warnings():
                 # A constant-only member is legitimate on a front; pyoperon warns about it.
@@ -245,13 +264,14 @@ class OperonEngine:
                     engine=self.name,
                 )
             )
-        front = pareto_filter(candidates)
-        selected = select_candidate(front, mse_floor=1e-10 * float(np.mean(y**2)))
-        return SRResult(
-            candidates=front,
-            selected=selected,
-            engine=self.name,
-            engine_version=importlib.metadata.version("pyoperon"),
-            params=params,
-            seconds=seconds,
-        )
+        return candidates
+
+
+def _check_runnable(time_limit: float | None) -> None:
+    """Refuse a non-positive `time_limit`, and a search without pyoperon installed."""
+    if time_limit is not None and not time_limit > 0:
+        msg = f"`time_limit` must be positive seconds or None, got {time_limit!r}."
+        raise SRError(msg)
+    if importlib.util.find_spec("pyoperon") is None:
+        msg = "The `operon` engine needs pyoperon: run `pip install 'pyoperon>=0.4'`."
+        raise EngineUnavailableError(msg)
