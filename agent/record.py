@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, Self
 
-from lawloop.agent.errors import AgentError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,6 +26,8 @@ from pydantic import (
     ValidationError,
     model_serializer,
 )
+
+from lawloop.agent.errors import AgentError
 
 __all__ = [
     "AttackEvidence",

@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lawloop.storage import check_database, open_store  # noqa: E402
-
 from tests.conftest import FAST, dump_diff  # noqa: E402
 
 

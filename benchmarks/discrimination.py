@@ -65,6 +65,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lawloop import experiments  # noqa: E402
 from lawloop.agent import (  # noqa: E402
     CampaignConfig,
     judge_recovery,
@@ -78,8 +79,6 @@ from lawloop.tools import (  # noqa: E402
     machine_numbers,
     parse_expression,
 )
-
-from lawloop import experiments  # noqa: E402
 
 PROBLEMS = ROOT / "benchmarks" / "problems" / "discrimination.json"
 PENDULUM_ID = "pendulum.large_angle"

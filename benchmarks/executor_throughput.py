@@ -40,9 +40,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from lawloop.experiments.builtin import pendulum
 
 from lawloop import experiments
+from lawloop.experiments.builtin import pendulum
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROBLEMS = ROOT / "benchmarks" / "problems" / "feynman_dev.json"

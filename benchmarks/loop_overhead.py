@@ -57,9 +57,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # Imported up front so that no campaign pays for the imports the loop makes lazily.
-import lawloop.tools.sr  # noqa: E402, F401
 import pyoperon  # noqa: E402, F401
 from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: E402
+
+import lawloop.tools.sr  # noqa: E402, F401
+from lawloop import experiments  # noqa: E402
 from lawloop.agent import CampaignConfig, start_campaign  # noqa: E402
 from lawloop.agent.loop import _context, _fit_node, _graph, _runner  # noqa: E402
 from lawloop.agent.planners import _offline  # noqa: E402
@@ -68,8 +70,6 @@ from lawloop.storage import (  # noqa: E402
     _store,
     open_store,
 )
-
-from lawloop import experiments  # noqa: E402
 
 # Categories, in the order the table lists them.
 SCIENCE = ("experiments", "planner", "SR", "fitting")

@@ -9,6 +9,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
 from lawloop.experiments._noise import NoiseModel
 from lawloop.experiments._variable import Variable
 from lawloop.experiments.errors import InvalidDesignError

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from lawloop.experiments._api import ExperimentBackend
 from lawloop.experiments._executor import result_problem
 from lawloop.experiments._registration import make

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
+
 from lawloop.experiments._api import BatchResult, ExperimentBackend, RunCode, RunStatus
 from lawloop.experiments.errors import InvalidDesignError
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
 from lawloop.experiments._api import BatchResult, ExperimentBackend, RunCode, RunStatus
 from lawloop.experiments._noise import NoiseModel
 from lawloop.experiments._wrapper import BackendWrapper

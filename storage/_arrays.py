@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Mapping
 
 import numpy as np
+
 from lawloop.storage.errors import IntegrityError, InvalidValueError
 
 NPZ_MEDIA_TYPE = "application/x-npz"

@@ -29,6 +29,8 @@ from enum import Enum
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
 from lawloop.storage._models import (
     RECORD_TABLES,
     RUN_STATE_COLUMNS,
@@ -40,7 +42,6 @@ from lawloop.storage._models import (
     StatusChange,
     now_utc,
 )
-from sqlalchemy.orm import Session
 
 __all__ = [
     "CHAINED",

@@ -23,6 +23,8 @@ from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
 from lawloop.storage._models import (
     RECORD_TABLES,
     RUN_STATE_COLUMNS,
@@ -31,7 +33,6 @@ from lawloop.storage._models import (
     Campaign,
     Iteration,
 )
-from sqlalchemy.orm import Session
 
 DEFAULT_DROP = (
     "name",

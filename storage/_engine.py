@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool, StaticPool
+
 from lawloop.storage import _postgres
 from lawloop.storage._preflight import (
     check_file,
@@ -20,10 +22,10 @@ from lawloop.storage._preflight import (
     where,
 )
 from lawloop.storage.errors import StoreUnavailableError
-from sqlalchemy.pool import NullPool, StaticPool
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
     from lawloop.storage._store import Store
 
 __all__ = [

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
 from lawloop.storage._models import Artifact, ModelFit
 from lawloop.storage._prov import CampaignRows, local_name, prov_document
 from lawloop.storage._records import CampaignRecord, FitRecord, RunRecord, to_record
 from lawloop.storage._store import Store
 from lawloop.storage.errors import IntegrityError
-from sqlalchemy.orm import Session
 
 __all__ = ["RO_CRATE_CONTEXT", "export_prov", "export_ro_crate"]
 

@@ -40,12 +40,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
 from lawloop.storage._engine import BUSY_TIMEOUT_MS
 from lawloop.storage._integrity_checks import Checker
 from lawloop.storage._integrity_report import IntegrityProblem, IntegrityReport
 from lawloop.storage._store import Store
 from lawloop.storage.errors import NotFoundError
-from sqlalchemy.pool import NullPool
 
 __all__ = ["IntegrityProblem", "IntegrityReport", "check_database"]
 

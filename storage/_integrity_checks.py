@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, cast
 
 import sqlalchemy as sa
+
 from lawloop.storage import _chain
 from lawloop.storage._edges import describe_allowed, is_allowed
 from lawloop.storage._integrity_report import (

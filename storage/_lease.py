@@ -20,10 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
 from lawloop.storage._models import Campaign, CampaignStatus, UTCDateTime, now_utc
 from lawloop.storage._records import LeaseRecord
 from lawloop.storage.errors import InvalidValueError, NotFoundError
-from sqlalchemy.orm import Session
 
 __all__ = [
     "UNSET",

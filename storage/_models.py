@@ -7,6 +7,8 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
+
 from lawloop.storage._enums import (
     CampaignStatus,
     EntityKind,
@@ -14,7 +16,6 @@ from lawloop.storage._enums import (
     Relation,
 )
 from lawloop.storage.errors import ImmutableRowError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
 __all__ = [
     "RECORD_TABLES",

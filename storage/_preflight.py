@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+
 from lawloop.storage.errors import (
     NotALawloopDatabaseError,
     NotFoundError,

@@ -11,6 +11,7 @@ the reader beside the database; the database file itself is never written.
 from __future__ import annotations
 
 import sqlalchemy as sa
+
 from lawloop.storage._engine import head_revision, inspect_target, read_only_engine
 from lawloop.storage._preflight import where
 from lawloop.storage._store import Store

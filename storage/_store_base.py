@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
 from lawloop.storage import _chain, _lease, _postgres
 from lawloop.storage._models import (
     Base,
@@ -30,7 +32,6 @@ from lawloop.storage.errors import (
     InvalidValueError,
     NotFoundError,
 )
-from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = [
     "EDGE_NAMESPACE",

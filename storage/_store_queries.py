@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+
 from lawloop.storage import _dump
 from lawloop.storage._models import (
     MODELS,

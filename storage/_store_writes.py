@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
 from lawloop.storage._arrays import NPZ_MEDIA_TYPE, decode_arrays, encode_arrays
 from lawloop.storage._models import (
     Artifact,

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 import sympy
-from lawloop.tools import check_dimensions, parse_expression
 
 from lawloop import experiments
+from lawloop.tools import check_dimensions, parse_expression
 from tests.conftest import ROOT
 
 SCRIPT = ROOT / "benchmarks" / "discrimination.py"

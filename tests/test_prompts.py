@@ -1,6 +1,7 @@
 """Prompt templates load with their hash and refuse missing values."""
 
 import pytest
+
 from lawloop.prompts import TemplateError, load
 
 

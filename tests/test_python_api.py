@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 import pytest
-from lawloop.agent import CampaignStateError, QueryError
-from lawloop.storage import open_store
 
 import lawloop
+from lawloop.agent import CampaignStateError, QueryError
+from lawloop.storage import open_store
 from tests.conftest import ROOT, TINY
 
 

@@ -17,8 +17,9 @@ import math
 from collections.abc import Callable, Mapping
 
 import sympy
-from lawloop.tools.errors import ExpressionError
 from sympy.core.function import AppliedUndef
+
+from lawloop.tools.errors import ExpressionError
 
 __all__ = [
     "GROWTH_LIMIT",

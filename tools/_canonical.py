@@ -53,6 +53,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 import sympy
+
 from lawloop.tools._bounds import bounded_xreplace, unbounded_error
 
 __all__ = ["PLACEHOLDER", "canonical_form", "canonical_key"]

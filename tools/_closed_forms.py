@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 import sympy
+
 from lawloop.tools._snap import (
     BASES,
     MAX_COST,

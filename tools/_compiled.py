@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import sympy
+
 from lawloop.tools._parse import machine_numbers
 
 __all__ = ["Array", "Compiled", "compile_expression", "evaluate_compiled"]

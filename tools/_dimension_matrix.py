@@ -14,6 +14,7 @@ from itertools import combinations
 from math import gcd, lcm
 
 import numpy as np
+
 from lawloop.tools._units import Dimension
 
 __all__ = [

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 import sympy
+
 from lawloop.tools._canonical import canonical_key
 from lawloop.tools._compiled import compile_expression, evaluate_compiled
 from lawloop.tools._snap import snap_constants

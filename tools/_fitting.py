@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy
+
 from lawloop.tools._bounds import bind_parameters
 from lawloop.tools._compiled import (
     Array,

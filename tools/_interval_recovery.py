@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import sympy
+
 from lawloop.tools._compiled import compile_expression, evaluate_compiled
 from lawloop.tools._equivalence import EquivalenceVerdict, _max_relative_error, _sample
 from lawloop.tools._fitting import fit_parameters

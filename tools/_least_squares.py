@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 import sympy
-from lawloop.tools._compiled import Array, Compiled, evaluate_compiled
 from scipy.optimize import least_squares
+
+from lawloop.tools._compiled import Array, Compiled, evaluate_compiled
 
 __all__ = [
     "Best",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+
 from lawloop.tools._units import Dimension, unit_dimension
 from lawloop.tools.errors import UnitError
 

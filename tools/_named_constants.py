@@ -20,6 +20,7 @@ import math
 from fractions import Fraction
 
 import sympy
+
 from lawloop.tools._constants import PHYSICAL_CONSTANTS
 
 __all__ = ["name_constants"]

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sympy
+from sympy.printing.str import StrPrinter
+
 from lawloop.tools._bounds import (
     GROWTH_LIMIT,
     check_constant,
@@ -23,7 +25,6 @@ from lawloop.tools._bounds import (
     unbounded_error,
 )
 from lawloop.tools.errors import ExpressionError
-from sympy.printing.str import StrPrinter
 
 __all__ = [
     "FUNCTIONS",

@@ -14,6 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 import sympy
+
 from lawloop.tools._bounds import unbounded_error
 from lawloop.tools._parse import machine_numbers, make_symbol
 from lawloop.tools._units import (

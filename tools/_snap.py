@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import sympy
+
 from lawloop.tools._bounds import bounded_xreplace, unbounded_error
 
 __all__ = [

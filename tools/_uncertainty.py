@@ -6,6 +6,7 @@ import numbers
 from collections.abc import Sequence
 
 import numpy as np
+
 from lawloop.tools._compiled import Array, evaluate_compiled
 from lawloop.tools._least_squares import Problem, check_time
 from lawloop.tools.errors import FitError

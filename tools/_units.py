@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy
+
 from lawloop.tools._bounds import unbounded_error
 from lawloop.tools.errors import UnitError
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from lawloop import experiments
 from lawloop.agent.audit._recovery import verdict_on_problem
 from lawloop.agent.loop._config import CampaignConfig
 from lawloop.agent.planners._offline import is_angle
-
-from lawloop import experiments
 
 __all__ = ["baseline_row"]
 

@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any
 
 import sqlalchemy as sa
+
 from lawloop.agent.audit._recovery import (
     claim_check,
     law_with_intervals,

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+
 from lawloop.agent.audit._replay_report import (
     MismatchKind,
     ReplayMismatch,

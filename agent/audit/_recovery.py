@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from lawloop import experiments
 from lawloop.agent.errors import ConfigError
 from lawloop.agent.record import AttackEvidence
 from lawloop.tools import (
@@ -22,8 +24,6 @@ from lawloop.tools import (
     parse_expression,
     r2,
 )
-
-from lawloop import experiments
 
 __all__ = [
     "claim_check",

@@ -31,6 +31,7 @@ from typing import Any
 
 import pydantic
 import sqlalchemy as sa
+
 from lawloop.agent._clock import Gate
 from lawloop.agent._ids import node_id
 from lawloop.agent.audit._compare import (

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+
 from lawloop.agent.errors import CampaignStateError, ConfigError
 
 if TYPE_CHECKING:

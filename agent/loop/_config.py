@@ -6,9 +6,10 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
 from lawloop.agent.errors import ConfigError
 from lawloop.agent.planners._llm_schema import MAX_REPLY_BYTES
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 __all__ = ["CampaignConfig", "load_config"]
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from lawloop.agent._clock import Clock, Gate
 from lawloop.agent._ids import node_id, node_seed
 from lawloop.agent.loop._config import CampaignConfig

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+
 from lawloop.agent._ids import node_id
 from lawloop.agent.loop._context import _RIVALS, LoopContext
 from lawloop.agent.record import (

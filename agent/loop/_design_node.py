@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+
 from lawloop.agent._ids import node_id, node_seed
 from lawloop.agent.loop._context import _MAX_MESSAGE, LoopContext
 from lawloop.agent.science._attack import (

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import numpy as np
+
 from lawloop.agent._ids import node_id, node_seed
 from lawloop.agent.loop._context import LoopContext
 from lawloop.agent.record import FitScores, SkipFitEvidence

@@ -16,9 +16,10 @@ from typing import Any, Protocol
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from typing_extensions import TypedDict
+
 from lawloop.agent.loop import _formalize_node, _propose_node, _search_node
 from lawloop.agent.loop._nodes import Loop
-from typing_extensions import TypedDict
 
 __all__ = ["CampaignState", "NodeHook", "build_graph"]
 

@@ -27,15 +27,17 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
+
 from lawloop.agent._ids import node_id
 from lawloop.agent.loop._config import CampaignConfig
 from lawloop.agent.record import DecideEvidence
 from lawloop.agent.views._usage import usage
 
 if TYPE_CHECKING:
-    from lawloop.agent.loop._nodes import Loop
     from rich.console import Console, RenderableType
     from rich.live import Live
+
+    from lawloop.agent.loop._nodes import Loop
 
 __all__ = ["ProgressMode", "ProgressView", "campaign_log_path", "resolve_mode"]
 

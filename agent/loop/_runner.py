@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+
 from lawloop.agent._clock import Clock
 from lawloop.agent._settings import heartbeat_interval
 from lawloop.agent.errors import CampaignInterrupted, CampaignStateError, ConfigError
@@ -66,6 +67,7 @@ def _run(
         Why the campaign stopped (`accepted`, a spent budget).
     """
     from langchain_core.runnables import RunnableConfig  # noqa: PLC0415 - comes with langgraph
+
     from lawloop.agent.loop._graph import build_graph  # noqa: PLC0415 - imports langgraph
 
     cfg = RunnableConfig(

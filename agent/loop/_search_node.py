@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from lawloop.agent._ids import node_id, node_seed
 from lawloop.agent.planners._formalize import parametrize_numbers
 from lawloop.agent.planners._proposal import Proposal, Source

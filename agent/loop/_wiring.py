@@ -6,13 +6,12 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from lawloop import experiments
 from lawloop.agent.errors import ConfigError
 from lawloop.agent.loop._config import CampaignConfig
 from lawloop.agent.planners._llm_planner import LLMPlanner
 from lawloop.agent.planners._offline import is_angle
 from lawloop.prompts import load as load_prompt
-
-from lawloop import experiments
 
 if TYPE_CHECKING:
     pass

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sympy
+
 from lawloop.agent.planners._proposal import Proposal, Source
 from lawloop.tools import (
     ExpressionError,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from lawloop.agent.record import FitScores
 from lawloop.agent.science._dataset import Dataset
 from lawloop.agent.science._fitting import predictor

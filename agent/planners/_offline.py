@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
+
 from lawloop.agent._clock import Gate
 from lawloop.agent.planners._proposal import Proposal, Source
 from lawloop.agent.planners._reduced import reduced_proposals

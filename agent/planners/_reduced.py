@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy
+
 from lawloop.agent._clock import Gate
 from lawloop.agent.planners._proposal import Proposal, Source
 from lawloop.agent.planners._templates import screen_forms

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 import sympy
+from scipy.optimize import minimize_scalar
+
 from lawloop.agent._clock import Gate
 from lawloop.tools import make_symbol, parse_expression
-from scipy.optimize import minimize_scalar
 
 __all__ = ["ScreenedForm", "screen_forms"]
 

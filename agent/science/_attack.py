@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from scipy.stats import qmc
+
 from lawloop.agent.record import AttackEvidence
 from lawloop.agent.science._dataset import Dataset
 from lawloop.agent.science._design import (
@@ -35,7 +37,6 @@ from lawloop.agent.science._design import (
 )
 from lawloop.experiments import Variable
 from lawloop.tools import DeviationTest, deviation_test
-from scipy.stats import qmc
 
 __all__ = [
     "ALPHA",

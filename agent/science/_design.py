@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from lawloop.experiments import Variable
 from scipy.stats import qmc
+
+from lawloop.experiments import Variable
 
 __all__ = [
     "Design",

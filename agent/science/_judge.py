@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from lawloop.agent.record import FitScores
 
 if TYPE_CHECKING:

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import sympy
+from scipy.spatial import cKDTree
+
 from lawloop.agent.science._dataset import Dataset
 from lawloop.experiments import Variable
 from lawloop.tools import (
@@ -37,7 +39,6 @@ from lawloop.tools import (
     make_symbol,
     pi_groups,
 )
-from scipy.spatial import cKDTree
 
 __all__ = ["Reduction", "find_reductions"]
 

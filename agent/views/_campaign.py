@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import sympy
+
 from lawloop.agent.record import DecideEvidence, FitScores, SupersedeEvidence
 from lawloop.agent.science._dataset import Dataset, concat
 from lawloop.agent.views._summary import law_with_constants

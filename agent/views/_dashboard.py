@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+
 from lawloop.agent.record import FitScores
 from lawloop.agent.views import _plots
 from lawloop.agent.views._campaign import CampaignView, best_laws, law_for, load_view

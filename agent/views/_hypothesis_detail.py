@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sympy
+
 from lawloop.agent.record import (
     FitScores,
     FormalizeEvidence,

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from lawloop.agent.views._campaign import (
     CampaignView,
     Law,

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
+
 from lawloop.agent.record import FitScores
 from lawloop.agent.views import _plots
 from lawloop.agent.views._campaign import (

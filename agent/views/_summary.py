@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import sympy
+
 from lawloop.agent._liveness import holder_alive, run_status
 from lawloop.agent.record import DecideEvidence, FitScores
 from lawloop.agent.science._attack import holds_to_text

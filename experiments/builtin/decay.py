@@ -6,6 +6,7 @@ import math
 from typing import Any, ClassVar
 
 import numpy as np
+
 from lawloop.experiments._api import ExperimentBackend
 from lawloop.experiments._noise import NoiseModel
 from lawloop.experiments._options import Option, parse_float, parse_options

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+
 from lawloop.experiments._api import ExperimentBackend
 from lawloop.experiments._formula_eval import CONSTANTS, FormulaError, compile_formula
 from lawloop.experiments._options import Option, parse_options

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
 from lawloop.experiments._api import ExperimentBackend
 from lawloop.experiments._variable import Variable
 from lawloop.experiments.builtin._ode import (

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
 from lawloop.experiments._api import ExperimentBackend
 from lawloop.experiments._options import Option, parse_float, parse_options
 from lawloop.experiments._variable import Variable

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
+
 from lawloop.storage._engine import make_engine
 from lawloop.storage._models import Base
 

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+
 from lawloop.agent import CampaignConfig, start_campaign
 from lawloop.agent.science._attack import attack_design, attack_law, holds_to_text
 from lawloop.agent.science._dataset import Dataset
 from lawloop.experiments import Variable
 from lawloop.storage import open_store
-
 from tests.conftest import FAST
 
 SPEED = Variable("v", "m/s", 0.0, 0.6)

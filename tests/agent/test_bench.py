@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from lawloop.agent import bench_feynman
-from lawloop.agent.errors import ConfigError
 
 from lawloop import storage
+from lawloop.agent import bench_feynman
+from lawloop.agent.errors import ConfigError
 
 U0 = {"m": 0, "s": 0, "kg": 0, "T": 0, "V": 0}
 

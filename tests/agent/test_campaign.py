@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import sympy
+
 from lawloop.agent import CampaignConfig, campaign_summary, start_campaign
 from lawloop.storage import open_store
 from lawloop.tools import is_equivalent, parse_expression
-
 from tests.conftest import FAST, dump_diff
 
 PENDULUM_VARS = ["L", "theta0", "m", "g"]

@@ -6,6 +6,7 @@ import time
 import psycopg
 import pytest
 import sqlalchemy as sa
+
 from lawloop.agent import CHECKPOINT_SCHEMA
 from lawloop.agent.loop._checkpoints import _SETUP_LOCK, open_checkpointer
 

@@ -3,11 +3,11 @@
 import json
 
 import pytest
-from lawloop.agent import CampaignConfig, start_campaign
-from lawloop.storage import open_store
 from typer.testing import CliRunner
 
 from lawloop import cli as run
+from lawloop.agent import CampaignConfig, start_campaign
+from lawloop.storage import open_store
 from tests.conftest import TINY
 
 

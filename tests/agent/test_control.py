@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+
 from lawloop.agent._liveness import holder_alive, process_node, run_status
 from lawloop.agent.errors import CampaignInterrupted, LeaseHeldError
 from lawloop.agent.loop._control import RunControl

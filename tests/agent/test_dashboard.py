@@ -182,9 +182,10 @@ def test_serve_binds_loopback_by_default_and_refuses_writes(recorded_pendulum):
 @pytest.mark.slow
 def test_dashboard_end_to_end_in_headless_chromium(recorded_pendulum, record, tmp_path):
     """Open the list, a campaign, filter its log, open a hypothesis, see its plot; watch progress."""
-    from lawloop.storage import open_store
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from lawloop.storage import open_store
 
     path, _, summary = recorded_pendulum
     _, hypotheses = record

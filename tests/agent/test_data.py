@@ -1,6 +1,7 @@
 """Datasets keep track of which artifact each row came from."""
 
 import numpy as np
+
 from lawloop.agent.science._dataset import Dataset, concat
 
 

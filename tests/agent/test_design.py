@@ -1,6 +1,7 @@
 """Designs honour each variable's sampling, sign and integer rules, and aim at disagreement."""
 
 import numpy as np
+
 from lawloop.agent.science._design import disagreement_design, space_filling
 from lawloop.experiments import Variable
 

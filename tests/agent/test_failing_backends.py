@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+
 from lawloop.agent import CampaignConfig, start_campaign
 from lawloop.experiments import BatchResult, ExperimentBackend, Variable
 from lawloop.storage import open_store

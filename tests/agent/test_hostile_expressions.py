@@ -8,12 +8,12 @@ resume replayed it and failed again.
 import json
 
 import pytest
+
 from lawloop.agent import start_campaign
 from lawloop.agent.loop._formalize_node import _formalized
 from lawloop.agent.planners._formalize import formalize
 from lawloop.agent.planners._proposal import Proposal, Source
 from lawloop.storage import open_store
-
 from tests.agent.test_llm_planner import llm_config
 from tests.conftest import TINY
 from tests.fake_openai import FakeOpenAI

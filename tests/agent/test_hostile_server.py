@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from lawloop import cli as run
 from lawloop.agent import CampaignConfig, resume_campaign, start_campaign, stop_campaign
 from lawloop.agent.errors import CampaignInterrupted
 from lawloop.agent.planners._llm_schema import MAX_REPLY_BYTES
 from lawloop.storage import check_database, open_store
-from typer.testing import CliRunner
-
-from lawloop import cli as run
 from tests.agent.test_bench import U0, _var
 from tests.agent.test_llm_planner import reply
 from tests.conftest import TINY

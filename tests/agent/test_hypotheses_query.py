@@ -5,6 +5,7 @@ import re
 import shutil
 
 import pytest
+
 from lawloop.agent import (
     HYPOTHESIS_SORT_KEYS,
     HypothesisQuery,
@@ -200,11 +201,11 @@ def test_cli_api_and_dashboard_give_the_same_rows_for_one_query(
     """The three callers build a `HypothesisQuery`: one query, one answer."""
     import json
 
-    from lawloop.agent import create_dashboard
     from typer.testing import CliRunner
 
     import lawloop
     from lawloop import cli
+    from lawloop.agent import create_dashboard
 
     _, url, _ = recorded_pendulum
     cid = store.list_campaigns()[0].id

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from lawloop.agent.science._judge import (
     Scored,
     adequacy_bound,

@@ -7,13 +7,13 @@ import socket
 import time
 
 import pytest
+
 from lawloop.agent.errors import ConfigError
 from lawloop.agent.planners._llm_client import (
     LOCAL_API_KEY,
     ChatClient,
     endpoint_from_env,
 )
-
 from tests.fake_openai import Echo, FakeOpenAI, HTTPError, Raw, Reply
 
 KEY = "sk-test-SECRET-0123456789abcdef"

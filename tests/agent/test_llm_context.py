@@ -1,6 +1,7 @@
 """The planner's prompt: variables, a data summary, leaders with diagnostics, rejections, budget."""
 
 import numpy as np
+
 from lawloop.agent.planners._llm_context import (
     LeaderView,
     PlannerContext,

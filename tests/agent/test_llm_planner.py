@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
+
 from lawloop.agent import CampaignConfig, start_campaign
 from lawloop.storage import open_store
-
 from tests.agent.test_bench import U0, _var
 from tests.conftest import FAST
 from tests.fake_openai import FakeOpenAI, HTTPError, Reply

@@ -8,13 +8,13 @@ import json
 import math
 
 import pytest
+from pydantic import ValidationError
+
 from lawloop.agent import CampaignConfig
 from lawloop.agent.planners._llm_client import Attempt, ChatClient, ChatResult
 from lawloop.agent.planners._llm_planner import LLMPlanner, Recorded
 from lawloop.agent.planners._llm_schema import MAX_REPLY_BYTES
 from lawloop.prompts import load
-from pydantic import ValidationError
-
 from tests.fake_openai import Echo, FakeOpenAI, Reply
 
 KEY = "sk-lawloop-test-SECRET-0123456789"

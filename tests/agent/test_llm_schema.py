@@ -9,8 +9,9 @@ import contextlib
 import json
 import re
 
-import lawloop.agent.planners._llm_schema as schema
 import pytest
+
+import lawloop.agent.planners._llm_schema as schema
 from lawloop.agent.planners._llm_schema import (
     MAX_JSON_DEPTH,
     ReplyError,

@@ -1,6 +1,7 @@
 """Predictions of a law never raise: overflow and undefined values become NaN."""
 
 import numpy as np
+
 from lawloop.agent.science._fitting import predictor
 
 
@@ -55,7 +56,8 @@ def test_fit_with_bootstrap_records_intervals_around_the_constant():
         tolerance=1e-3,
         bootstrap=100,
     )
-    assert record.scores is not None and record.scores.bootstrap is not None
+    assert record.scores is not None
+    assert record.scores.bootstrap is not None
     boot = record.scores.bootstrap
     low, high = boot.intervals["c0"]
     assert boot.converged == 100

@@ -1,6 +1,7 @@
 """The offline planner proposes the right power law from data alone."""
 
 import numpy as np
+
 from lawloop.agent.planners._offline import Leader, OfflinePlanner
 from lawloop.agent.science._dataset import Dataset
 from lawloop.experiments import Variable

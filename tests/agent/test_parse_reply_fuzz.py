@@ -8,6 +8,7 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from lawloop.agent.planners._llm_schema import (
     LLMReply,
     ReplyError,

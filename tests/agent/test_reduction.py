@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
+
 from lawloop.agent.planners._reduced import reduced_proposals
 from lawloop.agent.planners._templates import screen_forms
 from lawloop.agent.science._dataset import Dataset

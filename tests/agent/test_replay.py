@@ -9,11 +9,11 @@ import urllib.parse
 from contextlib import closing
 
 import pytest
-from lawloop.agent.audit._compare import compare_records
-from lawloop.storage import open_store
 from typer.testing import CliRunner
 
 from lawloop import cli as run
+from lawloop.agent.audit._compare import compare_records
+from lawloop.storage import open_store
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

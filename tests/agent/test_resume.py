@@ -10,8 +10,8 @@ import sys
 import time
 
 import pytest
-from lawloop.storage import check_database, open_store
 
+from lawloop.storage import check_database, open_store
 from tests.conftest import dump_diff, finished
 
 pytestmark = pytest.mark.slow

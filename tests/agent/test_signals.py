@@ -15,8 +15,8 @@ import sys
 import time
 
 import pytest
-from lawloop.storage import check_database, open_store
 
+from lawloop.storage import check_database, open_store
 from tests.conftest import ROOT, TINY, finished, write_config
 
 pytestmark = pytest.mark.slow

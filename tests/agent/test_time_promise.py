@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
+
+from lawloop import storage
 from lawloop.agent import bench_feynman, replay, start_campaign
 from lawloop.agent._clock import Clock, Gate
 from lawloop.agent._ids import node_id
@@ -28,8 +30,6 @@ from lawloop.agent.loop._search_node import search
 from lawloop.agent.loop._wiring import make_backend as _make_backend
 from lawloop.agent.loop._wiring import regressor_factory as _regressor_factory
 from lawloop.agent.planners._templates import screen_forms
-
-from lawloop import storage
 from tests.conftest import ROOT, TINY
 
 U0 = {"m": 0, "s": 0, "kg": 0, "T": 0, "V": 0}

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
 from lawloop.agent import CampaignConfig
 from lawloop.agent.loop._nodes import DEFAULT_TOLERANCE, Loop
 

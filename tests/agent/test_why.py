@@ -9,6 +9,9 @@ import json
 import warnings
 
 import pytest
+from typer.testing import CliRunner
+
+from lawloop import cli as run
 from lawloop.agent import (
     CampaignConfig,
     explain_hypothesis,
@@ -17,9 +20,6 @@ from lawloop.agent import (
     why_text,
 )
 from lawloop.storage import NotFoundError, open_store
-from typer.testing import CliRunner
-
-from lawloop import cli as run
 from tests.conftest import FAST
 from tests.fake_openai import FakeOpenAI
 

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+
 from lawloop.experiments import BackendContractError, check_backend, list_backends, make
 from lawloop.experiments._units import UnitSyntaxError, format_unit, parse_unit
 
@@ -79,6 +80,7 @@ def test_unit_parser_rejects_non_units(text):
 
 def test_checker_flags_a_backend_that_raises_at_the_edge_of_its_range():
     import numpy as np
+
     from lawloop.experiments import ExperimentBackend, Variable
 
     class BreaksAtTheTop(ExperimentBackend):
@@ -101,6 +103,7 @@ def test_checker_flags_a_backend_that_raises_at_the_edge_of_its_range():
 
 def test_checker_tries_every_input_on_both_sides_of_its_range():
     import numpy as np
+
     from lawloop.experiments import ExperimentBackend, InvalidDesignError, Variable
 
     class ChecksOnlyTheFirst(ExperimentBackend):

@@ -3,6 +3,7 @@ import re
 
 import numpy as np
 import pytest
+
 from lawloop.experiments import (
     BackendRegistrationError,
     FormulaError,

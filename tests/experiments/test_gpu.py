@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from lawloop.experiments import check_backend, make
 
 torch = pytest.importorskip("torch")

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy
-from lawloop.experiments import check_backend, list_backends, make
 from scipy import constants
 from scipy.integrate import quad, solve_ivp
 from scipy.special import hyp2f1
+
+from lawloop.experiments import check_backend, list_backends, make
 
 LAB_IDS = [
     "core/Projectile-v0",

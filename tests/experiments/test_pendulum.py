@@ -2,8 +2,9 @@ import math
 
 import numpy as np
 import pytest
-from lawloop.experiments import RunCode, make
 from scipy.special import ellipk
+
+from lawloop.experiments import RunCode, make
 
 
 def _inputs(L, theta0, m, g):

@@ -3,6 +3,8 @@ import sys
 import textwrap
 
 import pytest
+
+from lawloop import experiments
 from lawloop.experiments import (
     BackendNotFoundError,
     BackendRegistrationError,
@@ -15,8 +17,6 @@ from lawloop.experiments import (
     spec,
 )
 from lawloop.experiments._registration import _refresh_entry_points, _registry
-
-from lawloop import experiments
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lawloop_test_backends import Square
+
 from lawloop.experiments import (
     BackendWrapper,
     Blinded,
@@ -13,7 +15,6 @@ from lawloop.experiments import (
     check_backend,
     make,
 )
-from lawloop_test_backends import Square
 
 SQUARE = "lawloop_test_backends:Square"
 POINTS = {"x": [0.5, 1.0, 2.0], "a": [1.0, 2.0, 3.0]}

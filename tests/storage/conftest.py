@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
+
 from lawloop.storage import Store, open_store
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
 from lawloop.storage import (
     IntegrityError,
     InvalidValueError,
@@ -15,7 +16,6 @@ from lawloop.storage import (
     decode_arrays,
     encode_arrays,
 )
-
 from tests.storage.conftest import race_writers
 
 ARRAYS = {

@@ -17,6 +17,7 @@ import sys
 from contextlib import contextmanager
 
 import pytest
+
 from lawloop.storage import (
     NotALawloopDatabaseError,
     NotFoundError,
@@ -26,7 +27,6 @@ from lawloop.storage import (
     open_read_only,
     open_store,
 )
-
 from tests.conftest import TINY, write_config
 from tests.test_cli import cli
 

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from lawloop.storage import Store
 
 A = "44444444-4444-4444-8444-444444444444"

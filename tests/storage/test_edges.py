@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from lawloop.storage import (
     ALLOWED_EDGES,
     EdgeNotAllowedError,
@@ -153,7 +154,9 @@ def test_the_table_holds_every_edge_campaigns_write_and_the_data_edges():
 
 
 def test_the_recorded_fixture_writes_every_campaign_edge_and_only_those(tmp_path):
-    copy = tmp_path / "main.db"  # even a read-only open of a WAL database writes beside it
+    copy = (
+        tmp_path / "main.db"
+    )  # even a read-only open of a WAL database writes beside it
     shutil.copyfile(FIXTURE, copy)
     assert stored_triples(copy) == CAMPAIGN_EDGES
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lawloop.storage import export_prov, export_ro_crate, open_store
 from prov.model import (
     ProvActivity,
     ProvAgent,
@@ -26,6 +25,8 @@ from prov.model import (
 from rocrate.rocrate import ROCrate
 from rocrate.vocabs import RO_CRATE
 from typer.testing import CliRunner
+
+from lawloop.storage import export_prov, export_ro_crate, open_store
 
 # Every term the crate uses, with its IRI in the RO-Crate 1.1 context
 # (https://w3id.org/ro/crate/1.1/context, version 1.1.3); `sha256` is not

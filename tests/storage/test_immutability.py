@@ -1,7 +1,8 @@
 import pytest
+from sqlalchemy.orm import Session
+
 from lawloop.storage import ImmutableRowError
 from lawloop.storage._models import Campaign, Hypothesis
-from sqlalchemy.orm import Session
 
 CID = "33333333-3333-4333-8333-333333333333"
 

@@ -12,6 +12,9 @@ import uuid
 
 import pytest
 from alembic.script import ScriptDirectory
+from typer.testing import CliRunner
+
+from lawloop import cli as run
 from lawloop.storage import (
     IntegrityProblem,
     NotFoundError,
@@ -22,9 +25,6 @@ from lawloop.storage import (
     upgrade,
 )
 from lawloop.storage._store import EDGE_NAMESPACE
-from typer.testing import CliRunner
-
-from lawloop import cli as run
 from tests.storage.conftest import fill_campaign, node_id
 
 FIRST = "11111111-1111-4111-8111-111111111111"
@@ -133,7 +133,6 @@ def test_an_open_store_is_checked_and_stays_writable(store):
 @pytest.fixture(scope="module")
 def agent_db(tmp_path_factory):
     from lawloop.agent import CampaignConfig, start_campaign
-
     from tests.conftest import TINY
 
     path = tmp_path_factory.mktemp("agent") / "lawloop.agent.db"

@@ -4,8 +4,8 @@ import time
 import uuid
 
 import pytest
-from lawloop.storage import NotFoundError
 
+from lawloop.storage import NotFoundError
 from tests.storage.conftest import race_writers
 
 C = "77777777-7777-4777-8777-777777777777"

@@ -1,5 +1,6 @@
 import pytest
 import sqlalchemy as sa
+
 from lawloop.storage import InvalidValueError, NotFoundError
 
 CID = "22222222-2222-4222-8222-222222222222"

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import sqlalchemy as sa
+
 from lawloop.storage import (
     InvalidValueError,
     check_database,
@@ -24,7 +25,6 @@ from lawloop.storage import (
 )
 from lawloop.storage._models import Artifact, Campaign
 from lawloop.storage._postgres import json_dumps, json_loads
-
 from tests.storage.test_store import add_campaign as add_campaign_row
 
 CID = "44444444-4444-4444-8444-444444444444"

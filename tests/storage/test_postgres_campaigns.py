@@ -12,9 +12,9 @@ import time
 
 import pytest
 import sqlalchemy as sa
+
 from lawloop.agent import CHECKPOINT_SCHEMA
 from lawloop.storage import check_database, open_store
-
 from tests.conftest import FAST, ROOT, TINY, dump_diff, finished, write_config
 
 SEEDS = (2, 3)

@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 import sqlalchemy as sa
+
 from lawloop.storage import NotFoundError, StorageError, open_read_only, open_store
 
 CAMPAIGN = dict(

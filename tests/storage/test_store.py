@@ -5,6 +5,7 @@ from datetime import UTC
 import numpy as np
 import pytest
 import sqlalchemy as sa
+
 from lawloop.storage import (
     AmbiguousIdError,
     CampaignRecord,

@@ -9,11 +9,11 @@ import shutil
 import sqlite3
 
 import pytest
-from lawloop.storage import check_database, open_store
-from lawloop.storage._chain import GENESIS, chain_digest
 from typer.testing import CliRunner
 
 from lawloop import cli as run
+from lawloop.storage import check_database, open_store
+from lawloop.storage._chain import GENESIS, chain_digest
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import time
 
 import pytest
 import sympy
+
 from lawloop.tools import (
     ExpressionError,
     bind_parameters,

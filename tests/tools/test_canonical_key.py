@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
 from lawloop.tools import canonical_form, canonical_key, parse_expression
 
 VARS = ["L", "g", "x", "y", "I_", "r"]

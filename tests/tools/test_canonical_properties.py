@@ -14,6 +14,7 @@ import pytest
 import sympy
 from hypothesis import assume, given, reject, settings
 from hypothesis import strategies as st
+
 from lawloop.tools import (
     ExpressionError,
     canonical_form,

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import sympy
+
 from lawloop.tools import closed_form
 
 

@@ -3,6 +3,7 @@
 import math
 
 import pytest
+
 from lawloop.tools import PHYSICAL_CONSTANTS, Dimension, pi_groups, unit_dimension
 
 CONSTANTS = {c.name: c for c in PHYSICAL_CONSTANTS}

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from lawloop.agent.science._attack import correction_shapes
 from lawloop.tools import deviation_test
 

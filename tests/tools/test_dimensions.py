@@ -1,6 +1,7 @@
 """Units: parsing and the dimensional check of expressions."""
 
 import pytest
+
 from lawloop.tools import (
     Dimension,
     UnitError,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from lawloop.tools import _uncertainty, fit_parameters, parse_expression
 
 DECAY = parse_expression("a*exp(-b*x)", ["x"], ["a", "b"])

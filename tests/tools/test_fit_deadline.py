@@ -3,6 +3,7 @@
 import time
 
 import numpy as np
+
 from lawloop.tools import _least_squares, fit_parameters, parse_expression
 
 # A law whose fresh starts each run many iterations: a long fit.

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import sympy
+
 from lawloop.tools import (
     FitError,
     fit_parameters,

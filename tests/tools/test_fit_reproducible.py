@@ -8,6 +8,7 @@ counter (it once decided the order of a product's factors).
 import numpy as np
 import pytest
 import sympy
+
 from lawloop.tools import _compiled, fit_parameters, parse_expression
 
 VARIABLES = ["L", "g", "theta0"]

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from lawloop.tools import constants_within_intervals, parse_expression
 
 NAMES = ["omega", "T"]

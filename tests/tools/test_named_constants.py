@@ -1,6 +1,7 @@
 """Constants of nature by name where a law's exact numbers are made of them."""
 
 import pytest
+
 from lawloop.tools import name_constants, parse_expression
 
 

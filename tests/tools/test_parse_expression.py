@@ -9,6 +9,7 @@ import pytest
 import sympy
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
 from lawloop.tools import (
     ExpressionError,
     expression_text,
@@ -236,6 +237,7 @@ def test_expression_text_reads_back_equal(expr):
 
 def test_machine_numbers_turns_huge_exact_numbers_into_floats():
     import sympy
+
     from lawloop.tools import machine_numbers, make_symbol
 
     x = make_symbol("x")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sympy
+
 from lawloop.tools import check_dimensions, parse_expression, repair_units
 
 NAMES = ["x", "t", "E", "m", "v"]

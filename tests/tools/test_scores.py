@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+
 from lawloop.tools import bic, complexity, make_symbol, parse_expression, r2, rmse
 
 

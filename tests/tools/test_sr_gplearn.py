@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import sympy as sp
+
 from lawloop.tools.sr import GplearnEngine, SRError
 from lawloop.tools.sr._gplearn import program_text
 

@@ -4,6 +4,7 @@ import time
 import numpy as np
 import pytest
 import sympy as sp
+
 from lawloop.tools.sr import (
     OperonEngine,
     SRError,

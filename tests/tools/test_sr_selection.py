@@ -1,6 +1,7 @@
 import math
 
 import pytest
+
 from lawloop.tools.sr import SRCandidate, SRError, pareto_filter, select_candidate
 
 

@@ -11,10 +11,10 @@ import math
 import numpy as np
 import pytest
 import sympy
-from lawloop.experiments import check_backend
 from lawloop_example_backend import BACKEND_ID, FallingBall
 
 from lawloop import experiments
+from lawloop.experiments import check_backend
 
 
 def test_backend_is_found_by_its_entry_point() -> None:

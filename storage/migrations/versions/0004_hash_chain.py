@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 from lawloop.storage import _chain
 
 revision: str = "0004"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+
 from lawloop.experiments import (
     ExperimentBackend,
     Option,
