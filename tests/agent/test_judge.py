@@ -9,6 +9,7 @@ from lawloop.agent.science._judge import (
     chi2_reduced,
     judge,
     point_sigma,
+    ranked_above,
 )
 
 
@@ -86,3 +87,24 @@ def test_under_noise_the_bound_is_the_f_test_and_tightens_with_data():
 def test_a_law_within_its_raised_bound_is_adequate():
     verdict = judge([_s("law", 5, 0.0, 2.6, bound=3.0)], confirmations=1)
     assert verdict.leader_adequate
+
+
+def test_the_reason_for_a_ranking_is_the_judges_own_rule():
+    """`ranked_above` states, for any two fits, the order `judge` puts them in."""
+    simple = _s("a", 5, -100.0, 1.0)
+    complex_ = _s("b", 9, -120.0, 1.0)
+    misfit = _s("c", 3, -90.0, 50.0)
+    failed = _s("d", 4, float("inf"), float("inf"), success=False)
+    ranking = judge([complex_, misfit, simple, failed], confirmations=1).ranking
+    assert ranking[:3] == ("a", "b", "c")
+    assert (
+        ranked_above(simple, complex_) == "both adequate; simpler (complexity 5 vs 9)"
+    )
+    assert ranked_above(complex_, misfit).startswith(
+        "only one adequate: reduced chi-square 50 exceeds its bound 2"
+    )
+    assert ranked_above(_s("e", 5, -110.0, 1.0), simple) == (
+        "both adequate and as simple; lower BIC (-110 vs -100)"
+    )
+    assert ranked_above(misfit, _s("f", 3, -80.0, 60.0)).startswith("neither adequate")
+    assert ranked_above(simple, failed) == "a failed fit is never ranked"

@@ -386,3 +386,21 @@ def test_usr1_prints_the_stacks_of_a_bench_and_its_campaign_and_stops_nothing(
     assert row["status"] == "finished"
     assert row["overshoot_s"] == round(row["seconds"] - 8, 2)
     assert "lawloop: recovered" in stdout
+
+
+def test_each_run_is_read_from_the_store_once_however_often_nodes_ask(
+    records, tmp_path
+):
+    """The iteration's dataset is cached by run: later nodes do not re-read the arrays."""
+    with _copy_of(records, "measured", tmp_path) as loop:
+        reads = []
+        get_arrays = loop.store.get_arrays
+        loop.store.get_arrays = lambda sha: reads.append(sha) or get_arrays(sha)  # type: ignore[method-assign]
+        first = loop.data(until=0)
+        n_runs = len(loop.store.runs_for(loop.campaign_id))
+        assert n_runs >= 1
+        assert len(reads) == 2 * n_runs  # inputs and outputs of each run
+        again = loop.data(until=0)
+        assert len(reads) == 2 * n_runs
+        assert again.shas == first.shas
+        assert (again.y == first.y).all()
