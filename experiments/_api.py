@@ -85,10 +85,13 @@ class ExperimentBackend:
     `experiments.check_backend`.
 
     Example:
-        >>> import experiments
+        >>> import numpy as np
+        >>> from lawloop import experiments
         >>> with experiments.make("core/Pendulum-v0", device="cpu") as lab:
         ...     x = lab.sample_inputs(np.random.default_rng(0), 10)
         ...     result = lab.run_batch(x, seed=1)
+        >>> result.status.ok, sorted(result.columns)
+        (True, ['T'])
     """
 
     metadata: ClassVar[Mapping[str, Any]] = {"torch": False, "devices": ("cpu",)}

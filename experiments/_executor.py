@@ -104,9 +104,12 @@ class Executor:
             later chunks fail fast instead of running beside it.
 
     Example:
-        >>> ex = Executor(experiments.make("core/Pendulum-v0"), timeout_s=60)
-        >>> [c.result.status.ok for c in ex.run(inputs, seed=1)]
-        [True]
+        >>> from lawloop import experiments
+        >>> lab = experiments.make("core/Pendulum-v0")
+        >>> inputs = lab.sample_inputs(np.random.default_rng(0), 5)
+        >>> ex = Executor(lab, chunk_points=2, timeout_s=60)
+        >>> [(c.start, c.stop, c.result.status.ok) for c in ex.run(inputs, seed=1)]
+        [(0, 2, True), (2, 4, True), (4, 5, True)]
     """
 
     def __init__(

@@ -15,7 +15,9 @@ class Option:
     """One backend option: its default, its parser and a description.
 
     Example:
-        >>> Option(0.0, parse_float(minimum=0.0), "damping rate b in 1/s")
+        >>> damping = Option(0.0, parse_float(minimum=0.0), "damping rate b in 1/s")
+        >>> damping.default, damping.parse("0.5")
+        (0.0, 0.5)
     """
 
     default: Any
@@ -49,7 +51,13 @@ def parse_float(
         if (minimum is not None and value < minimum) or (
             maximum is not None and value > maximum
         ):
-            msg = f"expected a number in [{minimum}, {maximum}], got {raw!r}"
+            if maximum is None:
+                wanted = f"a number >= {minimum:g}"
+            elif minimum is None:
+                wanted = f"a number <= {maximum:g}"
+            else:
+                wanted = f"a number in [{minimum:g}, {maximum:g}]"
+            msg = f"expected {wanted}, got {raw!r}"
             raise ValueError(msg)
         return value
 

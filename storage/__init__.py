@@ -13,7 +13,7 @@ from the project.
 
 Example:
     >>> from lawloop.storage import open_store
-    >>> with open_store("sqlite:///lawloop.db") as store:
+    >>> with open_store("sqlite://") as store:  # in memory; a file: sqlite:///lawloop.db
     ...     [c.name for c in store.list_campaigns()]
     []
 """

@@ -191,7 +191,7 @@ def open_store(url: str | sa.URL) -> Store:
             `SchemaTooNewError`).
 
     Example:
-        >>> with open_store("sqlite:///lawloop.db") as store:
+        >>> with open_store("sqlite://") as store:  # a new database, in memory
         ...     store.list_campaigns()
         []
     """

@@ -26,6 +26,13 @@ class IntegrityProblem:
     """One thing wrong with one row: where it is and what is wrong.
 
     Example:
+        >>> problem = IntegrityProblem(
+        ...     "foreign-key",
+        ...     "model_fit",
+        ...     "3f2a...",
+        ...     "hypothesis_id",
+        ...     "`ghost` names no row of `hypothesis`.",
+        ... )
         >>> str(problem)
         'model_fit `3f2a...` hypothesis_id: `ghost` names no row of `hypothesis`.'
     """
@@ -63,8 +70,9 @@ class IntegrityReport:
     """The outcome of `check_database`: what was checked and every problem found.
 
     Example:
-        >>> report = check_database("sqlite:///lawloop.db")
-        >>> report.ok, report.rows["hypothesis"]
+        >>> from lawloop.storage import check_database
+        >>> report = check_database("sqlite:///lawloop.db")  # doctest: +SKIP
+        >>> report.ok, report.rows["hypothesis"]  # doctest: +SKIP
         (True, 42)
     """
 

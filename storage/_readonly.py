@@ -41,7 +41,7 @@ def open_read_only(url: str | sa.URL) -> Store:
         StorageError: The schema is missing or at an older revision.
 
     Example:
-        >>> with open_read_only("sqlite:///lawloop.db") as store:
+        >>> with open_read_only("sqlite:///lawloop.db") as store:  # doctest: +SKIP
         ...     [c.name for c in store.list_campaigns()]
         ['core-Pendulum-v0-s1']
     """

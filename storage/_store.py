@@ -43,7 +43,9 @@ class Store(WritesMixin, ClaimsMixin, LeaseMixin, QueriesMixin):
     Open one with `storage.open_store`.
 
     Example:
-        >>> with open_store("sqlite:///lawloop.db") as store:
+        >>> import numpy as np
+        >>> from lawloop.storage import open_store
+        >>> with open_store("sqlite://") as store:  # in memory
         ...     sha = store.put_arrays({"x": np.arange(3.0)})
         ...     store.get_arrays(sha)["x"]
         array([0., 1., 2.])

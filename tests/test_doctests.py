@@ -6,15 +6,19 @@ import doctest
 import importlib
 import io
 import pkgutil
+from pathlib import Path
 
 import pytest
 
 # Modules are imported by their installed names: `pytest --doctest-modules`
 # would import the folders as bare `agent`, `tools`, ... and load them twice.
-# `lawloop.experiments` and `lawloop.storage` join once their examples run
-# (they still say `import experiments`, and open the working directory's
-# lawloop.db, whatever it holds).
-PACKAGES = ["lawloop.agent", "lawloop.tools"]
+# Examples that need a database holding a campaign, or a device, are marked
+# `# doctest: +SKIP`; the others open only in-memory databases.
+PACKAGES = ["lawloop.agent", "lawloop.experiments", "lawloop.storage", "lawloop.tools"]
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository root: examples name files by paths relative to it
+(`core/Formula-v0` reads `benchmarks/problems/feynman_dev.json`)."""
 
 
 def _module_names(package: str) -> list[str]:
@@ -28,7 +32,8 @@ MODULES = sorted(name for package in PACKAGES for name in _module_names(package)
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_docstring_examples_run(name: str) -> None:
+def test_docstring_examples_run(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
     module = importlib.import_module(name)
     # A module's tests only: names re-exported by a package's __init__ are
     # tested where they are defined (the finder checks `__module__`).

@@ -44,6 +44,7 @@ class Blackbody(ExperimentBackend):
     [0, 0.2]; 0 gives Planck's law to rounding).
 
     Example:
+        >>> from lawloop import experiments
         >>> lab = experiments.make("core/Blackbody-v0", options={"read_noise": "0"})
         >>> lab.run_batch({"lam": [5e-7], "T": [5772.0]}, seed=0).columns["B"]
         array([2.6238...e+13])

@@ -38,6 +38,7 @@ class Cosmology(ExperimentBackend):
     point of the experiment; `scatter` (mag, default 0.1, in [0, 1]).
 
     Example:
+        >>> from lawloop import experiments
         >>> lab = experiments.make("core/Cosmology-v0", options={"scatter": "0"})
         >>> lab.run_batch({"z": [0.1]}, seed=0).columns["mu"]
         array([38.3...])

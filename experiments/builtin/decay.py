@@ -30,9 +30,10 @@ class Decay(ExperimentBackend):
     finding it is the point of the experiment.
 
     Example:
+        >>> from lawloop import experiments
         >>> lab = experiments.make("core/Decay-v0")
         >>> x = {"t": [0.0], "dt": [1.0], "A0": [1000.0]}
-        >>> lab.run_batch(x, seed=0).columns["counts"]  # Poisson, mean 985 by default
+        >>> lab.run_batch(x, seed=0).columns["counts"]  # Poisson, mean 983 by default
         array([1048.])
     """
 

@@ -41,6 +41,8 @@ class FormulaConstant:
 
     Example:
         >>> FormulaConstant("c", 299792458.0, "m/s", "speed of light in vacuum")
+        FormulaConstant(name='c', value=299792458.0, unit='m/s',
+                        description='speed of light in vacuum')
     """
 
     name: str
@@ -90,9 +92,13 @@ class Formula(ExperimentBackend):
     Options: `problem_file` (path) and `problem_id` (both required).
 
     Example:
+        >>> from lawloop import experiments
         >>> lab = experiments.make(
         ...     "core/Formula-v0",
-        ...     options={"problem_file": "feynman_dev.json", "problem_id": "I.12.1"},
+        ...     options={
+        ...         "problem_file": "benchmarks/problems/feynman_dev.json",
+        ...         "problem_id": "I.12.1",
+        ...     },
         ... )
         >>> [v.name for v in lab.inputs], lab.observables[0].unit
         (['mu', 'Nn'], 'kg*m/s**2')

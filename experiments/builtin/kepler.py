@@ -64,6 +64,7 @@ class Kepler(ExperimentBackend):
     `P` (s), `r_p` (m). No options (the base class rejects any).
 
     Example:
+        >>> from lawloop import experiments
         >>> lab = experiments.make("core/Kepler-v0", blind=False)
         >>> x = {"m1": [5.97e24], "m2": [7.35e22], "r0": [3.84e8], "f": [1.0]}
         >>> lab.run_batch(x, seed=0).columns["P"]  # 27.2 days

@@ -46,8 +46,11 @@ class Pendulum(ExperimentBackend):
     of `theta0` in rad, default 0.2, at most 3.0).
 
     Example:
+        >>> from lawloop import experiments
         >>> lab = experiments.make("core/Pendulum-v0", options={"max_amplitude": "2.5"})
-        >>> lab.run_batch({"L": [1.0], "theta0": [2.0], "m": [1.0], "g": [9.81]}, seed=0)
+        >>> x = {"L": [1.0], "theta0": [2.0], "m": [1.0], "g": [9.81]}
+        >>> lab.run_batch(x, seed=0).columns["T"]  # 2.006 s for small swings
+        array([2.665...])
     """
 
     metadata: ClassVar[Mapping[str, Any]] = {"torch": True, "devices": ("cpu", "cuda")}

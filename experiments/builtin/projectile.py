@@ -60,6 +60,7 @@ class Projectile(ExperimentBackend):
     Options: `g` (gravitational acceleration in m/s**2, default 9.81).
 
     Example:
+        >>> from lawloop import experiments
         >>> lab = experiments.make("core/Projectile-v0")
         >>> x = {"v0": [30.0], "theta": [0.7], "m": [0.145], "c": [1e-3]}
         >>> lab.run_batch(x, seed=0).columns["R"]  # 90.4 m in vacuum
