@@ -1,6 +1,12 @@
-"""Shared fixtures: a fast campaign configuration and project paths."""
+"""Shared fixtures: a fast campaign configuration, project paths, the CLI in process."""
 
+import contextlib
+import io
+import logging
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -181,3 +187,111 @@ def finished(returncode: int, summary: dict | None = None) -> bool:
     if returncode not in FINISHED_CODES:
         return False
     return summary is None or FINISHED_CODES[returncode] == summary.get("outcome")
+
+
+# -- the command line, in this process and as a process ------------------------
+
+
+@contextlib.contextmanager
+def _process_streams():
+    """stdout and stderr on files, as a process has: yields a function that reads them.
+
+    On files, not in memory: a campaign registers `faulthandler` on stderr's
+    file descriptor. Inside click's test isolation, for its terminal patches.
+    """
+    from typer.testing import CliRunner
+
+    with (
+        CliRunner().isolation(),
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+    ):
+        stdout = io.TextIOWrapper(out, encoding="utf-8")
+        stderr = io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace")
+        sys.stdout, sys.stderr = stdout, stderr
+
+        def read() -> tuple[str, str]:
+            stdout.flush()
+            stderr.flush()
+            out.seek(0)
+            err.seek(0)
+            return out.read().decode(), err.read().decode()
+
+        try:
+            yield read
+        finally:
+            # Let go of the files, so that the wrappers do not close them later.
+            stdout.detach()
+            stderr.detach()
+
+
+def run_cli(*args: str, cwd: Path | None = None, check_code: int | None = None):
+    """`python run.py ARGS` run in this process: `lawloop.cli.main` itself, on captured streams.
+
+    The same program without the seconds a new interpreter takes to import the
+    agent: `main()` sets the exit code of a usage error and the logging a
+    process has (warnings on stderr), so the exit codes, stdout and stderr are
+    a process's. What `main()` changes in this process (click's usage-error
+    code, the root logger, argv, the working directory) is put back after.
+    An error no command handles is raised here, where a process would print
+    its traceback. Returns a `CompletedProcess`.
+    """
+    import typer
+
+    from lawloop.cli import main
+
+    usage_error = next(
+        c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+    )
+    saved_code = usage_error.exit_code
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    # Without pytest's capture handlers, `main`'s `basicConfig` logs to the
+    # captured stderr, as in a process.
+    root.handlers.clear()
+    saved_argv = sys.argv
+    code: int = 0
+    try:
+        with _process_streams() as read, contextlib.chdir(cwd or os.getcwd()):
+            sys.argv = [str(ROOT / "run.py"), *args]
+            try:
+                main()
+            except SystemExit as stop:
+                if stop.code is None or isinstance(stop.code, int):
+                    code = stop.code or 0
+                else:  # `sys.exit("message")`: the message on stderr, exit 1
+                    print(stop.code, file=sys.stderr)
+                    code = 1
+            finally:
+                stdout, stderr = read()
+    finally:
+        sys.argv = saved_argv
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        usage_error.exit_code = saved_code
+    done = subprocess.CompletedProcess(["run.py", *args], code, stdout, stderr)
+    if check_code is not None:
+        assert done.returncode == check_code, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def run_cli_process(
+    *args: str,
+    cwd: Path = ROOT,
+    check_code: int | None = None,
+    env: dict[str, str] | None = None,
+):
+    """`python run.py ARGS` as a user runs it: a new process (seconds to start)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=600,
+    )
+    if check_code is not None:
+        assert done.returncode == check_code, done.stdout[-3000:] + done.stderr[-3000:]
+    return done

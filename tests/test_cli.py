@@ -1,58 +1,86 @@
-"""The command line, run as a user runs it: `python run.py ...`."""
+"""The command line, `python run.py ...`: its commands, exit codes and messages.
+
+Most tests run the program in this process (`run_cli`: `lawloop.cli.main`
+on captured streams), which is the same code without the seconds a new
+interpreter takes to import the agent. The `*_process` tests start
+`python run.py` as a user does, for what only a real process shows: the
+entry point, its exit codes, and stdout kept apart from stderr.
+"""
 
 import json
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, finished
+from tests.conftest import run_cli, run_cli_process
 
-
-def cli(*args, cwd=ROOT, check_code=None):
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-    )
-    if check_code is not None:
-        assert out.returncode == check_code, out.stderr[-3000:]
-    return out
+cli = run_cli
 
 
 @pytest.fixture(scope="module")
-def campaign_db(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cli")
-    cfg = d / "fast.toml"
-    from tests.conftest import FAST
+def campaign_db(recorded_pendulum, tmp_path_factory):
+    """A copy of the session's recorded pendulum campaign, as `cli.db`: (URL, summary, name).
 
-    cfg.write_text("\n".join(f"{k} = {v!r}" for k, v in FAST.items()) + "\n")
-    db = f"sqlite:///{d / 'cli.db'}"
+    A copy, as `campaign start` on it (refused) opens it for writing.
+    """
+    from lawloop.storage import open_read_only
+
+    path, _, summary = recorded_pendulum
+    copy = tmp_path_factory.mktemp("cli") / "cli.db"
+    shutil.copy(path, copy)
+    db = f"sqlite:///{copy}"
+    with open_read_only(db) as store:
+        name = store.get_campaign(summary["campaign_id"]).name
+    return db, summary, name
+
+
+@pytest.fixture(scope="module")
+def no_law_campaign(tmp_path_factory):
+    """`campaign start --json` of a campaign that finds no law: (URL, the run, its folder)."""
+    from tests.agent.test_bench import U0, _var
+    from tests.conftest import TINY, write_config
+
+    folder = tmp_path_factory.mktemp("no-law")
+    problem = {
+        "description": "a test problem no one-iteration campaign can fit",
+        "problems": [
+            {
+                "id": "rough",
+                "formula": "exp(sin(3 * x)) * y ** 1.7 + x / y",
+                "output": "z",
+                "output_units": dict(U0),
+                "variables": [_var("x", 0.1, 3.0, {}), _var("y", 0.5, 2.0, {})],
+                "split": "hard",
+                "units_constants": [],
+                "notes": None,
+            }
+        ],
+    }
+    problems = folder / "rough.json"
+    problems.write_text(json.dumps(problem))
+    config = write_config(folder / "tiny.toml", TINY)
+    db = f"sqlite:///{folder / 'x.db'}"
     out = cli(
         "campaign",
         "start",
         "--backend",
-        "core/Pendulum-v0",
-        "--seed",
-        "4",
+        "core/Formula-v0",
+        "--option",
+        f"problem_file={problems}",
+        "--option",
+        "problem_id=rough",
         "--config",
-        str(cfg),
-        "--name",
-        "pend",
+        str(config),
         "--db",
         db,
         "--json",
     )
-    summary = json.loads(out.stdout)
-    assert finished(out.returncode, summary), out.stderr[-3000:]
-    return db, summary
+    return db, out, folder
 
 
-def test_campaign_start_json_has_the_contract_fields(campaign_db):
-    _, summary = campaign_db
+def test_campaign_start_json_has_the_contract_fields(no_law_campaign):
+    summary = json.loads(no_law_campaign[1].stdout)
     assert {"campaign_id", "status", "iterations", "measurements", "best"} <= set(
         summary
     )
@@ -63,7 +91,7 @@ def test_campaign_start_json_has_the_contract_fields(campaign_db):
 
 
 def test_campaign_list_and_status_by_prefix_and_name(campaign_db):
-    db, summary = campaign_db
+    db, summary, name = campaign_db
     listed = json.loads(
         cli("campaign", "list", "--db", db, "--json", check_code=0).stdout
     )
@@ -80,20 +108,20 @@ def test_campaign_list_and_status_by_prefix_and_name(campaign_db):
         ).stdout
     )
     by_name = json.loads(
-        cli("campaign", "status", "pend", "--db", db, "--json", check_code=0).stdout
+        cli("campaign", "status", name, "--db", db, "--json", check_code=0).stdout
     )
     assert by_prefix == by_name
     assert by_prefix["best"]["expression"] == summary["best"]["expression"]
 
 
 def test_hypotheses_list_filters_and_show_gives_uncertainties(campaign_db):
-    db, summary = campaign_db
+    db, summary, name = campaign_db
     rows = json.loads(
         cli(
             "hypotheses",
             "list",
             "--campaign",
-            "pend",
+            name,
             "--db",
             db,
             "--json",
@@ -139,14 +167,14 @@ def test_hypotheses_list_filters_and_show_gives_uncertainties(campaign_db):
 
 
 def test_second_campaign_with_the_same_name_is_refused(campaign_db):
-    db, _ = campaign_db
+    db, _, name = campaign_db
     out = cli(
         "campaign",
         "start",
         "--backend",
         "core/Pendulum-v0",
         "--name",
-        "pend",
+        name,
         "--db",
         db,
         check_code=1,
@@ -247,10 +275,43 @@ def test_backends_list_says_what_each_backend_measures():
     assert described["core/Kepler-v0"] in text
 
 
-def test_help_lists_the_command_groups():
-    out = cli("--help", check_code=0).stdout
+def test_help_lists_the_command_groups_process():
+    out = run_cli_process("--help", check_code=0).stdout
     assert all(word in out for word in ("campaign", "hypotheses", "backends"))
     assert "Usage: lawloop " in out  # the installed command's name, from run.py too
+
+
+@pytest.mark.parametrize("run", [cli, run_cli_process], ids=["in-process", "process"])
+def test_a_flag_click_cannot_parse_exits_1_not_2(run):
+    """Exit 2 means a failed campaign here: a usage error is the user's (1)."""
+    out = run("hypotheses", "list", "--limit", "abc", check_code=1)
+    assert out.stdout == ""
+    assert "--limit" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["campaign", "start", "--backend", "core/Pendulum-v0", "--seed", "-3"],
+            "seed",
+        ),
+        (["campaign", "list"], "No database file at"),
+    ],
+    ids=["negative-seed", "misspelled-database"],
+)
+def test_a_user_error_is_exit_1_and_one_message_on_stderr_process(
+    tmp_path, args, message
+):
+    """What the in-process tests check, seen from outside a real process."""
+    out = run_cli_process(
+        *args, "--db", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path, check_code=1
+    )
+    assert out.stdout == ""
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_bench_feynman_runs_each_engine_and_writes_the_rows(tmp_path):
@@ -313,44 +374,10 @@ def test_bench_feynman_runs_each_engine_and_writes_the_rows(tmp_path):
     assert "operon: recovered 1/1" in out.stdout
 
 
-def test_a_campaign_that_finds_no_law_says_so_in_its_exit_code_and_everywhere(tmp_path):
-    from tests.agent.test_bench import U0, _var
-    from tests.conftest import TINY, write_config
-
-    problem = {
-        "description": "a test problem no one-iteration campaign can fit",
-        "problems": [
-            {
-                "id": "rough",
-                "formula": "exp(sin(3 * x)) * y ** 1.7 + x / y",
-                "output": "z",
-                "output_units": dict(U0),
-                "variables": [_var("x", 0.1, 3.0, {}), _var("y", 0.5, 2.0, {})],
-                "split": "hard",
-                "units_constants": [],
-                "notes": None,
-            }
-        ],
-    }
-    problems = tmp_path / "rough.json"
-    problems.write_text(json.dumps(problem))
-    config = write_config(tmp_path / "tiny.toml", TINY)
-    db = f"sqlite:///{tmp_path / 'x.db'}"
-    out = cli(
-        "campaign",
-        "start",
-        "--backend",
-        "core/Formula-v0",
-        "--option",
-        f"problem_file={problems}",
-        "--option",
-        "problem_id=rough",
-        "--config",
-        str(config),
-        "--db",
-        db,
-        "--json",
-    )
+def test_a_campaign_that_finds_no_law_says_so_in_its_exit_code_and_everywhere(
+    no_law_campaign,
+):
+    db, out, folder = no_law_campaign
     summary = json.loads(out.stdout)
     assert summary["status"] == "finished"
     assert summary["outcome"] == "not found"
@@ -365,7 +392,7 @@ def test_a_campaign_that_finds_no_law_says_so_in_its_exit_code_and_everywhere(tm
         "finished, no law accepted: none fits every measurement" in line
         for line in status.splitlines()
     ), status
-    report = tmp_path / "r.html"
+    report = folder / "r.html"
     cli(
         "report",
         summary["campaign_id"][:8],

@@ -1,19 +1,17 @@
 """`python run.py backends check`: the conformance checker on the command line.
 
-Two tests run `python run.py` as a user does; the others call the typer app
-in-process, which is the same code without the seconds of start-up.
+The checks run in this process, through `main()` (`run_cli`), which is the
+same program without the seconds of start-up; the two tests of the report's
+layout run again as `python run.py`, in the slow set, where stdout and
+stderr are a real process's.
 """
 
 import json
 import os
-import subprocess
-import sys
-from types import SimpleNamespace
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli, run_cli_process
 
 # The helper backends are importable as `lawloop_test_backends:Class` from here.
 TEST_BACKENDS = ROOT / "tests" / "experiments"
@@ -25,17 +23,7 @@ def check_in_subprocess(*args, check_code=None):
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(TEST_BACKENDS), env.get("PYTHONPATH")) if p
     )
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "backends", "check", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=600,
-    )
-    if check_code is not None:
-        assert out.returncode == check_code, out.stdout[-3000:] + out.stderr[-3000:]
-    return out
+    return run_cli_process("backends", "check", *args, env=env, check_code=check_code)
 
 
 @pytest.fixture(autouse=True)
@@ -45,17 +33,15 @@ def backends_on_the_path(monkeypatch):
 
 
 def check_in_process(*args, check_code=None):
-    from lawloop import cli as run
+    return run_cli("backends", "check", *args, check_code=check_code)
 
-    out = CliRunner().invoke(run.app, ["backends", "check", *args])
-    if out.exception is not None and not isinstance(out.exception, SystemExit):
-        raise out.exception
-    result = SimpleNamespace(
-        returncode=out.exit_code, stdout=out.stdout, stderr=out.stderr
-    )
-    if check_code is not None:
-        assert result.returncode == check_code, out.stdout[-3000:] + out.stderr[-3000:]
-    return result
+
+# In process (quick), then as `python run.py` (slow).
+IN_AND_OUT_OF_PROCESS = pytest.mark.parametrize(
+    "check",
+    [check_in_process, pytest.param(check_in_subprocess, marks=pytest.mark.slow)],
+    ids=["in-process", "process"],
+)
 
 
 def flat(text):
@@ -63,10 +49,9 @@ def flat(text):
     return " ".join(text.split())
 
 
-def test_check_of_a_correct_backend_prints_each_check_and_exits_0():
-    out = check_in_subprocess(
-        "lawloop_test_backends:Square", "--large-batch", "500", check_code=0
-    )
+@IN_AND_OUT_OF_PROCESS
+def test_check_of_a_correct_backend_prints_each_check_and_exits_0(check):
+    out = check("lawloop_test_backends:Square", "--large-batch", "500", check_code=0)
     lines = out.stdout.splitlines()
     assert lines[0].startswith("check lawloop_test_backends:Square: ")
     assert lines[0].endswith(" passed, 0 skipped, 0 violations")
@@ -130,8 +115,9 @@ def test_check_of_a_broken_backend_exits_1_naming_the_violation(backend, violati
     assert "breaks the backend contract" in flat(out.stderr)
 
 
-def test_human_report_marks_the_failing_check():
-    out = check_in_subprocess(
+@IN_AND_OUT_OF_PROCESS
+def test_human_report_marks_the_failing_check(check):
+    out = check(
         "lawloop_test_backends:IgnoresRange", "--large-batch", "10", check_code=1
     )
     assert "  FAIL out_of_range: `x` = -0.5 outside its range" in out.stdout

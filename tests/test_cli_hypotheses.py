@@ -1,32 +1,14 @@
 """`run.py hypotheses list` (filters, sorting, bad values) and `hypotheses show`.
 
-In process through typer's runner (one subprocess each would import the
-agent again); `test_cli.py` runs the same commands as a user does.
+In process, through `main()` (`run_cli`: one subprocess each would import
+the agent again); `test_cli.py` starts `python run.py` as a user does.
 """
 
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from lawloop import cli as run
-from tests.test_cli import cli as subprocess_cli
-
-
-class Done:
-    """What a command left: its exit code, stdout and stderr."""
-
-    def __init__(self, result):
-        self.returncode = result.exit_code
-        self.stdout = result.stdout
-        self.stderr = result.stderr
-
-
-def cli(*args, check_code=None):
-    done = Done(CliRunner().invoke(run.app, list(args)))
-    if check_code is not None:
-        assert done.returncode == check_code, done.stderr[-3000:] + done.stdout[-3000:]
-    return done
+from tests.conftest import run_cli as cli
 
 
 @pytest.fixture(scope="module")
@@ -124,11 +106,9 @@ def test_show_json_has_latex_uncertainties_fits_and_lineage(db, accepted_id):
 
 
 def test_show_text_and_unknown_id(db, accepted_id):
-    out = subprocess_cli(
-        "hypotheses", "show", accepted_id[:10], "--db", db, check_code=0
-    ).stdout
+    out = cli("hypotheses", "show", accepted_id[:10], "--db", db, check_code=0).stdout
     assert "LaTeX: \\frac" in out
     assert "±" in out
     assert "proposed by offline" in out
-    missing = subprocess_cli("hypotheses", "show", "zzzz", "--db", db, check_code=1)
+    missing = cli("hypotheses", "show", "zzzz", "--db", db, check_code=1)
     assert "zzzz" in missing.stderr

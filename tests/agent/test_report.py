@@ -2,13 +2,11 @@
 
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from tests.browser import chromium, rendered_images, severe_console_messages
-from tests.conftest import ROOT
+from tests.conftest import run_cli
 
 FIGURES = {"data", "residuals", "pareto", "timeline", "budget"}
 
@@ -18,22 +16,8 @@ def report_file(recorded_pendulum, tmp_path_factory):
     """The report of the recorded pendulum campaign, written by the CLI."""
     _, url, summary = recorded_pendulum
     out = tmp_path_factory.mktemp("report") / "report.html"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "run.py"),
-            "report",
-            summary["campaign_id"][:8],
-            "--out",
-            str(out),
-            "--db",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    # In this process, through `main()`: a new interpreter would take seconds.
+    done = run_cli("report", summary["campaign_id"][:8], "--out", str(out), "--db", url)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "wrote the report" in done.stdout
     return out, summary

@@ -2,9 +2,11 @@
 
 Each case builds a bad target in `tmp_path/store` (the working directory of
 the command, so that a stray log or checkpoint file would be seen there too)
-and runs the real command line on it. Every file under that folder must keep
-its bytes and its modification time, and no file may appear: no `-wal`,
-`-shm` or `-journal`, no `*.checkpoints.sqlite`, no `logs/`.
+and runs the command line on it: in this process, through `main()` (a new
+interpreter per case would take seconds), and two cases again as `python
+run.py` (slow set). Every file under that folder must keep its bytes and its
+modification time, and no file may appear: no `-wal`, `-shm` or `-journal`,
+no `*.checkpoints.sqlite`, no `logs/`.
 """
 
 import hashlib
@@ -27,8 +29,7 @@ from lawloop.storage import (
     open_read_only,
     open_store,
 )
-from tests.conftest import TINY, write_config
-from tests.test_cli import cli
+from tests.conftest import TINY, run_cli, run_cli_process, write_config
 
 
 def _lawloop_db(folder):
@@ -206,7 +207,7 @@ def _snapshot(folder):
     return found
 
 
-def _run(command, url, tmp_path, cwd):
+def _run(command, url, tmp_path, cwd, cli=run_cli):
     if command == "list":
         return cli("campaign", "list", "--db", url, cwd=cwd)
     if command == "check":
@@ -219,26 +220,29 @@ def _run(command, url, tmp_path, cwd):
 
 
 def _cli_cases():
-    """(case, command) pairs; `campaign start` (it builds the backend first) and
-    waiting out a lock take more than a few seconds."""
+    """(case, command) pairs; waiting out a lock takes seconds (slow set)."""
     for case, (_, _, commands, _) in CASES.items():
         for c in commands:
-            slow = c == "s" or case == "locked"
-            marks = [pytest.mark.slow] if slow else []
+            marks = [pytest.mark.slow] if case == "locked" else []
             yield pytest.param(
                 case, COMMANDS[c], marks=marks, id=f"{case}-{COMMANDS[c]}"
             )
 
 
-@pytest.mark.parametrize(("case", "command"), list(_cli_cases()))
-def test_bad_store_is_one_line_exit_1_and_left_untouched(case, command, tmp_path):
-    make, names, _, _ = CASES[case]
+def _refused(case, command, tmp_path, cli=run_cli):
+    """Runs `command` on the bad target of `case`: what it printed, and whether the target changed."""
+    make, _, _, _ = CASES[case]
     folder = tmp_path / "store"
     folder.mkdir()
     with make(folder) as url:
         before = _snapshot(folder)
-        out = _run(command, url, tmp_path, cwd=folder)
+        out = _run(command, url, tmp_path, cwd=folder, cli=cli)
         after = _snapshot(folder)
+    return out, before, after
+
+
+def _assert_one_line_exit_1_untouched(case, out, before, after):
+    names = CASES[case][1]
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 1, out.stderr[-3000:]
     assert len(lines) == 1, out.stderr[-3000:]
@@ -247,6 +251,23 @@ def test_bad_store_is_one_line_exit_1_and_left_untouched(case, command, tmp_path
     assert "Traceback" not in out.stderr
     assert "s3cret-pw" not in out.stderr
     assert after == before
+
+
+@pytest.mark.parametrize(("case", "command"), list(_cli_cases()))
+def test_bad_store_is_one_line_exit_1_and_left_untouched(case, command, tmp_path):
+    _assert_one_line_exit_1_untouched(case, *_refused(case, command, tmp_path))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("case", "command"), [("foreign-sqlite", "list"), ("read-only-file", "list")]
+)
+def test_bad_store_is_one_line_exit_1_and_left_untouched_process(
+    case, command, tmp_path
+):
+    """The same from a real `python run.py`: its stderr, exit code and files."""
+    refused = _refused(case, command, tmp_path, cli=run_cli_process)
+    _assert_one_line_exit_1_untouched(case, *refused)
 
 
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
