@@ -1,5 +1,6 @@
 """Installed, the project is one package, `lawloop`, with the layout's folders inside it."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -51,4 +52,47 @@ def test_the_wheel_installs_nothing_at_the_top_level_but_lawloop(tmp_path):
     assert "lawloop/agent/loop/_graph.py" in names
     assert "lawloop/prompts/propose_hypotheses.md" in names
     assert "lawloop/storage/migrations/alembic.ini" in names
+    assert "lawloop/storage/migrations/env.py" in names
     assert any(n.startswith("lawloop/storage/migrations/versions/0004") for n in names)
+
+
+def test_the_installed_wheel_migrates_a_new_database_and_finds_its_backends(tmp_path):
+    """Installed (not editable), outside the checkout: package data and entry points work."""
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "__pycache__", "*.egg-info", "*.db*", ".*cache"
+        ),
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "-q", "-w", str(tmp_path), str(source)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("lawloop-*.whl")
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+         "--target", str(target), str(wheel)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    code = (
+        "import lawloop.storage as s, lawloop.experiments as e; "
+        "store = s.open_store('sqlite:///new.db'); print(store.list_campaigns()); "
+        "store.close(); print(s.__file__); print(e.make('core/Pendulum-v0').id)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "[]"
+    assert lines[1].startswith(str(target))  # the installed copy, not the checkout
+    assert lines[2] == "core/Pendulum-v0"
