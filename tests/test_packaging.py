@@ -8,6 +8,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("agent", "tools", "experiments", "storage", "prompts")
 
@@ -30,8 +32,10 @@ def test_every_package_folder_is_listed_under_its_installed_name():
     assert listed == found
 
 
-def test_the_wheel_installs_nothing_at_the_top_level_but_lawloop(tmp_path):
-    # Built from a copy: setuptools writes build/ and *.egg-info into the source tree.
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built once, from a copy (setuptools writes build/ into the tree)."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     source = tmp_path / "source"
     shutil.copytree(
         ROOT,
@@ -46,6 +50,10 @@ def test_the_wheel_installs_nothing_at_the_top_level_but_lawloop(tmp_path):
         check=True, capture_output=True,
     )  # fmt: skip
     (wheel,) = tmp_path.glob("lawloop-*.whl")
+    return wheel
+
+
+def test_the_wheel_installs_nothing_at_the_top_level_but_lawloop(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"lawloop"}
@@ -56,22 +64,10 @@ def test_the_wheel_installs_nothing_at_the_top_level_but_lawloop(tmp_path):
     assert any(n.startswith("lawloop/storage/migrations/versions/0004") for n in names)
 
 
-def test_the_installed_wheel_migrates_a_new_database_and_finds_its_backends(tmp_path):
+def test_the_installed_wheel_migrates_a_new_database_and_finds_its_backends(
+    wheel, tmp_path
+):
     """Installed (not editable), outside the checkout: package data and entry points work."""
-    source = tmp_path / "source"
-    shutil.copytree(
-        ROOT,
-        source,
-        ignore=shutil.ignore_patterns(
-            ".git", ".venv", "build", "__pycache__", "*.egg-info", "*.db*", ".*cache"
-        ),
-    )
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "-q", "-w", str(tmp_path), str(source)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    (wheel,) = tmp_path.glob("lawloop-*.whl")
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps",

@@ -25,7 +25,7 @@ from lawloop.agent.planners._offline import Leader
 from lawloop.agent.record import DecideEvidence
 from lawloop.agent.science._dataset import Dataset, concat
 from lawloop.agent.science._reduction import Reduction, find_reductions
-from lawloop.agent.views._usage import usage
+from lawloop.agent.views._usage import measured
 from lawloop.experiments import Executor, ExperimentBackend
 from lawloop.storage import Store
 
@@ -236,4 +236,4 @@ class LoopContext:
 
     def measured(self) -> int:
         """Points measured so far (successful or not: the budget was spent)."""
-        return usage(self.store, self.campaign_id).measurements
+        return measured(self.store, self.campaign_id)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from lawloop.storage import Store
 
-__all__ = ["Usage", "usage"]
+__all__ = ["Usage", "measured", "usage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,13 +23,18 @@ class Usage:
     llm_tokens: int
 
 
+def measured(store: Store, campaign_id: str) -> int:
+    """Points measured so far, successful or not (the nodes' budget check: no other query)."""
+    return sum(r.n_points for r in store.runs_for(campaign_id))
+
+
 def usage(store: Store, campaign_id: str) -> Usage:
     """What campaign `campaign_id` has spent so far."""
     calls = [
         c for c in store.planner_calls_for(campaign_id) if c.planner.startswith("llm:")
     ]
     return Usage(
-        measurements=sum(r.n_points for r in store.runs_for(campaign_id)),
+        measurements=measured(store, campaign_id),
         llm_calls=len(calls),
         llm_tokens=sum((c.input_tokens or 0) + (c.output_tokens or 0) for c in calls),
     )
